@@ -1,1 +1,57 @@
-"""enrichment."""
+"""Normalize and enrich parsed source records into the shape of ops.lead_records.
+
+`enrich()` is pure: a `SourceRecord` in, a flat dict out, with both the normalized values and the
+diagnostics validation needs (was an email given, did it parse). It never raises on bad values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.records import SourceRecord
+from enrichment.normalize import (
+    is_free_email,
+    normalize_country,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_text,
+    phone_country,
+)
+
+__all__ = ["enrich"]
+
+
+def enrich(
+    record: SourceRecord, *, default_region: str | None = None, intent_event: str | None = None
+) -> dict[str, Any]:
+    email = normalize_email(record.email)
+    country = normalize_country(record.country)
+    phone = normalize_phone(record.phone, country, default_region)
+    if country is None:
+        country = phone_country(phone)
+    return {
+        "source": record.source,
+        "stream": record.stream,
+        "record_id": record.record_id,
+        "email": email.address,
+        "email_domain": email.domain,
+        "is_free_email": is_free_email(email.domain),
+        "phone_e164": phone,
+        "first_name": normalize_name(record.first_name),
+        "last_name": normalize_name(record.last_name),
+        "company": normalize_text(record.company),
+        "job_title": normalize_text(record.job_title),
+        "country_code": country,
+        "crm_contact_id": record.crm_contact_id,
+        "crm_owner_id": record.crm_owner_id,
+        "leadflow_lead_id": record.leadflow_lead_id,
+        "form_id": record.form_id,
+        "intent_event": intent_event,
+        "record_created_at": record.created_at,
+        "record_updated_at": record.updated_at,
+        # Diagnostics for the expectations gate; not stored in ops.lead_records.
+        "email_is_valid": None if email.given is None else not email.is_invalid,
+        "phone_given": normalize_text(record.phone),
+        "contact_point": email.address or phone,
+    }

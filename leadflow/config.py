@@ -128,7 +128,11 @@ class SourcesConfig(_Model):
     def enabled(self) -> dict[str, _Connector]:
         return {
             name: cfg
-            for name, cfg in (("hubspot", self.hubspot), ("meta", self.meta), ("typeform", self.typeform))
+            for name, cfg in (
+                ("hubspot", self.hubspot),
+                ("meta", self.meta),
+                ("typeform", self.typeform),
+            )
             if cfg is not None and cfg.enabled
         }
 
@@ -141,6 +145,14 @@ class HubSpotDestinationConfig(_Connector):
 
 class DestinationsConfig(_Model):
     hubspot: HubSpotDestinationConfig | None = None
+
+
+# --------------------------------------------------------------------------- enrichment
+
+
+class EnrichmentConfig(_Model):
+    # Phone numbers written without a country code are read in the record's country, else here.
+    default_region: str | None = Field(None, pattern=r"^[A-Z]{2}$")
 
 
 # --------------------------------------------------------------------------- scoring
@@ -161,7 +173,11 @@ class Condition(_Model):
 
     @model_validator(mode="after")
     def _one_operator(self) -> Condition:
-        ops = [k for k in ("equals", "in_", "matches", "exists", "gte", "lte") if getattr(self, k) is not None]
+        ops = [
+            k
+            for k in ("equals", "in_", "matches", "exists", "gte", "lte")
+            if getattr(self, k) is not None
+        ]
         if not ops:
             raise ValueError("a condition needs one of: equals, in, matches, exists, gte, lte")
         if len(ops) > 1 and set(ops) != {"gte", "lte"}:
@@ -254,7 +270,9 @@ class RoutingConfig(_Model):
     def _pools_exist(self) -> RoutingConfig:
         for t in self.territories:
             if t.pool not in self.pools:
-                raise ValueError(f"territory {t.name!r} names pool {t.pool!r}, which is not under pools")
+                raise ValueError(
+                    f"territory {t.name!r} names pool {t.pool!r}, which is not under pools"
+                )
         for name, reps in self.pools.items():
             if not reps:
                 raise ValueError(f"pool {name!r} has no reps")
@@ -269,6 +287,7 @@ class Settings(_Model):
     sandbox: SandboxConfig = SandboxConfig()
     sources: SourcesConfig = SourcesConfig()
     destinations: DestinationsConfig = DestinationsConfig()
+    enrichment: EnrichmentConfig = EnrichmentConfig()
     scoring: ScoringConfig = ScoringConfig()
     routing: RoutingConfig = RoutingConfig()
 
@@ -301,12 +320,16 @@ def _format_error(source: str, err: ValidationError) -> str:
     return f"{source}: {loc}: {msg}{suffix}"
 
 
-def parse_settings(data: Any, *, source: str = "leadflow.yml", root: Path | None = None) -> Settings:
+def parse_settings(
+    data: Any, *, source: str = "leadflow.yml", root: Path | None = None
+) -> Settings:
     """Validate an already-parsed mapping; raise ConfigError with one line on the first problem."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the file must hold a mapping of sections (warehouse, sources, ...)")
+        raise ConfigError(
+            f"{source}: the file must hold a mapping of sections (warehouse, sources, ...)"
+        )
     try:
         settings = Settings.model_validate(data)
     except ValidationError as err:

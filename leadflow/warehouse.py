@@ -36,6 +36,7 @@ RAW_TABLE_DDL = """
 create table if not exists raw.{name} (
     _raw_id           varchar primary key,   -- md5(record_id, payload_hash): one row per version
     record_id         varchar not null,      -- the source's own id for the record
+    _partition        varchar,               -- what it was pulled under (a form id), if anything
     record_updated_at timestamp,             -- the stream's cursor field, as UTC
     payload           json not null,         -- the record exactly as the API returned it
     payload_hash      varchar not null,
@@ -215,6 +216,7 @@ create table if not exists ops.dead_letter (
     payload_hash    varchar not null,
     error_category  varchar not null,
     error_message   varchar not null,
+    retriable       boolean not null,        -- false: the same payload would fail the same way
     attempts        integer not null,
     first_failed_at timestamp not null,
     last_failed_at  timestamp not null,
@@ -251,7 +253,9 @@ class Warehouse:
         self.path = Path(path)
 
     @contextmanager
-    def connect(self, *, retries: int = 20, retry_wait_s: float = 0.25) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(
+        self, *, retries: int = 20, retry_wait_s: float = 0.25
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection, closed on exit.
 
         Another process holding the file makes DuckDB fail at once; a short bounded wait covers a

@@ -1,0 +1,42 @@
+# LeadFlow: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+# Offline by default: no telemetry from Prefect or dbt.
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
+
+.PHONY: venv demo test lint typecheck bench-scale clean-demo help
+
+help:
+	@echo "make demo   - install, start the sandbox, run the sync once, print a summary"
+	@echo "make test   - the whole test suite (what CI runs)"
+	@echo "make lint   - ruff and mypy"
+
+# The venv is rebuilt when the pins change. constraints.txt pins the whole dependency tree.
+$(BIN)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LeadFlow needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/.installed
+
+demo: venv
+	$(BIN)/leadflow run
+
+test: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy leadflow connectors enrichment dedupe expectations scoring routing sandbox flows
+
+clean-demo:
+	rm -rf .leadflow

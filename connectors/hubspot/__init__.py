@@ -1,0 +1,181 @@
+"""HubSpot CRM: pull contacts and owners (incremental), push scores and owners (reverse ETL).
+
+Public API: `STREAMS`, `open_client`, `pull`, `parse_contact`, `push_contacts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from connectors.http import ApiClient, ConnectorError, FatalError, RetriableError
+from connectors.hubspot import client as hubspot_client
+from connectors.hubspot import models, settings
+from connectors.hubspot.models import PushOutcome, SyncRow, parse_contact
+from connectors.streams import Page, PullWindow, Stream
+from leadflow.config import HubSpotDestinationConfig, HubSpotSourceConfig
+
+__all__ = [
+    "STREAMS",
+    "PushOutcome",
+    "SyncRow",
+    "open_client",
+    "parse_contact",
+    "partitions",
+    "pull",
+    "push_contacts",
+]
+
+STREAMS: dict[str, Stream] = {
+    "contacts": Stream(
+        source="hubspot",
+        name="contacts",
+        primary_key="id",
+        cursor_field="properties.lastmodifieddate",
+        sorted_by_cursor=True,
+        record_id=models.contact_id,
+        record_cursor=models.contact_cursor,
+    ),
+    "owners": Stream(
+        source="hubspot",
+        name="owners",
+        primary_key="id",
+        cursor_field="updatedAt",
+        sorted_by_cursor=False,
+        record_id=models.owner_id,
+        record_cursor=models.owner_cursor,
+    ),
+}
+
+
+def open_client(config: HubSpotSourceConfig | HubSpotDestinationConfig) -> ApiClient:
+    return hubspot_client.make_client(config.base_url, config.access_token(), config.http)
+
+
+def pull(
+    client: ApiClient,
+    config: HubSpotSourceConfig,
+    stream: str,
+    window: PullWindow,
+    partition: str | None = None,
+) -> Iterator[Page]:
+    """Pages of raw records for one stream; contacts incrementally, owners in full (a small list)."""
+    if stream == "contacts":
+        return hubspot_client.search_modified_since(
+            client, window.since, settings.CONTACT_PROPERTIES, config.page_size
+        )
+    if stream == "owners":
+        return hubspot_client.list_owners(client)
+    raise ValueError(f"hubspot has no stream {stream!r}")
+
+
+def push_contacts(
+    client: ApiClient, rows: Sequence[SyncRow], batch_size: int = 100
+) -> list[PushOutcome]:
+    """Write each row with batch/update (known contact id) or batch/upsert (by a unique property).
+
+    A batch HubSpot rejects as a whole (a 400 for one bad input) is split in halves until the bad
+    inputs stand alone, so one bad lead never blocks its batch neighbours. Retriable failures that
+    outlast the client's retries come back as outcomes with retriable=True (dead-lettered, and
+    tried again on the next run).
+    """
+    batch_size = min(batch_size, settings.BATCH_MAX_INPUTS)
+    outcomes: list[PushOutcome] = []
+    for operation, path in (
+        ("update", settings.BATCH_UPDATE_CONTACTS),
+        ("upsert", settings.BATCH_UPSERT_CONTACTS),
+    ):
+        group = [r for r in rows if r.operation == operation]
+        for start in range(0, len(group), batch_size):
+            outcomes.extend(_send(client, path, operation, group[start : start + batch_size]))
+    return outcomes
+
+
+def _key(row: SyncRow) -> str:
+    if row.operation == "update":
+        return str(row.object_id)
+    return (row.id_value or "").strip().lower() if row.id_property == "email" else str(row.id_value)
+
+
+def _send(client: ApiClient, path: str, operation: str, batch: list[SyncRow]) -> list[PushOutcome]:
+    try:
+        status, body = client.post_json(path, {"inputs": [r.request_input() for r in batch]})
+    except FatalError as exc:
+        if len(batch) > 1:
+            middle = len(batch) // 2
+            return _send(client, path, operation, batch[:middle]) + _send(
+                client, path, operation, batch[middle:]
+            )
+        return [_failed(batch[0], exc, retriable=False)]
+    except (RetriableError, ConnectorError) as exc:
+        return [_failed(row, exc, retriable=True) for row in batch]
+    return _match(batch, operation, status, body)
+
+
+def _failed(row: SyncRow, exc: ConnectorError, *, retriable: bool) -> PushOutcome:
+    return PushOutcome(
+        row.lead_id,
+        row.operation,
+        ok=False,
+        http_status=exc.status,
+        category=exc.category or type(exc).__name__,
+        message=str(exc),
+        retriable=retriable,
+    )
+
+
+def _match(batch: list[SyncRow], operation: str, status: int, body: dict) -> list[PushOutcome]:
+    """Pair each input with its result: by id for update, by the id property's value for upsert."""
+    by_key: dict[str, str] = {}
+    for result in body.get("results") or []:
+        props = result.get("properties") or {}
+        if operation == "update":
+            by_key[str(result.get("id"))] = str(result.get("id"))
+        else:
+            for prop in ("email", "leadflow_lead_id"):
+                value = props.get(prop)
+                if value:
+                    key = value.strip().lower() if prop == "email" else value
+                    by_key.setdefault(key, str(result.get("id")))
+    errors = body.get("errors") or []
+    outcomes = []
+    for row in batch:
+        object_id = by_key.get(_key(row))
+        if object_id is not None:
+            outcomes.append(
+                PushOutcome(
+                    row.lead_id, operation, ok=True, object_id=object_id, http_status=status
+                )
+            )
+            continue
+        error = _error_for(row, errors)
+        outcomes.append(
+            PushOutcome(
+                row.lead_id,
+                operation,
+                ok=False,
+                http_status=status,
+                category=str(error.get("category", "UNKNOWN")),
+                message=ConnectorError(
+                    "hubspot", str(error.get("message", "no result for this input"))
+                ).args[0],
+            )
+        )
+    return outcomes
+
+
+def _error_for(row: SyncRow, errors: list[dict]) -> dict:
+    """The batch error whose context names this input, else the first error."""
+    key = _key(row)
+    for error in errors:
+        context = error.get("context") or {}
+        values = [
+            str(v).strip().lower() for vs in context.values() if isinstance(vs, list) for v in vs
+        ]
+        if key.lower() in values:
+            return error
+    return errors[0] if errors else {}
+
+
+def partitions(config: HubSpotSourceConfig, stream: str) -> list[str | None]:
+    """HubSpot streams are pulled whole, with one cursor each."""
+    return [None]

@@ -1,0 +1,142 @@
+"""The HubSpot HTTP session (bearer auth, limits, error bodies) and its paginators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from pydantic import SecretStr
+
+from connectors.http import ApiClient, RateLimiter
+from connectors.hubspot import settings
+from connectors.streams import Page, parse_timestamp
+from leadflow.config import HttpSettings
+
+
+def describe_error(response: requests.Response) -> tuple[str, str]:
+    """HubSpot errors: {"status":"error","message":...,"category"|"errorType":...}."""
+    body = response.json()
+    category = body.get("category") or body.get("errorType") or ""
+    return str(category), str(body.get("message", ""))
+
+
+def make_client(base_url: str, token: SecretStr, http: HttpSettings | None = None) -> ApiClient:
+    calls, period = settings.GENERAL_LIMIT
+    search_calls, search_period = settings.SEARCH_LIMIT
+    return ApiClient(
+        source="hubspot",
+        base_url=base_url,
+        token=token,
+        http=http or HttpSettings(),
+        describe_error=describe_error,
+        limiters={
+            "/": RateLimiter(calls, period),
+            settings.SEARCH_CONTACTS: RateLimiter(search_calls, search_period),
+        },
+    )
+
+
+def _ms(value: datetime) -> str:
+    return str(int((value - datetime(1970, 1, 1)).total_seconds() * 1000))
+
+
+def _modified(record: dict[str, Any]) -> datetime | None:
+    return parse_timestamp((record.get("properties") or {}).get(settings.CURSOR_PROPERTY))
+
+
+def search_modified_since(
+    client: ApiClient, since: datetime | None, properties: tuple[str, ...], limit: int
+) -> Iterator[Page]:
+    """Every contact modified at or after `since`, oldest change first, with nothing skipped.
+
+    Keyset pagination on lastmodifieddate instead of HubSpot's `after` offsets: each page asks again
+    for `lastmodifieddate >= <last value seen>`. Offsets shift when a record changes during the
+    pull (it jumps to the end and the record after it is skipped), and they stop at the search
+    API's 10,000-result cap; a keyset never does either. Rows tied on the boundary value are
+    re-read and dropped by id; a page made only of one timestamp is drained by hs_object_id.
+    """
+    limit = min(limit, settings.SEARCH_MAX_LIMIT)
+    lower = since
+    seen_at_lower: set[str] = set()
+    while True:
+        filters = (
+            []
+            if lower is None
+            else [
+                {"propertyName": settings.CURSOR_PROPERTY, "operator": "GTE", "value": _ms(lower)}
+            ]
+        )
+        body = {
+            "filterGroups": [{"filters": filters}] if filters else [],
+            "sorts": [{"propertyName": settings.CURSOR_PROPERTY, "direction": "ASCENDING"}],
+            "properties": list(properties),
+            "limit": limit,
+        }
+        data = client.post_json(settings.SEARCH_CONTACTS, body)[1]
+        results: list[dict[str, Any]] = data.get("results") or []
+        more = bool((data.get("paging") or {}).get("next"))
+        fresh = [
+            r for r in results if not (_modified(r) == lower and str(r.get("id")) in seen_at_lower)
+        ]
+        if not more:
+            yield Page(fresh, last=True)
+            return
+        if fresh:
+            yield Page(fresh)
+        top = _modified(results[-1])
+        if top is None:  # cannot move a keyset on a missing value; HubSpot always sets it
+            raise ValueError("hubspot: a search result has no lastmodifieddate")
+        if top == lower or not fresh:
+            yield from _drain_timestamp(client, top, properties, limit)
+            lower, seen_at_lower = top + timedelta(milliseconds=1), set()
+            continue
+        lower = top
+        seen_at_lower = {str(r.get("id")) for r in results if _modified(r) == top}
+
+
+def _drain_timestamp(
+    client: ApiClient, stamp: datetime, properties: tuple[str, ...], limit: int
+) -> Iterator[Page]:
+    """All contacts sharing exactly one lastmodifieddate (a bulk import), paged by hs_object_id."""
+    last_id = "0"
+    while True:
+        body = {
+            "filterGroups": [
+                {
+                    "filters": [
+                        {
+                            "propertyName": settings.CURSOR_PROPERTY,
+                            "operator": "EQ",
+                            "value": _ms(stamp),
+                        },
+                        {"propertyName": "hs_object_id", "operator": "GT", "value": last_id},
+                    ]
+                }
+            ],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": list(properties),
+            "limit": limit,
+        }
+        data = client.post_json(settings.SEARCH_CONTACTS, body)[1]
+        results = data.get("results") or []
+        if results:
+            yield Page(results)
+        if not (data.get("paging") or {}).get("next") or not results:
+            return
+        last_id = str(results[-1].get("id"))
+
+
+def list_owners(client: ApiClient) -> Iterator[Page]:
+    """GET /crm/v3/owners, following paging.next.after to the end."""
+    after: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": settings.OWNERS_PAGE_LIMIT, "archived": "false"}
+        if after:
+            params["after"] = after
+        data = client.get_json(settings.OWNERS, params=params)
+        after = ((data.get("paging") or {}).get("next") or {}).get("after")
+        yield Page(data.get("results") or [], last=after is None)
+        if after is None:
+            return

@@ -1,0 +1,77 @@
+"""HubSpot record shapes: contacts and owners as the API returns them, parsed to SourceRecord."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.records import SourceRecord, text
+from connectors.streams import parse_timestamp
+
+
+def contact_id(payload: dict[str, Any]) -> str | None:
+    return text(payload.get("id"))
+
+
+def contact_cursor(payload: dict[str, Any]) -> Any:
+    props = payload.get("properties") or {}
+    return parse_timestamp(props.get("lastmodifieddate") or payload.get("updatedAt"))
+
+
+def owner_id(payload: dict[str, Any]) -> str | None:
+    return text(payload.get("id"))
+
+
+def owner_cursor(payload: dict[str, Any]) -> Any:
+    return parse_timestamp(payload.get("updatedAt"))
+
+
+def parse_contact(payload: dict[str, Any]) -> SourceRecord:
+    """A CRM v3 contact -> SourceRecord. Every property value is a string or null."""
+    props = payload.get("properties") or {}
+    return SourceRecord(
+        source="hubspot",
+        stream="contacts",
+        record_id=contact_id(payload),
+        created_at=parse_timestamp(props.get("createdate") or payload.get("createdAt")),
+        updated_at=contact_cursor(payload),
+        email=text(props.get("email")),
+        phone=text(props.get("phone")) or text(props.get("mobilephone")),
+        first_name=text(props.get("firstname")),
+        last_name=text(props.get("lastname")),
+        company=text(props.get("company")),
+        job_title=text(props.get("jobtitle")),
+        country=text(props.get("country")),
+        crm_contact_id=contact_id(payload),
+        crm_owner_id=text(props.get("hubspot_owner_id")),
+        leadflow_lead_id=text(props.get("leadflow_lead_id")),
+    )
+
+
+@dataclass(frozen=True)
+class SyncRow:
+    """One row of marts.sync_hubspot__contacts: the exact write for one lead."""
+
+    lead_id: str
+    operation: str  # update | upsert
+    object_id: str | None  # the contact id, for update
+    id_property: str | None  # email | leadflow_lead_id, for upsert
+    id_value: str | None
+    properties: dict[str, str]  # null columns are left out: HubSpot keeps what it has
+
+    def request_input(self) -> dict[str, Any]:
+        if self.operation == "update":
+            return {"id": self.object_id, "properties": self.properties}
+        return {"idProperty": self.id_property, "id": self.id_value, "properties": self.properties}
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    lead_id: str
+    operation: str
+    ok: bool
+    object_id: str | None = None  # the contact's id in HubSpot, when acknowledged
+    http_status: int | None = None
+    category: str = ""
+    message: str = ""
+    retriable: bool = False

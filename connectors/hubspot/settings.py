@@ -1,0 +1,77 @@
+"""HubSpot CRM v3: endpoints, default properties and the documented limits.
+
+Docs: https://developers.hubspot.com/docs/api/crm/search (search, its 200-per-page and 10,000-result
+limits, 5 requests/s), https://developers.hubspot.com/docs/api/crm/contacts (batch upsert/update, 100
+inputs), https://developers.hubspot.com/docs/api/usage-details (100 requests per 10 s per private
+app on Free/Starter; 190 on Professional/Enterprise).
+"""
+
+from __future__ import annotations
+
+SEARCH_CONTACTS = "/crm/v3/objects/contacts/search"
+BATCH_UPSERT_CONTACTS = "/crm/v3/objects/contacts/batch/upsert"
+BATCH_UPDATE_CONTACTS = "/crm/v3/objects/contacts/batch/update"
+OWNERS = "/crm/v3/owners"
+
+SEARCH_MAX_LIMIT = 200
+SEARCH_RESULT_CAP = 10_000
+BATCH_MAX_INPUTS = 100
+OWNERS_PAGE_LIMIT = 100
+
+# Client-side limits, a little under the documented ones so clock skew never trips them.
+GENERAL_LIMIT = (98, 10.0)  # requests per seconds, every endpoint
+SEARCH_LIMIT = (4, 1.0)  # the search endpoints' own, lower limit
+
+CURSOR_PROPERTY = "lastmodifieddate"
+
+# Read on every pull: identity, lifecycle, intent signals and what LeadFlow itself writes back.
+CONTACT_PROPERTIES: tuple[str, ...] = (
+    "email",
+    "firstname",
+    "lastname",
+    "phone",
+    "mobilephone",
+    "company",
+    "jobtitle",
+    "country",
+    "city",
+    "lifecyclestage",
+    "hs_lead_status",
+    "hubspot_owner_id",
+    "createdate",
+    "lastmodifieddate",
+    "hs_lifecyclestage_lead_date",
+    "hs_lifecyclestage_marketingqualifiedlead_date",
+    "hs_lifecyclestage_salesqualifiedlead_date",
+    "hs_lifecyclestage_opportunity_date",
+    "hs_lifecyclestage_customer_date",
+    "hs_analytics_source",
+    "hs_analytics_num_page_views",
+    "hs_analytics_last_visit_timestamp",
+    "num_conversion_events",
+    "leadflow_lead_id",
+    "leadflow_score",
+    "leadflow_grade",
+    "leadflow_temperature",
+    "leadflow_reasons",
+)
+
+# The contact properties LeadFlow owns and keeps in sync; a change in any of them is a new push.
+# Identity properties (email, names, ...) are only sent when LeadFlow creates the contact.
+OWNED_PROPERTIES: tuple[str, ...] = (
+    "hubspot_owner_id",
+    "leadflow_lead_id",
+    "leadflow_score",
+    "leadflow_grade",
+    "leadflow_temperature",
+    "leadflow_reasons",
+)
+IDENTITY_PROPERTIES: tuple[str, ...] = (
+    "email",
+    "firstname",
+    "lastname",
+    "phone",
+    "company",
+    "jobtitle",
+    "country",
+)

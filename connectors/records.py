@@ -1,0 +1,55 @@
+"""The common shape every source parser produces from a vendor payload.
+
+Values are as the source gave them (trimmed of nothing, cast to nothing): normalizing emails,
+phones and countries is enrichment's job, and validation looks at both the raw and the normalized
+values. Parsers never raise on a bad value; a field they cannot read is None, and validation
+decides whether the record is usable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class SourceRecord:
+    source: str
+    stream: str
+    record_id: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    job_title: str | None = None
+    country: str | None = None
+    crm_contact_id: str | None = None  # the CRM's own id, for records pulled from the CRM
+    crm_owner_id: str | None = None
+    leadflow_lead_id: str | None = None  # our id, when the CRM echoes it back
+    form_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def text(value: Any) -> str | None:
+    """A non-empty string, or None: vendors send "", null and whitespace for 'not given'."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    return value if value.strip() else None
+
+
+def split_full_name(full_name: str | None) -> tuple[str | None, str | None]:
+    """'Ana Maria Silva' -> ('Ana Maria', 'Silva'); a single word is a first name."""
+    if not full_name or not full_name.strip():
+        return None, None
+    parts = full_name.split()
+    if len(parts) == 1:
+        return parts[0], None
+    return " ".join(parts[:-1]), parts[-1]

@@ -1,0 +1,209 @@
+"""Reverse ETL: send only what changed since the destination last acknowledged it.
+
+The payload of each lead comes from its dbt sync_ model (the exact write). A lead is sent when the
+hash of the properties LeadFlow owns differs from the hash in ops.push_state, the hash of the last
+payload the destination acknowledged. Each batch's acknowledgements, push_state rows, log rows and
+dead letters commit together, right after the batch is answered: a crash loses at most the
+acknowledgement of one in-flight batch, whose writes are idempotent (update by id, upsert by a
+unique property) and are simply sent again.
+
+A rejected lead goes to ops.dead_letter with the reason. It is sent again on the next run when the
+failure was retriable (rate limit, server fault) or when its payload has changed; a payload the
+destination rejected as invalid is not resent unchanged, since it would fail the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from connectors.hubspot.models import PushOutcome, SyncRow
+from leadflow.warehouse import stable_hash, transaction
+
+log = logging.getLogger("leadflow.reverse_etl")
+
+Sender = Callable[[Sequence[SyncRow]], list[PushOutcome]]
+
+
+@dataclass
+class PushResult:
+    candidates: int = 0  # rows in the sync model
+    changed: int = 0  # rows whose payload differs from the last acknowledged one
+    pushed: int = 0  # acknowledged by the destination in this run
+    failed: int = 0  # dead-lettered in this run
+    skipped_rejected: int = 0  # unchanged payloads the destination rejected before
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+def read_sync_rows(
+    con: duckdb.DuckDBPyConnection, model: str, identity_columns: Sequence[str]
+) -> list[SyncRow]:
+    """Rows of a sync_ model as SyncRow; null property columns are left out of the payload."""
+    frame = con.execute(f"select * from {model} order by lead_id").df()
+    frame = frame.astype(object).where(frame.notna(), None)
+    rows = []
+    for record in frame.to_dict("records"):
+        properties = {
+            k: str(v) for k, v in record.items() if k not in identity_columns and v is not None
+        }
+        rows.append(
+            SyncRow(
+                lead_id=record["lead_id"],
+                operation=record["operation"],
+                object_id=record.get("object_id"),
+                id_property=record.get("id_property"),
+                id_value=record.get("id_value"),
+                properties=properties,
+            )
+        )
+    return rows
+
+
+def payload_hash(row: SyncRow, owned: Sequence[str]) -> str:
+    return stable_hash({name: row.properties.get(name) for name in owned})
+
+
+def push_changed(
+    con: duckdb.DuckDBPyConnection,
+    destination: str,
+    rows: Sequence[SyncRow],
+    send: Sender,
+    *,
+    owned_properties: Sequence[str],
+    batch_size: int,
+    run_id: str,
+    as_of: datetime,
+) -> PushResult:
+    result = PushResult(candidates=len(rows))
+    acknowledged = dict(
+        con.execute(
+            "select lead_id, payload_hash from ops.push_state where destination = ?", [destination]
+        ).fetchall()
+    )
+    rejected = {
+        lead_id: h
+        for lead_id, h in con.execute(
+            "select lead_id, payload_hash from ops.dead_letter where destination = ? and not retriable",
+            [destination],
+        ).fetchall()
+    }
+    pending: list[tuple[SyncRow, str]] = []
+    for row in rows:
+        digest = payload_hash(row, owned_properties)
+        if acknowledged.get(row.lead_id) == digest:
+            continue
+        result.changed += 1
+        if rejected.get(row.lead_id) == digest:
+            result.skipped_rejected += 1
+            continue
+        pending.append((row, digest))
+
+    for start in range(0, len(pending), batch_size):
+        chunk = pending[start : start + batch_size]
+        outcomes = send([row for row, _ in chunk])
+        _record(con, destination, chunk, outcomes, run_id, as_of, result)
+    if result.failed:
+        log.warning(
+            "%s: %d of %d changed leads were rejected and dead-lettered",
+            destination,
+            result.failed,
+            result.changed,
+        )
+    return result
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    destination: str,
+    chunk: list[tuple[SyncRow, str]],
+    outcomes: list[PushOutcome],
+    run_id: str,
+    as_of: datetime,
+    result: PushResult,
+) -> None:
+    by_lead = {o.lead_id: o for o in outcomes}
+    state, logs, dead, cleared = [], [], [], []
+    for row, digest in chunk:
+        outcome = by_lead.get(row.lead_id) or PushOutcome(
+            row.lead_id,
+            row.operation,
+            ok=False,
+            category="NO_OUTCOME",
+            message="no answer for this lead",
+        )
+        logs.append(
+            {
+                "run_id": run_id,
+                "destination": destination,
+                "lead_id": row.lead_id,
+                "operation": row.operation,
+                "status": "ok" if outcome.ok else "error",
+                "destination_record_id": outcome.object_id,
+                "payload_hash": digest,
+                "http_status": outcome.http_status,
+                "error": None if outcome.ok else outcome.message,
+                "logged_at": as_of,
+            }
+        )
+        if outcome.ok:
+            result.pushed += 1
+            cleared.append(row.lead_id)
+            state.append(
+                {
+                    "destination": destination,
+                    "lead_id": row.lead_id,
+                    "payload_hash": digest,
+                    "destination_record_id": outcome.object_id,
+                    "acknowledged_at": as_of,
+                    "run_id": run_id,
+                }
+            )
+        else:
+            result.failed += 1
+            result.errors[outcome.category] = result.errors.get(outcome.category, 0) + 1
+            dead.append(
+                {
+                    "destination": destination,
+                    "lead_id": row.lead_id,
+                    "payload": json.dumps(row.request_input()),
+                    "payload_hash": digest,
+                    "error_category": outcome.category or "UNKNOWN",
+                    "error_message": outcome.message,
+                    "retriable": outcome.retriable,
+                    "attempts": 1,
+                    "first_failed_at": as_of,
+                    "last_failed_at": as_of,
+                }
+            )
+    with transaction(con):
+        if state:
+            con.register("ack_rows", pd.DataFrame(state))
+            con.execute("insert or replace into ops.push_state by name select * from ack_rows")
+            con.unregister("ack_rows")
+        if cleared:
+            con.execute(
+                f"delete from ops.dead_letter where destination = ? and lead_id in ({','.join('?' * len(cleared))})",
+                [destination, *cleared],
+            )
+        if dead:
+            con.register("dead_rows", pd.DataFrame(dead))
+            con.execute(
+                """
+                insert into ops.dead_letter by name select * from dead_rows
+                on conflict (destination, lead_id) do update set
+                    payload = excluded.payload, payload_hash = excluded.payload_hash,
+                    error_category = excluded.error_category, error_message = excluded.error_message,
+                    retriable = excluded.retriable, attempts = ops.dead_letter.attempts + 1,
+                    last_failed_at = excluded.last_failed_at
+                """
+            )
+            con.unregister("dead_rows")
+        con.register("log_rows", pd.DataFrame(logs))
+        con.execute("insert into ops.push_log by name select * from log_rows")
+        con.unregister("log_rows")

@@ -1,0 +1,175 @@
+{#- Fields chosen per field by survivorship: the first non-null value by source priority
+    (var source_priority), then the most recently updated record. email_domain follows email. -#}
+{%- set survivor_fields = ['email', 'phone_e164', 'first_name', 'last_name', 'company', 'job_title', 'country_code'] -%}
+
+with
+
+identity as (
+
+    select * from {{ ref('stg_leadflow__lead_identity') }}
+
+),
+
+records as (
+
+    select * from {{ ref('stg_leadflow__lead_records') }}
+
+),
+
+hubspot_contacts as (
+
+    select * from {{ ref('stg_hubspot__contacts') }}
+
+),
+
+country_regions as (
+
+    select * from {{ ref('country_regions') }}
+
+),
+
+free_email_domains as (
+
+    select * from {{ ref('free_email_domains') }}
+
+),
+
+lead_records as (
+
+    select
+        identity.lead_id,
+        records.record_key,
+        records.source,
+        records.stream,
+        records.record_id,
+        records.form_id,
+        records.crm_owner_id,
+        {% for field in survivor_fields -%}
+        records.{{ field }},
+        {% endfor -%}
+        records.email_domain,
+        {{ source_priority('records.source') }} as source_priority,
+        (records.source = 'hubspot' and records.stream = 'contacts') as is_hubspot_contact,
+        -- a record without a source creation time counts from when LeadFlow first saw it
+        coalesce(records.record_created_at, records.first_seen_at) as created_at,
+        coalesce(records.record_updated_at, records.record_created_at, records.first_seen_at) as updated_at,
+        records.record_updated_at
+
+    from identity
+    inner join records
+        on records.record_key = identity.record_key
+
+),
+
+ranked as (
+
+    -- For each field, rank the lead's records so that rank 1 is the survivor. No IGNORE NULLS or
+    -- arg_max here: ranking nulls last and picking rank 1 works on every warehouse.
+    select
+        lead_records.*,
+        {% for field in survivor_fields -%}
+        row_number() over (
+            partition by lead_id
+            order by
+                case when {{ field }} is null then 1 else 0 end,
+                source_priority,
+                record_updated_at desc nulls last,
+                record_key
+        ) as {{ field }}_rank,
+        {% endfor -%}
+        row_number() over (
+            partition by lead_id
+            order by created_at, source_priority, record_key
+        ) as first_touch_rank,
+        row_number() over (
+            partition by lead_id
+            order by case when form_id is null then 1 else 0 end, created_at, record_key
+        ) as first_form_rank,
+        row_number() over (
+            partition by lead_id
+            order by case when is_hubspot_contact then 0 else 1 end, created_at, record_id
+        ) as hubspot_contact_rank
+
+    from lead_records
+
+),
+
+collapsed as (
+
+    select
+        lead_id,
+        {% for field in survivor_fields -%}
+        max(case when {{ field }}_rank = 1 then {{ field }} end) as {{ field }},
+        {% endfor -%}
+        max(case when email_rank = 1 then email_domain end) as email_domain,
+        min(created_at) as created_at,
+        max(updated_at) as updated_at,
+        count(*) as count_records,
+        count(distinct source) as count_sources,
+        max(case when first_touch_rank = 1 then source end) as first_touch_source,
+        max(case when first_form_rank = 1 then form_id end) as first_form_id,
+        max(case when hubspot_contact_rank = 1 and is_hubspot_contact then record_id end) as hubspot_contact_id,
+        max(case when hubspot_contact_rank = 1 and is_hubspot_contact then crm_owner_id end) as hubspot_record_owner_id
+
+    from ranked
+    group by lead_id
+
+),
+
+unified as (
+
+    select
+        -- ids
+        collapsed.lead_id,
+
+        -- person
+        collapsed.email,
+        collapsed.email_domain,
+        case
+            when collapsed.email_domain is null then null
+            when free_email_domains.domain is not null then true
+            else false
+        end as is_free_email,
+        collapsed.phone_e164,
+        collapsed.first_name,
+        collapsed.last_name,
+
+        -- firmographics and geography
+        collapsed.company,
+        collapsed.job_title,
+        collapsed.country_code,
+        country_regions.region,
+
+        -- provenance
+        collapsed.count_records,
+        collapsed.count_sources,
+        collapsed.first_touch_source,
+        collapsed.first_form_id,
+
+        -- CRM (the lead's oldest HubSpot contact)
+        collapsed.hubspot_contact_id,
+        coalesce(hubspot_contacts.owner_id, collapsed.hubspot_record_owner_id) as crm_owner_id,
+        hubspot_contacts.lifecycle_stage,
+        hubspot_contacts.became_lead_at,
+        hubspot_contacts.became_mql_at,
+        hubspot_contacts.became_sql_at,
+        hubspot_contacts.became_opportunity_at,
+        hubspot_contacts.became_customer_at,
+        hubspot_contacts.page_views,
+        hubspot_contacts.last_visit_at,
+
+        -- timestamps
+        collapsed.created_at,
+        collapsed.updated_at
+
+    from collapsed
+    left join hubspot_contacts
+        on hubspot_contacts.contact_id = collapsed.hubspot_contact_id
+    left join country_regions
+        on country_regions.country_code = collapsed.country_code
+    left join free_email_domains
+        on free_email_domains.domain = collapsed.email_domain
+
+)
+
+select * from unified

@@ -1,0 +1,92 @@
+{#- HubSpot contact properties only sent when the push creates the contact (operation 'upsert'):
+    for an existing contact the CRM's own values win, so a rep's edit is never overwritten. -#}
+{%- set identity_properties = [
+    ('email', 'email'),
+    ('firstname', 'first_name'),
+    ('lastname', 'last_name'),
+    ('phone', 'phone_e164'),
+    ('company', 'company'),
+    ('jobtitle', 'job_title'),
+    ('country', 'country_code'),
+] -%}
+
+with
+
+leads as (
+
+    select * from {{ ref('dim_leads') }}
+
+),
+
+push_state as (
+
+    select * from {{ ref('stg_leadflow__push_state') }}
+
+),
+
+pushed_contacts as (
+
+    -- contacts a previous push created: updated by id until the pull brings them back
+    select
+        lead_id,
+        destination_record_id as contact_id
+
+    from push_state
+    where destination = '{{ var("hubspot_destination") }}'
+        and destination_record_id is not null
+
+),
+
+targets as (
+
+    select
+        leads.*,
+        coalesce(leads.hubspot_contact_id, pushed_contacts.contact_id) as target_contact_id
+
+    from leads
+    left join pushed_contacts
+        on pushed_contacts.lead_id = leads.lead_id
+    -- only scored leads have anything to push
+    where leads.score is not null
+
+),
+
+payloads as (
+
+    select
+        -- request
+        cast(lead_id as varchar) as lead_id,
+        cast(case when target_contact_id is not null then 'update' else 'upsert' end as varchar) as operation,
+        cast(target_contact_id as varchar) as object_id,
+        cast(
+            case
+                when target_contact_id is not null then null
+                when email is not null then 'email'
+                else 'leadflow_lead_id'
+            end as varchar
+        ) as id_property,
+        cast(
+            case
+                when target_contact_id is not null then null
+                when email is not null then email
+                else lead_id
+            end as varchar
+        ) as id_value,
+
+        -- identity properties: new contacts only
+        {% for property, column in identity_properties -%}
+        cast(case when target_contact_id is null then {{ column }} end as varchar) as {{ property }},
+        {% endfor %}
+        -- LeadFlow properties: always
+        cast(owner_id as varchar) as hubspot_owner_id,
+        cast(lead_id as varchar) as leadflow_lead_id,
+        cast(score as varchar) as leadflow_score,
+        cast(grade as varchar) as leadflow_grade,
+        cast(temperature as varchar) as leadflow_temperature,
+        cast(score_reasons as varchar) as leadflow_reasons
+
+    from targets
+
+)
+
+select * from payloads

@@ -1,0 +1,66 @@
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'contacts') }}
+
+),
+
+latest as (
+
+    -- raw keeps one row per version of a record: the newest one wins
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by record_id
+                order by record_updated_at desc nulls last, _loaded_at desc
+            ) as version_rank
+        from source
+    ) as versions
+    where version_rank = 1
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        record_id as contact_id,
+        {{ dbt.concat(["'hubspot:contacts:'", "record_id"]) }} as record_key,
+        {{ hubspot_property('hubspot_owner_id') }} as owner_id,
+        {{ hubspot_property('leadflow_lead_id') }} as leadflow_lead_id,
+
+        -- lifecycle
+        {{ hubspot_property('lifecyclestage') }} as lifecycle_stage,
+        {{ hubspot_property('hs_lead_status') }} as lead_status,
+        {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_lead_date')) }} as became_lead_at,
+        {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_marketingqualifiedlead_date')) }} as became_mql_at,
+        {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_salesqualifiedlead_date')) }} as became_sql_at,
+        {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_opportunity_date')) }} as became_opportunity_at,
+        {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_customer_date')) }} as became_customer_at,
+
+        -- web analytics
+        {{ hubspot_property('hs_analytics_source') }} as analytics_source,
+        {{ dbt.safe_cast(hubspot_property('hs_analytics_num_page_views'), dbt.type_int()) }} as page_views,
+        {{ iso_to_utc_timestamp(hubspot_property('hs_analytics_last_visit_timestamp')) }} as last_visit_at,
+        {{ dbt.safe_cast(hubspot_property('num_conversion_events'), dbt.type_int()) }} as count_conversion_events,
+
+        -- state
+        coalesce(cast({{ json_text('payload', 'archived') }} as boolean), false) as is_archived,
+
+        -- timestamps
+        {{ iso_to_utc_timestamp('coalesce(' ~ hubspot_property('createdate') ~ ', ' ~ json_text('payload', 'createdAt') ~ ')') }} as created_at,
+        {{ iso_to_utc_timestamp('coalesce(' ~ hubspot_property('lastmodifieddate') ~ ', ' ~ json_text('payload', 'updatedAt') ~ ')') }} as updated_at,
+        record_updated_at,
+        _loaded_at as loaded_at,
+
+        -- lineage
+        _raw_id as raw_id
+
+    from latest
+
+)
+
+select * from renamed

@@ -1,0 +1,51 @@
+with
+
+source as (
+
+    select * from {{ source('leadflow', 'lead_records') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        record_key,
+        source,
+        stream,
+        record_id,
+        _raw_id as raw_id,
+        crm_contact_id,
+        crm_owner_id,
+        leadflow_lead_id,
+        form_id,
+
+        -- person (normalized by enrichment/)
+        email,
+        email_domain,
+        is_free_email,
+        phone_e164,
+        first_name,
+        last_name,
+
+        -- firmographics and geography
+        company,
+        job_title,
+        country_code,
+
+        -- intent
+        intent_event,
+
+        -- timestamps
+        record_created_at,
+        record_updated_at,
+        first_seen_at,
+
+        -- lineage
+        run_id
+
+    from source
+
+)
+
+select * from renamed

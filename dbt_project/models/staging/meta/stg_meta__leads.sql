@@ -1,0 +1,56 @@
+with
+
+source as (
+
+    select * from {{ source('meta', 'leads') }}
+
+),
+
+latest as (
+
+    -- raw keeps one row per version of a record: the newest one wins
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by record_id
+                order by record_updated_at desc nulls last, _loaded_at desc
+            ) as version_rank
+        from source
+    ) as versions
+    where version_rank = 1
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        record_id as meta_lead_id,
+        {{ dbt.concat(["'meta:leads:'", "record_id"]) }} as record_key,
+        coalesce(nullif({{ json_text('payload', 'form_id') }}, ''), _partition) as form_id,
+
+        -- attribution
+        nullif({{ json_text('payload', 'campaign_id') }}, '') as campaign_id,
+        nullif({{ json_text('payload', 'campaign_name') }}, '') as campaign_name,
+        nullif({{ json_text('payload', 'adset_id') }}, '') as adset_id,
+        nullif({{ json_text('payload', 'adset_name') }}, '') as adset_name,
+        nullif({{ json_text('payload', 'ad_id') }}, '') as ad_id,
+        nullif({{ json_text('payload', 'ad_name') }}, '') as ad_name,
+        nullif({{ json_text('payload', 'platform') }}, '') as platform,
+        coalesce(cast({{ json_text('payload', 'is_organic') }} as boolean), false) as is_organic,
+
+        -- timestamps
+        {{ iso_to_utc_timestamp(json_text('payload', 'created_time')) }} as created_at,
+        record_updated_at,
+        _loaded_at as loaded_at,
+
+        -- lineage
+        _raw_id as raw_id
+
+    from latest
+
+)
+
+select * from renamed

@@ -1,0 +1,57 @@
+with
+
+source as (
+
+    select * from {{ source('typeform', 'responses') }}
+
+),
+
+latest as (
+
+    -- raw keeps one row per version of a record: the newest one wins
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by record_id
+                order by record_updated_at desc nulls last, _loaded_at desc
+            ) as version_rank
+        from source
+    ) as versions
+    where version_rank = 1
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        record_id as response_id,
+        {{ dbt.concat(["'typeform:responses:'", "record_id"]) }} as record_key,
+        nullif({{ json_text('payload', 'token') }}, '') as response_token,
+        -- a response does not name its form: the connector pulls per form and records it
+        _partition as form_id,
+
+        -- attribution (the form's hidden fields)
+        nullif({{ json_text('payload', ['hidden', 'utm_source']) }}, '') as utm_source,
+        nullif({{ json_text('payload', ['hidden', 'utm_medium']) }}, '') as utm_medium,
+        nullif({{ json_text('payload', ['hidden', 'utm_campaign']) }}, '') as utm_campaign,
+        nullif({{ json_text('payload', ['hidden', 'utm_content']) }}, '') as utm_content,
+        nullif({{ json_text('payload', ['hidden', 'utm_term']) }}, '') as utm_term,
+        nullif({{ json_text('payload', ['metadata', 'referer']) }}, '') as referer_url,
+
+        -- timestamps
+        {{ iso_to_utc_timestamp(json_text('payload', 'landed_at')) }} as landed_at,
+        {{ iso_to_utc_timestamp(json_text('payload', 'submitted_at')) }} as submitted_at,
+        record_updated_at,
+        _loaded_at as loaded_at,
+
+        -- lineage
+        _raw_id as raw_id
+
+    from latest
+
+)
+
+select * from renamed

@@ -1,0 +1,66 @@
+"""One Great Expectations suite per source stream.
+
+Every suite runs on the parsed and normalized records of one batch (a pandas DataFrame: GX on a
+DuckDB table through SQLAlchemy fails silently, see docs/stack.md). Each expectation carries, in its
+`meta`, the one-line reason a quarantined row shows for it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import great_expectations as gx
+from great_expectations.expectations import Expectation
+
+EARLIEST = datetime(2000, 1, 1)
+
+
+def _common(as_of: datetime) -> list[Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToNotBeNull(
+            column="record_id",
+            meta={"reason": "the record has no id"},
+        ),
+        gx.expectations.ExpectColumnValuesToNotBeNull(
+            column="record_created_at",
+            meta={"reason": "the record has no readable creation time"},
+        ),
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="record_created_at",
+            min_value=EARLIEST,
+            max_value=as_of + timedelta(days=1),
+            meta={"reason": "the creation time is before 2000 or in the future"},
+        ),
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="email_is_valid",
+            value_set=[True],
+            meta={"reason": "the email is not a valid address"},
+        ),
+        gx.expectations.ExpectColumnValuesToNotBeNull(
+            column="contact_point",
+            meta={"reason": "no valid email or phone number to reach the lead"},
+        ),
+    ]
+
+
+def _form_submission() -> list[Expectation]:
+    return [
+        gx.expectations.ExpectColumnValuesToNotBeNull(
+            column="form_id",
+            meta={"reason": "the submission names no form"},
+        ),
+    ]
+
+
+SUITES = {
+    "hubspot__contacts": lambda as_of: _common(as_of),
+    "meta__leads": lambda as_of: [*_common(as_of), *_form_submission()],
+    "typeform__responses": lambda as_of: [*_common(as_of), *_form_submission()],
+}
+
+
+def expectations_for(stream_key: str, as_of: datetime) -> list[Expectation]:
+    try:
+        return SUITES[stream_key](as_of)
+    except KeyError:
+        raise ValueError(f"no expectation suite for {stream_key}") from None

@@ -1,0 +1,109 @@
+"""The hourly lead sync: pull -> validate -> resolve -> dbt prepare -> score -> route -> dbt publish -> push.
+
+The flow orchestrates; each task is one call into leadflow.pipeline, which calls the packages that do
+the work. Tasks run one after another: DuckDB has a single writer, and each step needs the previous
+one's output. dbt's `publish` build runs the marts' tests; if any fails the task raises and nothing
+is pushed to the CRM.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.reverse_etl import PushResult
+from dedupe.deterministic import ResolveResult
+from enrichment.pipeline import StageResult
+from leadflow import pipeline
+from leadflow.config import Settings, load_settings
+from leadflow.embedded import embedded_sandbox
+from leadflow.landing import LandResult
+from leadflow.warehouse import to_utc_naive, utcnow
+from routing import RouteResult
+from scoring import ScoreResult
+
+# Every step writes to the warehouse or an API: never serve one from a cache (NO_CACHE), and no
+# task-level retries (the HTTP client retries what is safe to retry; a re-run resumes the rest).
+
+
+@task(name="pull", cache_policy=NO_CACHE)
+def pull_task(settings: Settings, source: str, run_id: str, as_of: datetime) -> list[LandResult]:
+    return pipeline.pull_source(settings, source, run_id, as_of)
+
+
+@task(name="validate-and-enrich", cache_policy=NO_CACHE)
+def stage_task(settings: Settings, run_id: str, as_of: datetime) -> StageResult:
+    return pipeline.stage_records(settings, run_id, as_of)
+
+
+@task(name="resolve-identities", cache_policy=NO_CACHE)
+def resolve_task(settings: Settings, run_id: str, as_of: datetime) -> ResolveResult:
+    return pipeline.resolve_identities(settings, run_id, as_of)
+
+
+@task(name="dbt-build", cache_policy=NO_CACHE)
+def dbt_task(settings: Settings, selector: str) -> dict[str, Any]:
+    return pipeline.build_models(settings, selector)
+
+
+@task(name="score", cache_policy=NO_CACHE)
+def score_task(settings: Settings, run_id: str, as_of: datetime) -> ScoreResult:
+    return pipeline.score_leads(settings, run_id, as_of)
+
+
+@task(name="route", cache_policy=NO_CACHE)
+def route_task(settings: Settings, run_id: str, as_of: datetime) -> RouteResult:
+    return pipeline.route_leads(settings, run_id, as_of)
+
+
+@task(name="push-hubspot", cache_policy=NO_CACHE)
+def push_task(settings: Settings, run_id: str, as_of: datetime) -> PushResult:
+    return pipeline.push_hubspot(settings, run_id, as_of)
+
+
+@flow(name="lead-sync")
+def lead_sync(config_path: str = "leadflow.yml", as_of: datetime | None = None) -> dict[str, Any]:
+    """One sync run. `as_of` pins the run's clock (scoring decay, routing times); default: now.
+
+    With the embedded default (connectors pointed at the sandbox's address and nothing serving it
+    yet), the sandbox is started for the duration of the run; see leadflow/embedded.py.
+    """
+    settings = load_settings(config_path)
+    run_as_of = to_utc_naive(as_of) if as_of is not None else utcnow()
+    run_id = uuid.uuid4().hex
+    logger = get_run_logger()
+    pipeline.start_run(settings, run_id, run_as_of)
+    try:
+        with embedded_sandbox(settings):
+            pulls = []
+            for source in settings.sources.enabled():
+                pulls.extend(pull_task(settings, source, run_id, run_as_of))
+            staged = stage_task(settings, run_id, run_as_of)
+            identity = resolve_task(settings, run_id, run_as_of)
+            dbt_task(settings, "prepare")
+            scores = score_task(settings, run_id, run_as_of)
+            routes = route_task(settings, run_id, run_as_of)
+            dbt_task(settings, "publish")
+            pushed = push_task(settings, run_id, run_as_of)
+        summary = pipeline.summarize(
+            settings, run_id, run_as_of, pulls, staged, identity, scores, routes, pushed
+        )
+    except BaseException as exc:
+        pipeline.record_failure(settings, run_id, exc)
+        raise
+    pipeline.finish_run(settings, run_id, "completed", summary)
+    logger.info(
+        "run %s: %d pulled, %d quarantined, %d merged, %d leads, %d routed, %d pushed",
+        run_id,
+        summary["records_pulled"],
+        summary["records_quarantined"],
+        summary["records_merged"],
+        summary["leads"],
+        summary["leads_routed"],
+        summary["records_pushed"],
+    )
+    return summary

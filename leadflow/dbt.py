@@ -1,0 +1,251 @@
+"""Run LeadFlow's dbt project (dbt_project/) in-process.
+
+The sync flow calls `build("prepare", path)` before scoring and routing (seeds, staging,
+intermediate) and `build("publish", path)` after them (marts, reverse-ETL payloads); `run_dbt` runs
+any other dbt command the same way.
+
+Why it looks like this:
+- dbt runs in this process through `dbtRunner`, which is faster than a subprocess and returns
+  structured results. dbt keeps global state, so invocations are serialized with a lock.
+- --project-dir and --profiles-dir are always absolute: a relative one poisons dbt's partial-parse
+  cache for runs started from another directory (a Prefect worker, the CLI).
+- The profile reads the DuckDB path from LEADFLOW_WAREHOUSE_PATH, set only for the call. With
+  `keep_open: false` in profiles.yml dbt-duckdb closes the file when dbt is done, so Python can open
+  it right after (DuckDB allows one writer per file and never waits for a lock).
+- dbt prints nothing on stdout unless something fails (`--quiet`); its full log goes to
+  <target>/logs/dbt.log. A failure raises `DbtError` whose message names every failed model or test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+WAREHOUSE_PATH_ENV = "LEADFLOW_WAREHOUSE_PATH"
+TARGETS = ("duckdb", "postgres")
+SELECTORS = ("prepare", "publish")
+
+# Node statuses that make a run fail (warn and skipped do not, on their own).
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+_MESSAGE_CHARS = 300
+_MAX_NODES_LISTED = 10
+_dbt_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FailedNode:
+    """A model, seed, test or unit test that failed, with dbt's message about it."""
+
+    unique_id: str
+    resource_type: str
+    name: str
+    status: str
+    message: str
+
+    def describe(self) -> str:
+        """One line: the node and the most telling line of dbt's message about it."""
+        label = f"{self.resource_type.replace('_', ' ')} {self.name}"
+        detail = _telling_line(self.message)
+        return f"{label} ({self.status}: {detail})" if detail else f"{label} ({self.status})"
+
+
+@dataclass(frozen=True)
+class DbtRunResult:
+    """What one dbt invocation did: how many nodes ended in each status, and which failed."""
+
+    command: tuple[str, ...]
+    success: bool
+    status_counts: dict[str, int] = field(default_factory=dict)
+    failed: tuple[FailedNode, ...] = ()
+    elapsed_s: float = 0.0
+
+    @property
+    def count_nodes(self) -> int:
+        return sum(self.status_counts.values())
+
+
+class DbtError(Exception):
+    """A dbt invocation failed; the message names the failed models and tests."""
+
+    def __init__(self, message: str, result: DbtRunResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def build(
+    selector: str,
+    warehouse_path: Path,
+    *,
+    target: str = "duckdb",
+    dbt_vars: Mapping[str, Any] | None = None,
+    target_path: Path | None = None,
+) -> DbtRunResult:
+    """`dbt build --selector <selector>`: "prepare" or "publish" (dbt_project/selectors.yml)."""
+    if selector not in SELECTORS:
+        raise ValueError(f"unknown dbt selector {selector!r}: use one of {', '.join(SELECTORS)}")
+    return run_dbt(
+        ["build", "--selector", selector],
+        warehouse_path=warehouse_path,
+        target=target,
+        dbt_vars=dbt_vars,
+        target_path=target_path,
+    )
+
+
+def run_dbt(
+    args: Sequence[str],
+    *,
+    warehouse_path: Path,
+    target: str = "duckdb",
+    dbt_vars: Mapping[str, Any] | None = None,
+    target_path: Path | None = None,
+    quiet: bool = True,
+) -> DbtRunResult:
+    """Run one dbt command (e.g. ["build", "--select", "dim_leads"]) against the warehouse.
+
+    `dbt_vars` overrides vars of dbt_project.yml (e.g. score_grades when leadflow.yml changes the
+    grade bands). `target_path` moves dbt's artifacts and logs (default: dbt_project/target).
+    Returns the run's summary; raises DbtError when dbt fails or any node fails.
+    """
+    if not args:
+        raise ValueError("run_dbt needs a dbt command, e.g. ['build']")
+    if target not in TARGETS:
+        raise ValueError(f"unknown dbt target {target!r}: use one of {', '.join(TARGETS)}")
+    warehouse_path = Path(warehouse_path).resolve()
+    if target == "duckdb":
+        warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    target_dir = Path(target_path).resolve() if target_path else PROJECT_DIR / "target"
+
+    command = tuple(args)
+    invocation = [*command, *_project_options(command, target, target_dir, dbt_vars, quiet)]
+
+    # Imported here: dbt takes ~1 s to import and most of LeadFlow never runs it.
+    from dbt.cli.main import dbtRunner
+
+    started = time.monotonic()
+    with _dbt_lock, _environ({WAREHOUSE_PATH_ENV: str(warehouse_path)}):
+        outcome = dbtRunner().invoke(invocation)
+    elapsed = time.monotonic() - started
+
+    results = list(getattr(outcome.result, "results", None) or [])
+    status_counts = Counter(_status(r) for r in results)
+    failed = tuple(_failed_node(r) for r in results if _status(r) in FAILED_STATUSES)
+    result = DbtRunResult(
+        command=command,
+        success=bool(outcome.success) and not failed,
+        status_counts=dict(status_counts),
+        failed=failed,
+        elapsed_s=round(elapsed, 3),
+    )
+    if not result.success:
+        raise DbtError(_failure_message(command, result, outcome.exception), result)
+    return result
+
+
+def _project_options(
+    args: Sequence[str],
+    target: str,
+    target_dir: Path,
+    dbt_vars: Mapping[str, Any] | None,
+    quiet: bool,
+) -> list[str]:
+    """The options that point dbt at this project, for those the (sub)command accepts."""
+    import click
+    from dbt.cli.main import cli
+
+    command: click.Command = cli
+    for token in args:  # walk down groups: ["source", "freshness"], ["docs", "generate"]
+        if not isinstance(command, click.Group) or token not in command.commands:
+            break
+        command = command.commands[token]
+    if command is cli:
+        raise ValueError(f"unknown dbt command {args[0]!r}")
+    accepted = {param.name for param in command.params}
+    wanted: list[tuple[str, list[str]]] = [
+        ("project_dir", ["--project-dir", str(PROJECT_DIR)]),
+        ("profiles_dir", ["--profiles-dir", str(PROJECT_DIR)]),
+        ("target", ["--target", target]),
+        ("target_path", ["--target-path", str(target_dir)]),
+        ("log_path", ["--log-path", str(target_dir / "logs")]),
+        ("quiet", ["--quiet"] if quiet else []),
+        ("vars", ["--vars", json.dumps(dict(dbt_vars))] if dbt_vars else []),
+    ]
+    return [token for name, tokens in wanted if name in accepted for token in tokens]
+
+
+def _telling_line(message: str) -> str:
+    """dbt's messages open with a header ("Runtime Error in model x (path)"); the cause follows."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    generic = (
+        "Runtime Error",
+        "Compilation Error",
+        "Database Error",
+        "Failure in",
+        "An error occurred",
+    )
+    specific = [line for line in lines if not line.startswith(generic)]
+    line = (specific or lines or [""])[0]
+    return line if len(line) <= _MESSAGE_CHARS else line[: _MESSAGE_CHARS - 3] + "..."
+
+
+def _status(result: Any) -> str:
+    status = result.status
+    return str(getattr(status, "value", status))
+
+
+def _failed_node(result: Any) -> FailedNode:
+    node = result.node
+    message = result.message or ""
+    if not message and getattr(result, "failures", None):
+        message = f"{result.failures} failing rows"
+    return FailedNode(
+        unique_id=node.unique_id,
+        resource_type=str(getattr(node.resource_type, "value", node.resource_type)),
+        name=node.name,
+        status=_status(result),
+        message=str(message),
+    )
+
+
+def _failure_message(
+    command: tuple[str, ...], result: DbtRunResult, exception: BaseException | None
+) -> str:
+    head = f"dbt {' '.join(command)} failed"
+    if exception is not None:
+        detail = " ".join(str(exception).split())
+        if "Could not set lock" in detail:
+            detail += (
+                " (another process has the warehouse open; DuckDB allows one writer: close it)"
+            )
+        return f"{head}: {detail}"
+    if not result.failed:
+        return f"{head} (see dbt.log under the dbt target path)"
+    shown = [node.describe() for node in result.failed[:_MAX_NODES_LISTED]]
+    if len(result.failed) > _MAX_NODES_LISTED:
+        shown.append(f"and {len(result.failed) - _MAX_NODES_LISTED} more")
+    return f"{head}: {len(result.failed)} of {result.count_nodes} nodes failed: {'; '.join(shown)}"
+
+
+@contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then restore them."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old

@@ -1,0 +1,98 @@
+"""The embedded default: run against the local sandbox when the config points at it.
+
+When a source or destination's base_url is the sandbox's address (sandbox.host and its port for that
+vendor) and nothing is listening there yet, `embedded_sandbox()` starts the sandbox in-process for
+the duration of a run. If a sandbox is already serving (`leadflow sandbox serve` in another
+terminal), it is used as it is. Real vendor URLs are never touched by any of this.
+
+The sandbox checks tokens like the vendors do. For connectors pointed at the sandbox, an unset token
+variable gets a fixed development value, on both sides, so a fresh clone runs with no account
+anywhere; a connector pointed at a real vendor still requires its variable.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from leadflow.config import Settings
+
+VENDORS = ("hubspot", "meta", "typeform")
+
+
+def sandbox_url(settings: Settings, vendor: str) -> str:
+    return f"http://{settings.sandbox.host}:{getattr(settings.sandbox.ports, vendor)}"
+
+
+def _targets(settings: Settings) -> list[tuple[str, Any]]:
+    """(vendor, connector config) for every enabled connector."""
+    found: list[tuple[str, Any]] = list(settings.sources.enabled().items())
+    hubspot_dest = settings.destinations.hubspot
+    if hubspot_dest is not None and hubspot_dest.enabled:
+        found.append(("hubspot", hubspot_dest))
+    return found
+
+
+def sandboxed_vendors(settings: Settings) -> set[str]:
+    """Vendors whose enabled connectors point at the sandbox's address."""
+    return {
+        vendor
+        for vendor, config in _targets(settings)
+        if config.base_url.rstrip("/") == sandbox_url(settings, vendor)
+    }
+
+
+def default_token(vendor: str) -> str:
+    return f"sandbox-{vendor}-token"
+
+
+def sandbox_tokens(settings: Settings) -> dict[str, str]:
+    """The token each sandboxed vendor accepts: its connector's variable, or the development value."""
+    tokens: dict[str, str] = {}
+    for vendor, config in _targets(settings):
+        if vendor in sandboxed_vendors(settings):
+            os.environ.setdefault(config.access_token_env, default_token(vendor))
+            tokens[vendor] = os.environ[config.access_token_env]
+    for vendor in VENDORS:
+        tokens.setdefault(vendor, default_token(vendor))
+    return tokens
+
+
+def is_listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def embedded_sandbox(settings: Settings) -> Iterator[Any]:
+    """Start the sandbox for the duration of a block when the config calls for it."""
+    vendors = sandboxed_vendors(settings)
+    if not settings.sandbox.embedded or not vendors:
+        yield None
+        return
+    tokens = sandbox_tokens(settings)
+    ports = {v: getattr(settings.sandbox.ports, v) for v in VENDORS}
+    if all(is_listening(settings.sandbox.host, ports[v]) for v in vendors):
+        yield None  # a sandbox started elsewhere is serving these ports
+        return
+    from sandbox import Sandbox
+
+    state_dir = settings.resolve(settings.sandbox.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(
+        seed=settings.sandbox.seed,
+        leads=settings.sandbox.leads,
+        state_path=state_dir / "world.sqlite",
+        tokens=tokens,
+    )
+    sandbox.start(host=settings.sandbox.host, ports=ports)
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()

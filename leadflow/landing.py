@@ -1,0 +1,143 @@
+"""Raw landing: pages from a connector into raw.<source>__<stream>, with the cursor that covers them.
+
+Rows and the cursor commit in one transaction. A stream sorted by its cursor commits the cursor
+with every page; an unsorted one (newest first) commits it with its last page only, so a crash
+mid-stream never leaves the cursor past rows that were not saved. Raw tables are append-only and
+keyed by (record id, payload hash): re-reading an unchanged record stores nothing new, a changed
+record stores a new version beside the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from connectors.streams import Page, PullWindow, Stream
+from leadflow.warehouse import raw_table, stable_hash, transaction, utcnow
+
+log = logging.getLogger("leadflow.landing")
+
+
+@dataclass
+class LandResult:
+    source: str
+    stream: str
+    pulled: int = 0  # records the API returned (re-reads included)
+    new_versions: int = 0  # records stored as new raw rows
+    cursors: dict[str, str | None] = field(
+        default_factory=dict
+    )  # state key -> cursor after the pull
+
+
+def state_key(stream: Stream, partition: str | None) -> str:
+    return stream.name if partition is None else f"{stream.name}:{partition}"
+
+
+def read_cursor(con: duckdb.DuckDBPyConnection, source: str, key: str) -> datetime | None:
+    row = con.execute(
+        "select cursor_value from ops.sync_state where source = ? and stream = ?", [source, key]
+    ).fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+def _save_cursor(
+    con: duckdb.DuckDBPyConnection, source: str, key: str, cursor: datetime, run_id: str
+) -> None:
+    con.execute(
+        """
+        insert into ops.sync_state (source, stream, cursor_value, updated_at, run_id)
+        values (?, ?, ?, ?, ?)
+        on conflict (source, stream) do update set
+            cursor_value = excluded.cursor_value, updated_at = excluded.updated_at, run_id = excluded.run_id
+        """,
+        [source, key, cursor.isoformat(), utcnow(), run_id],
+    )
+
+
+def _rows(
+    stream: Stream, page: Page, partition: str | None, run_id: str, loaded_at: datetime
+) -> pd.DataFrame:
+    rows = []
+    for payload in page.records:
+        payload_hash = stable_hash(payload)
+        # A record without an id is still landed (and then quarantined): nothing is dropped.
+        record_id = stream.record_id(payload) or f"missing-id:{payload_hash}"
+        rows.append(
+            {
+                "_raw_id": stable_hash([record_id, payload_hash]),
+                "record_id": record_id,
+                "_partition": partition,
+                "record_updated_at": stream.record_cursor(payload),
+                "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                "payload_hash": payload_hash,
+                "_run_id": run_id,
+                "_loaded_at": loaded_at,
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "_raw_id",
+            "record_id",
+            "_partition",
+            "record_updated_at",
+            "payload",
+            "payload_hash",
+            "_run_id",
+            "_loaded_at",
+        ],
+    )
+    # One page may repeat a record (an API re-sending a tie); keep one row per version.
+    return frame.drop_duplicates("_raw_id")
+
+
+def land(
+    con: duckdb.DuckDBPyConnection,
+    stream: Stream,
+    pages_for: Callable[[PullWindow, str | None], Iterator[Page]],
+    partitions: list[str | None],
+    *,
+    lookback: timedelta,
+    run_id: str,
+    as_of: datetime,
+) -> LandResult:
+    """Pull every partition of one stream from its cursor and land the pages."""
+    table = raw_table(stream.source, stream.name)
+    result = LandResult(stream.source, stream.name)
+    for partition in partitions:
+        key = state_key(stream, partition)
+        cursor = read_cursor(con, stream.source, key)
+        newest = cursor
+        for page in pages_for(PullWindow(cursor, lookback), partition):
+            loaded_at = utcnow()
+            frame = _rows(stream, page, partition, run_id, loaded_at)
+            for value in frame["record_updated_at"].dropna():
+                # A timestamp from the future (clock skew, bad data) must not push the cursor past
+                # records that have not arrived yet.
+                stamp = min(pd.Timestamp(value).to_pydatetime(), as_of)
+                newest = stamp if newest is None or stamp > newest else newest
+            with transaction(con):
+                before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+                con.register("landing_page", frame)
+                con.execute(f"insert or ignore into {table} by name select * from landing_page")
+                con.unregister("landing_page")
+                after = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+                if newest is not None and (stream.sorted_by_cursor or page.last):
+                    _save_cursor(con, stream.source, key, newest, run_id)
+            result.pulled += len(page.records)
+            result.new_versions += after - before
+        result.cursors[key] = newest.isoformat() if newest else None
+        log.info(
+            "%s.%s%s: cursor %s",
+            stream.source,
+            stream.name,
+            f" [{partition}]" if partition else "",
+            result.cursors[key],
+        )
+    return result

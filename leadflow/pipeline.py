@@ -1,0 +1,233 @@
+"""The steps of one sync run as plain functions: what each Prefect task in flows/ calls.
+
+Each step opens the warehouse for as long as it needs it and closes it before returning, because
+dbt (run between some steps) needs the file to itself. No step knows about Prefect, so every step
+can be run and tested on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors import hubspot, source_module
+from connectors.hubspot import settings as hubspot_settings
+from connectors.reverse_etl import PushResult, push_changed, read_sync_rows
+from connectors.streams import Page, PullWindow
+from dedupe.deterministic import ResolveResult, resolve
+from enrichment.pipeline import StageResult, stage_new_versions
+from leadflow.accounting import record_accounting
+from leadflow.config import Settings
+from leadflow.landing import LandResult, land
+from leadflow.redact import redact
+from leadflow.warehouse import Warehouse, transaction, utcnow
+from routing import RouteResult, route_new_leads
+from scoring import ScoreResult, score_all
+
+log = logging.getLogger("leadflow.pipeline")
+
+SYNC_HUBSPOT_CONTACTS = "marts.sync_hubspot__contacts"
+SYNC_IDENTITY_COLUMNS = ("lead_id", "operation", "object_id", "id_property", "id_value")
+
+
+def warehouse(settings: Settings) -> Warehouse:
+    return Warehouse(settings.warehouse_path)
+
+
+def start_run(settings: Settings, run_id: str, as_of: datetime) -> None:
+    wh = warehouse(settings)
+    wh.ensure_schema()
+    with wh.connect() as con:
+        con.execute(
+            "insert into ops.sync_runs (run_id, started_at, as_of, status) values (?, ?, ?, 'running')",
+            [run_id, utcnow(), as_of],
+        )
+
+
+def finish_run(
+    settings: Settings, run_id: str, status: str, summary: dict[str, Any] | None
+) -> None:
+    with warehouse(settings).connect() as con:
+        con.execute(
+            "update ops.sync_runs set finished_at = ?, status = ?, summary = ? where run_id = ?",
+            [
+                utcnow(),
+                status,
+                json.dumps(summary, default=str) if summary is not None else None,
+                run_id,
+            ],
+        )
+
+
+def pull_source(settings: Settings, source: str, run_id: str, as_of: datetime) -> list[LandResult]:
+    """Every stream of one source, from its cursors into raw."""
+    config = settings.sources.enabled()[source]
+    module = source_module(source)
+    results = []
+    client = module.open_client(config)
+    try:
+        with warehouse(settings).connect() as con:
+            for name, stream in module.STREAMS.items():
+
+                def pages(
+                    window: PullWindow, partition: str | None, name: str = name
+                ) -> Iterator[Page]:
+                    return module.pull(client, config, name, window, partition)
+
+                results.append(
+                    land(
+                        con,
+                        stream,
+                        pages,
+                        module.partitions(config, name),
+                        lookback=timedelta(minutes=getattr(config, "lookback_minutes", 0)),
+                        run_id=run_id,
+                        as_of=as_of,
+                    )
+                )
+    finally:
+        client.close()
+    return results
+
+
+def intent_events(settings: Settings) -> dict[tuple[str, str], str]:
+    """(source, form id) -> the intent event a submission of that form counts as."""
+    events: dict[tuple[str, str], str] = {}
+    for name, config in settings.sources.enabled().items():
+        for form in getattr(config, "forms", []):
+            events[(name, form.id)] = form.intent_event
+    return events
+
+
+def stage_records(settings: Settings, run_id: str, as_of: datetime) -> StageResult:
+    from expectations.gate import Gate  # GX takes seconds to import; only this step needs it
+
+    gate = Gate()
+    with warehouse(settings).connect() as con:
+        return stage_new_versions(
+            con,
+            gate,
+            intent_events=intent_events(settings),
+            default_region=settings.enrichment.default_region,
+            run_id=run_id,
+            as_of=as_of,
+        )
+
+
+def resolve_identities(settings: Settings, run_id: str, as_of: datetime) -> ResolveResult:
+    with warehouse(settings).connect() as con:
+        return resolve(con, run_id=run_id, as_of=as_of)
+
+
+def build_models(settings: Settings, selector: str) -> dict[str, Any]:
+    """dbt build for one selector; a failed model or test raises and stops the run."""
+    from leadflow.dbt import build
+
+    bands = settings.scoring.bands
+    result = build(
+        selector,
+        settings.warehouse_path,
+        dbt_vars={
+            "score_grades": list(bands.grades),
+            "score_temperatures": list(bands.temperature),
+        },
+    )
+    return {
+        "selector": selector,
+        "nodes": result.count_nodes,
+        "elapsed_s": round(result.elapsed_s, 2),
+        "status_counts": dict(result.status_counts),
+    }
+
+
+def score_leads(settings: Settings, run_id: str, as_of: datetime) -> ScoreResult:
+    with warehouse(settings).connect() as con:
+        return score_all(con, settings.scoring, run_id=run_id, as_of=as_of)
+
+
+def route_leads(settings: Settings, run_id: str, as_of: datetime) -> RouteResult:
+    with warehouse(settings).connect() as con:
+        return route_new_leads(con, settings.routing, run_id=run_id, as_of=as_of)
+
+
+def push_hubspot(settings: Settings, run_id: str, as_of: datetime) -> PushResult:
+    config = settings.destinations.hubspot
+    if config is None or not config.enabled:
+        return PushResult()
+    client = hubspot.open_client(config)
+    try:
+        with warehouse(settings).connect() as con:
+            rows = read_sync_rows(con, SYNC_HUBSPOT_CONTACTS, SYNC_IDENTITY_COLUMNS)
+            return push_changed(
+                con,
+                "hubspot",
+                rows,
+                lambda batch: hubspot.push_contacts(client, batch, config.batch_size),
+                owned_properties=hubspot_settings.OWNED_PROPERTIES,
+                batch_size=config.batch_size,
+                run_id=run_id,
+                as_of=as_of,
+            )
+    finally:
+        client.close()
+
+
+def summarize(
+    settings: Settings,
+    run_id: str,
+    as_of: datetime,
+    pulls: list[LandResult],
+    staged: StageResult,
+    identity: ResolveResult,
+    scores: ScoreResult,
+    routes: RouteResult,
+    pushed: PushResult,
+) -> dict[str, Any]:
+    """The run's numbers, as `leadflow run --json` prints them and ops.sync_runs keeps them."""
+    pulled_by_source: Counter[str] = Counter()
+    for land_result in pulls:
+        pulled_by_source[f"{land_result.source}.{land_result.stream}"] += land_result.pulled
+    with warehouse(settings).connect() as con:
+        accounting = record_accounting(con)
+    return {
+        "run_id": run_id,
+        "as_of": as_of.isoformat(),
+        "records_pulled": sum(pulled_by_source.values()),
+        "records_pulled_by_stream": dict(pulled_by_source),
+        "raw_versions_new": sum(r.new_versions for r in pulls),
+        "records_processed": staged.processed,
+        "records_quarantined": staged.quarantined,
+        "quarantine_reasons": dict(staged.reasons.most_common()),
+        "records_merged": identity.newly_linked,
+        "leads": identity.leads,
+        "leads_new": identity.new_leads,
+        "lead_merges": identity.merges,
+        "leads_scored": scores.scored,
+        "scores_changed": scores.changed,
+        "new_mqls": scores.new_mqls,
+        "leads_routed": routes.routed,
+        "leads_routed_by_rep": dict(routes.by_owner.most_common()),
+        "leads_unassigned": routes.unassigned,
+        "records_pushed": pushed.pushed,
+        "push_changed": pushed.changed,
+        "push_failed": pushed.failed,
+        "push_errors": pushed.errors,
+        "accounting": accounting,
+        "warehouse": str(settings.warehouse_path),
+    }
+
+
+def record_failure(settings: Settings, run_id: str, error: BaseException) -> None:
+    """Mark the run failed; its partial work stays (every step is safe to re-run)."""
+    try:
+        with warehouse(settings).connect() as con, transaction(con):
+            con.execute(
+                "update ops.sync_runs set finished_at = ?, status = 'failed', summary = ? where run_id = ?",
+                [utcnow(), json.dumps({"error": redact(str(error))[:500]}), run_id],
+            )
+    except Exception:  # reporting a failure must never hide the failure itself
+        log.exception("could not record the failure of run %s", run_id)

@@ -1,0 +1,124 @@
+"""Deterministic identity: one person, one lead_id, stable across runs, with the linking rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dedupe.deterministic import lead_id_for, resolve
+from leadflow.warehouse import Warehouse
+
+T0 = datetime(2026, 5, 1)
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.ensure_schema()
+    with wh.connect() as connection:
+        yield connection
+
+
+def add(
+    con: duckdb.DuckDBPyConnection,
+    key: str,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    echo: str | None = None,
+    seen: int = 0,
+) -> None:
+    source, stream, record_id = key.split(":")
+    con.execute(
+        """insert into ops.lead_records (record_key, source, stream, record_id, _raw_id, email, phone_e164,
+               leadflow_lead_id, record_created_at, first_seen_at, run_id)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r')""",
+        [
+            key,
+            source,
+            stream,
+            record_id,
+            f"raw-{key}",
+            email,
+            phone,
+            echo,
+            T0 + timedelta(minutes=seen),
+            T0 + timedelta(hours=seen),
+        ],
+    )
+
+
+def identity(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    return {
+        k: (lead, rule)
+        for k, lead, rule in con.execute(
+            "select record_key, lead_id, rule from ops.lead_identity"
+        ).fetchall()
+    }
+
+
+def test_same_email_or_phone_across_sources_is_one_lead(con: duckdb.DuckDBPyConnection) -> None:
+    add(con, "hubspot:contacts:1", email="ana@acme.io", phone="+14155550134")
+    add(con, "meta:leads:2", email="ana@acme.io", seen=1)
+    add(con, "typeform:responses:3", phone="+14155550134", seen=2)
+    add(con, "meta:leads:4", email="bob@acme.io", seen=3)
+    result = resolve(con, run_id="r1", as_of=T0)
+    ids = identity(con)
+    lead = lead_id_for("hubspot:contacts:1")
+    assert ids["hubspot:contacts:1"] == (lead, "new_lead")
+    assert ids["meta:leads:2"] == (lead, "email")
+    assert ids["typeform:responses:3"] == (lead, "phone")
+    assert ids["meta:leads:4"][1] == "new_lead"
+    assert (result.leads, result.linked_records, result.newly_linked) == (2, 2, 2)
+
+
+def test_a_shared_phone_does_not_merge_people_with_different_emails(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    add(con, "hubspot:contacts:1", email="ana@acme.io", phone="+14155550100")
+    add(con, "hubspot:contacts:2", email="bob@acme.io", phone="+14155550100", seen=1)
+    resolve(con, run_id="r1", as_of=T0)
+    ids = identity(con)
+    assert ids["hubspot:contacts:1"][0] != ids["hubspot:contacts:2"][0]
+
+
+def test_lead_ids_are_stable_and_a_rerun_changes_nothing(con: duckdb.DuckDBPyConnection) -> None:
+    add(con, "meta:leads:2", email="ana@acme.io")
+    resolve(con, run_id="r1", as_of=T0)
+    first = identity(con)
+    again = resolve(con, run_id="r2", as_of=T0)
+    assert identity(con) == first and again.newly_linked == 0
+    assert con.execute("select count(*) from ops.lead_identity where run_id = 'r2'").fetchone() == (
+        0,
+    )
+
+
+def test_a_record_bridging_two_leads_merges_them_into_the_older(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    add(con, "meta:leads:1", email="ana@acme.io")
+    add(con, "typeform:responses:2", phone="+14155550134", seen=1)
+    resolve(con, run_id="r1", as_of=T0)
+    older, newer = identity(con)["meta:leads:1"][0], identity(con)["typeform:responses:2"][0]
+    assert older != newer
+    add(con, "hubspot:contacts:3", email="ana@acme.io", phone="+14155550134", seen=2)
+    result = resolve(con, run_id="r2", as_of=T0)
+    ids = identity(con)
+    assert {lead for lead, _ in ids.values()} == {older}
+    assert result.merges == 1
+    assert con.execute("select from_lead_id, into_lead_id from ops.lead_merges").fetchall() == [
+        (newer, older)
+    ]
+
+
+def test_the_crm_echo_of_our_lead_id_joins_the_lead(con: duckdb.DuckDBPyConnection) -> None:
+    add(con, "typeform:responses:1", phone="+14155550134")
+    resolve(con, run_id="r1", as_of=T0)
+    lead = identity(con)["typeform:responses:1"][0]
+    add(con, "hubspot:contacts:9", echo=lead, seen=1)  # the contact our push created, pulled back
+    resolve(con, run_id="r2", as_of=T0)
+    assert identity(con)["hubspot:contacts:9"] == (lead, "crm_lead_id")

@@ -1,0 +1,83 @@
+"""The expectations gate: failing rows come out with reasons, passing rows go on, none are lost."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from expectations.gate import Gate
+
+AS_OF = datetime(2026, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def gate() -> Gate:
+    return Gate()
+
+
+def frame(**overrides: list) -> pd.DataFrame:
+    base = {
+        "record_id": ["a", "b", "c"],
+        "record_created_at": [datetime(2026, 5, 1)] * 3,
+        "email_is_valid": [True, None, True],
+        "contact_point": ["a@x.io", "+14155550134", "c@x.io"],
+        "form_id": ["f1", "f1", "f1"],
+    }
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def test_a_clean_batch_passes_whole(gate: Gate) -> None:
+    result = gate.check("meta__leads", frame(), AS_OF)
+    assert len(result.passed) == 3 and result.failed.empty
+
+
+@pytest.mark.parametrize(
+    ("overrides", "bad_row", "reason"),
+    [
+        pytest.param({"record_id": ["a", None, "c"]}, 1, "the record has no id", id="no-id"),
+        pytest.param(
+            {"email_is_valid": [True, None, False]},
+            2,
+            "the email is not a valid address",
+            id="bad-email",
+        ),
+        pytest.param(
+            {"contact_point": [None, "+1", "c@x.io"]}, 0, "no valid email or phone", id="no-contact"
+        ),
+        pytest.param(
+            {
+                "record_created_at": [
+                    datetime(2026, 5, 1),
+                    datetime(2031, 1, 1),
+                    datetime(2026, 5, 1),
+                ]
+            },
+            1,
+            "in the future",
+            id="future",
+        ),
+        pytest.param({"form_id": ["f1", "f1", None]}, 2, "names no form", id="no-form"),
+    ],
+)
+def test_failing_rows_are_split_out_with_their_reason(
+    gate: Gate, overrides: dict, bad_row: int, reason: str
+) -> None:
+    result = gate.check("meta__leads", frame(**overrides), AS_OF)
+    assert list(result.failed.index) == [bad_row]
+    assert any(reason in r for r in result.failures[bad_row].reasons)
+    assert len(result.passed) + len(result.failed) == 3
+
+
+def test_one_row_can_break_several_expectations(gate: Gate) -> None:
+    result = gate.check(
+        "typeform__responses", frame(record_id=[None, "b", "c"], form_id=[None, "f", "f"]), AS_OF
+    )
+    assert len(result.failures[0].expectations) == 2
+
+
+def test_hubspot_contacts_need_no_form(gate: Gate) -> None:
+    result = gate.check("hubspot__contacts", frame(form_id=[None, None, None]), AS_OF)
+    assert result.failed.empty

@@ -1,0 +1,196 @@
+"""The hourly sync end to end: Prefect's harness, the sandbox on free ports, a temporary DuckDB file.
+
+One module-scoped world is synced three times (the first run, a re-run with nothing new, a run after
+new arrivals); the tests read what each run left in the warehouse and in the sandbox CRM.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from flows.lead_sync import lead_sync
+from leadflow.warehouse import utcnow
+from sandbox import Sandbox
+
+REPO = Path(__file__).resolve().parents[2]
+TOKENS = {
+    "hubspot": "e2e-hubspot-token",
+    "meta": "e2e-meta-token",
+    "typeform": "e2e-typeform-token",
+}
+TOKEN_ENV = {
+    "hubspot": "HUBSPOT_ACCESS_TOKEN",
+    "meta": "META_ACCESS_TOKEN",
+    "typeform": "TYPEFORM_ACCESS_TOKEN",
+}
+
+
+def write_config(tmp: Path, urls: dict[str, str]) -> Path:
+    """The shipped leadflow.yml, pointed at this test's sandbox and warehouse."""
+    config = yaml.safe_load((REPO / "leadflow.yml").read_text(encoding="utf-8"))
+    config["warehouse"]["path"] = str(tmp / "warehouse.duckdb")
+    config["sandbox"]["embedded"] = False
+    for vendor in ("hubspot", "meta", "typeform"):
+        config["sources"][vendor]["base_url"] = urls[vendor]
+    config["destinations"]["hubspot"]["base_url"] = urls["hubspot"]
+    path = tmp / "leadflow.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@dataclass
+class Synced:
+    sandbox: Sandbox
+    config: Path
+    warehouse: Path
+    first: dict[str, Any]
+    second: dict[str, Any]
+    third: dict[str, Any]
+    arrivals: list[str]
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def synced(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    patch = pytest.MonkeyPatch()
+    for vendor, env in TOKEN_ENV.items():
+        patch.setenv(env, TOKENS[vendor])
+    with Sandbox(seed=11, leads=150, tokens=TOKENS) as sandbox:
+        config = write_config(tmp, sandbox.urls)
+        as_of = utcnow()
+        first = lead_sync(config_path=str(config), as_of=as_of)
+        second = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=5))
+        arrivals = sandbox.add_arrivals(12)
+        third = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=10))
+        yield Synced(sandbox, config, tmp / "warehouse.duckdb", first, second, third, arrivals)
+    patch.undo()
+
+
+def test_the_summary_has_the_documented_keys(synced: Synced) -> None:
+    for key in (
+        "records_pulled",
+        "records_quarantined",
+        "records_merged",
+        "leads",
+        "leads_scored",
+        "leads_routed",
+        "records_pushed",
+    ):
+        assert isinstance(synced.first[key], int), key
+    assert synced.first["records_pulled"] > 150
+    assert synced.first["records_quarantined"] > 0  # the world has invalid emails
+    assert synced.first["leads_routed"] == synced.first["leads"]
+
+
+def test_every_raw_record_is_a_lead_merged_or_quarantined_exactly_once(synced: Synced) -> None:
+    # GIVEN every record the sandbox served
+    truth = synced.sandbox.world.truth
+    raw = set(
+        synced.query(
+            "select 'hubspot', record_id from raw.hubspot__contacts union select 'meta', record_id from raw.meta__leads"
+            " union select 'typeform', record_id from raw.typeform__responses"
+        )
+    )
+    created_by_last_push = set(
+        synced.query(
+            "select 'hubspot', destination_record_id from ops.push_log where operation = 'upsert' "
+            f"and status = 'ok' and run_id = '{synced.third['run_id']}'"
+        )
+    )
+    served = {(source, rid) for (source, rid) in truth} - created_by_last_push
+    # THEN every served record was landed, except the contacts the last push itself created
+    assert served <= raw
+    accounting = synced.third["accounting"]
+    assert accounting["unprocessed"] == 0
+    assert accounting["total"] == len(raw)
+    assert accounting["lead"] + accounting["merged"] + accounting["crm_copy"] + accounting[
+        "quarantined"
+    ] == len(raw)
+    # AND no record is both a lead and quarantined
+    both = synced.query(
+        "select count(*) from ops.lead_identity i join ops.quarantine q "
+        "on i.record_key = q.source || ':' || q.stream || ':' || q.record_id "
+        "where q._raw_id in (select _raw_id from ops.lead_records)"
+    )
+    assert both == [(0,)]
+
+
+def test_generated_duplicates_share_one_lead_id(synced: Synced) -> None:
+    truth = synced.sandbox.world.truth
+    rows = synced.query(
+        "select r.source, r.record_id, r.email, r.phone_e164, i.lead_id from ops.lead_records r "
+        "join ops.lead_identity i using (record_key) where i.rule <> 'crm_echo'"
+    )
+    by_person: dict[str, list[tuple[str | None, str | None, str]]] = defaultdict(list)
+    people_by_lead: dict[str, set[str]] = defaultdict(set)
+    for source, record_id, email, phone, lead_id in rows:
+        person = truth[(source, record_id)]
+        by_person[person].append((email, phone, lead_id))
+        people_by_lead[lead_id].add(person)
+    linkable = 0
+    for records in by_person.values():
+        for i, (email, phone, lead) in enumerate(records):
+            for other_email, other_phone, other_lead in records[i + 1 :]:
+                if (email and email == other_email) or (phone and phone == other_phone):
+                    linkable += 1
+                    assert lead == other_lead
+    assert linkable > 20  # the world really has cross-source duplicates
+    # AND no lead mixes two people
+    assert all(len(people) == 1 for people in people_by_lead.values())
+
+
+def test_every_routed_lead_has_its_owner_and_score_in_the_crm(synced: Synced) -> None:
+    expected = {
+        lead: (owner, str(score))
+        for lead, owner, score in synced.query(
+            "select a.lead_id, a.owner_id, s.score from ops.lead_assignments a join ops.lead_scores s using (lead_id)"
+        )
+    }
+    in_crm: dict[str, tuple[str, str]] = {}
+    for contact in synced.sandbox.hubspot_contacts():
+        props = contact["properties"]
+        if props.get("leadflow_lead_id"):
+            in_crm[props["leadflow_lead_id"]] = (
+                props.get("hubspot_owner_id"),
+                props.get("leadflow_score"),
+            )
+    assert len(expected) > 100
+    missing = {lead: want for lead, want in expected.items() if in_crm.get(lead) != want}
+    assert not missing
+
+
+def test_a_second_run_with_nothing_new_pushes_nothing(synced: Synced) -> None:
+    assert synced.first["records_pushed"] == synced.first["leads"]
+    assert synced.second["records_pushed"] == 0
+    assert synced.second["leads_new"] == 0 and synced.second["leads_routed"] == 0
+    assert (
+        synced.second["records_merged"] == 0
+    )  # the CRM copies of created leads are not duplicates
+
+
+def test_new_arrivals_are_pulled_routed_and_pushed_incrementally(synced: Synced) -> None:
+    third = synced.third
+    assert third["leads_new"] >= 1
+    assert 1 <= third["records_pushed"] <= len(synced.arrivals)
+    assert third["leads_routed"] == third["leads_new"]
+    pulled = third["records_pulled_by_stream"]
+    # incremental: only what changed since the cursor (plus the lookback window) is read again
+    assert pulled["meta.leads"] + pulled["typeform.responses"] < synced.first["records_pulled"] / 4
+
+
+def test_the_runs_are_recorded(synced: Synced) -> None:
+    statuses = synced.query("select status, count(*) from ops.sync_runs group by status")
+    assert statuses == [("completed", 3)]

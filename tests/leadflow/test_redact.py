@@ -1,0 +1,46 @@
+"""Secrets and personal data never reach a log line or an error message."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from leadflow.redact import RedactingFilter, redact, register_secret
+
+
+@pytest.mark.parametrize(
+    ("text", "leaked"),
+    [
+        pytest.param("contact ana.silva@acme.io already exists", "ana.silva@acme.io", id="email"),
+        pytest.param("call +1 415 555 0134 now", "555 0134", id="phone-international"),
+        pytest.param("phone (415) 555-0134 is invalid", "555-0134", id="phone-national"),
+        pytest.param(
+            "Authorization: Bearer pat-na1-abcdef123456", "pat-na1-abcdef123456", id="bearer"
+        ),
+        pytest.param(
+            "GET /leads?access_token=EAAG123456789&limit=5", "EAAG123456789", id="token-param"
+        ),
+    ],
+)
+def test_redact_masks_personal_data_and_tokens(text: str, leaked: str) -> None:
+    assert leaked not in redact(text)
+
+
+def test_redact_keeps_timestamps_and_ids_readable() -> None:
+    text = "cursor 2026-05-01T10:20:30 for contact 51000001 page 2"
+    assert redact(text) == text
+
+
+def test_registered_secrets_are_masked_anywhere() -> None:
+    register_secret("plain-looking-value-42")
+    assert "plain-looking-value-42" not in redact("token=x; also plain-looking-value-42 in text")
+
+
+def test_log_filter_rewrites_messages_with_arguments(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("leadflow.test_redact")
+    logger.addFilter(RedactingFilter())
+    with caplog.at_level(logging.INFO, logger="leadflow.test_redact"):
+        logger.info("rejected %s", "bob@example.com")
+    assert "bob@example.com" not in caplog.text
+    assert "[email]" in caplog.text
