@@ -1,0 +1,362 @@
+"""`Sandbox`: the three vendor servers over one generated world, and `serve` for the CLI.
+
+LeadFlow's connectors talk to these servers exactly as they talk to HubSpot, Meta and Typeform:
+only the base URL and the token differ. Tests drive the same servers over real HTTP and use the
+Python side (`world`, `request_log`, `add_arrivals`, `set_rate_limit`, `inject_faults`) to set up
+a situation and check what the connector did.
+
+Each server also answers control requests under `/_sandbox/` (a prefix no vendor uses), so a
+sandbox running in another process (`leadflow sandbox serve`) can be steered over HTTP too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sandbox.clock import Clock, hubspot_time, parse_iso_ms, to_ms
+from sandbox.hubspot import HubSpotApp, contact_object
+from sandbox.limits import FaultInjector, RateLimiter
+from sandbox.meta import MetaApp
+from sandbox.server import Context, Knobs, Request, Response, VendorApp, VendorServer, base_url
+from sandbox.store import Store
+from sandbox.typeform import TypeformApp
+from sandbox.world import World
+
+log = logging.getLogger("sandbox")
+
+VENDORS = ("hubspot", "meta", "typeform")
+DEFAULT_HOST = "127.0.0.1"
+# The ports leadflow.yml points the connectors at by default (leadflow.config.SandboxPorts).
+DEFAULT_PORTS: dict[str, int] = {"hubspot": 8701, "meta": 8702, "typeform": 8703}
+DEFAULT_TOKENS: dict[str, str] = {
+    "hubspot": "sandbox-hubspot-token",
+    "meta": "sandbox-meta-token",
+    "typeform": "sandbox-typeform-token",
+}
+RATE_LIMIT_BUCKETS = ("hubspot", "hubspot_search", "meta", "typeform")
+CONTROL_PREFIX = "/_sandbox/"
+REQUEST_LOG_MAX = 200_000
+
+
+def check_loopback(host: str) -> None:
+    """Refuse to bind anywhere but loopback: the sandbox has fixed tokens and fake personal data."""
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"the sandbox binds to loopback only, not {host!r}: use 127.0.0.1, localhost or ::1"
+        )
+
+
+class Sandbox:
+    """HubSpot, Meta and Typeform stand-ins over one deterministic world.
+
+    `seed` and `leads` (the number of people) make the world; `state_path` keeps it in a SQLite
+    file across restarts (None: in memory); `tokens` are the bearer tokens each server accepts;
+    `now` fixes the clock's start (default: the real UTC now).
+    """
+
+    def __init__(
+        self,
+        seed: int = 7,
+        leads: int = 300,
+        state_path: Path | str | None = None,
+        tokens: Mapping[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        if leads < 1:
+            raise ValueError(f"leads must be at least 1, got {leads}")
+        merged = {**DEFAULT_TOKENS, **(tokens or {})}
+        unknown = set(merged) - set(VENDORS)
+        if unknown:
+            raise ValueError(f"tokens for unknown vendors {sorted(unknown)}; known: {VENDORS}")
+        self.seed = seed
+        self.leads = leads
+        self.state_path = None if state_path is None else Path(state_path)
+        self.tokens: dict[str, str] = merged
+        self._fixed_now = now
+        self.clock = Clock(now)
+        self.limiter = RateLimiter()
+        self.faults = FaultInjector()
+        self.knobs = Knobs()
+        self._user_limits: set[str] = set()
+        self._store: Store | None = None
+        self._apps: dict[str, VendorApp] = {}
+        self._servers: dict[str, VendorServer] = {}
+        self._threads: list[threading.Thread] = []
+        self._log: deque[tuple[str, str, str, int]] = deque(maxlen=REQUEST_LOG_MAX)
+        self._log_lock = threading.Lock()
+        self._setup_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _ensure(self) -> Store:
+        with self._setup_lock:
+            if self._store is None:
+                store = Store(self.state_path)
+                # The world is made at exactly the given `now`, not the running clock, so the
+                # same seed and `now` always make the same world.
+                made_at = self.clock.now_ms() if self._fixed_now is None else to_ms(self._fixed_now)
+                store.ensure_world(self.seed, self.leads, made_at)
+                if self._fixed_now is not None:
+                    # A fixed clock restarted over a kept state must not run behind the writes
+                    # it already made, or an incremental pull would miss the next ones.
+                    with store.read() as conn:
+                        newest = conn.execute(
+                            "SELECT MAX(lastmodifieddate) FROM hs_contacts"
+                        ).fetchone()[0]
+                    if newest and parse_iso_ms(newest) > self.clock.now_ms():
+                        self.clock = Clock(datetime.fromisoformat(newest.replace("Z", "+00:00")))
+                if "meta" not in self._user_limits:
+                    self.limiter.configure("meta", self._meta_daily_limit(store), 86_400)
+                ctx = Context(store, self.clock, self.limiter, self.tokens, self.knobs)
+                self._apps = {
+                    "hubspot": HubSpotApp(ctx),
+                    "meta": MetaApp(ctx),
+                    "typeform": TypeformApp(ctx),
+                }
+                self._store = store
+            return self._store
+
+    def _meta_daily_limit(self, store: Store) -> int:
+        # Meta: 200 x 24 x the number of leads created in the past 90 days, per Page per 24 hours.
+        since = (self.clock.now_ms() - 90 * 86_400_000) // 1000
+        with store.read() as conn:
+            recent = conn.execute(
+                "SELECT COUNT(*) FROM meta_leads WHERE created_s >= ?", (since,)
+            ).fetchone()[0]
+        return 200 * 24 * max(1, int(recent))
+
+    def start(self, host: str = DEFAULT_HOST, ports: Mapping[str, int] | None = None) -> Sandbox:
+        """Bind the three servers (port 0: a free one) and serve each in a daemon thread."""
+        check_loopback(host)
+        if self._servers:
+            raise RuntimeError("the sandbox is already running; stop() it first")
+        wanted = {vendor: 0 for vendor in VENDORS}
+        if ports:
+            unknown = set(ports) - set(VENDORS)
+            if unknown:
+                raise ValueError(f"ports for unknown vendors {sorted(unknown)}; known: {VENDORS}")
+            wanted.update(ports)
+        self._ensure()
+        try:
+            for vendor in VENDORS:
+                try:
+                    server = VendorServer(host, wanted[vendor], vendor, self._dispatch)
+                except OSError as exc:
+                    raise OSError(
+                        f"the {vendor} sandbox cannot listen on {host}:{wanted[vendor]} "
+                        f"({exc.strerror}); free the port or choose another"
+                    ) from exc
+                self._servers[vendor] = server
+        except OSError:
+            # Nothing is serving yet: close the sockets already bound (shutdown() would wait
+            # forever for loops that never started).
+            for server in self._servers.values():
+                server.server_close()
+            self._servers.clear()
+            raise
+        for vendor, server in self._servers.items():
+            # A short poll interval: stop() waits for each loop to notice, and tests stop often.
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"sandbox-{vendor}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+        log.info("sandbox: serving %s", ", ".join(f"{v} at {u}" for v, u in self.urls.items()))
+        return self
+
+    def stop(self) -> None:
+        """Stop serving. A file state is closed (complete on disk); an in-memory one is kept, so
+        start() again serves the same world with its writes."""
+        # shutdown() blocks until that server's loop notices; ask all three at once.
+        stoppers = [threading.Thread(target=s.shutdown) for s in self._servers.values()]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
+        for server in self._servers.values():
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers.clear()
+        self._threads.clear()
+        with self._setup_lock:
+            if self._store is not None and self.state_path is not None:
+                self._store.close()
+                self._store = None
+                self._apps = {}
+
+    def __enter__(self) -> Sandbox:
+        if not self._servers:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ Python-side API
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Base URL per vendor, e.g. {"hubspot": "http://127.0.0.1:8701", ...}."""
+        return {vendor: base_url(server) for vendor, server in self._servers.items()}
+
+    @property
+    def world(self) -> World:
+        """The generated ground truth (people, truth, companies, owners, forms, params)."""
+        return self._ensure().world()
+
+    @property
+    def request_log(self) -> list[tuple[str, str, str, int]]:
+        """(vendor, method, path, status) per request served, oldest first; paths w/o query."""
+        with self._log_lock:
+            return list(self._log)
+
+    def clear_request_log(self) -> None:
+        with self._log_lock:
+            self._log.clear()
+
+    def hubspot_contacts(self) -> list[dict[str, Any]]:
+        """Every HubSpot contact as the API returns it with all properties named."""
+        with self._ensure().read() as conn:
+            rows = conn.execute("SELECT * FROM hs_contacts ORDER BY id").fetchall()
+        return [contact_object(row) for row in rows]
+
+    def add_arrivals(self, n: int, at: datetime | None = None) -> list[str]:
+        """`n` new people arrive now (or at `at`) with new records on the sources; their ids."""
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        at_ms = self.clock.now_ms() if at is None else to_ms(at)
+        return self._ensure().add_arrivals(n, at_ms)
+
+    def set_rate_limit(self, vendor: str, requests: int, per_seconds: float) -> None:
+        """Change a limit; `requests=0` disables it.
+
+        Vendors: hubspot, hubspot_search (HubSpot's separate search limit), meta, typeform.
+        """
+        if vendor not in RATE_LIMIT_BUCKETS:
+            raise ValueError(f"unknown rate-limit vendor {vendor!r}; one of {RATE_LIMIT_BUCKETS}")
+        self.limiter.configure(vendor, requests, per_seconds)
+        self._user_limits.add(vendor)
+
+    def inject_faults(self, vendor: str, status: int, count: int, path_prefix: str = "") -> None:
+        """The next `count` requests to `vendor` under `path_prefix` fail with `status`.
+
+        The body is the vendor's error body for that status; a 429 carries Retry-After: 1.
+        """
+        if vendor not in VENDORS:
+            raise ValueError(f"unknown vendor {vendor!r}; one of {VENDORS}")
+        self.faults.add(vendor, status, count, path_prefix)
+
+    # ------------------------------------------------------------------ serving
+
+    def _dispatch(self, vendor: str, req: Request) -> Response:
+        app = self._apps.get(vendor)
+        try:
+            if req.path.startswith(CONTROL_PREFIX):
+                resp = self._control(vendor, req)
+            elif app is None:
+                resp = Response(503, {"error": "the sandbox is stopping"})
+            else:
+                status = self.faults.take(vendor, req.path)
+                resp = app.fault(status, req) if status is not None else app.handle(req)
+        except Exception:
+            log.exception("sandbox: %s %s %s failed", vendor, req.method, req.path)
+            resp = app.fault(500, req) if app is not None else Response(500, {"error": "internal"})
+        with self._log_lock:
+            self._log.append((vendor, req.method, req.path, resp.status))
+        return resp
+
+    def _control(self, vendor: str, req: Request) -> Response:
+        action = req.path[len(CONTROL_PREFIX) :].strip("/")
+        if action == "health" and req.method == "GET":
+            store = self._ensure()
+            return Response(
+                200,
+                {
+                    "status": "ok",
+                    "vendor": vendor,
+                    "seed": self.seed,
+                    "leads": self.leads,
+                    "now": hubspot_time(self.clock.now_ms()),
+                    "counts": store.counts(),
+                },
+            )
+        if req.method != "POST" or action not in ("arrivals", "faults", "rate_limit"):
+            return Response(404, {"error": f"no control endpoint {req.method} {req.path}"})
+        try:
+            body = req.json() or {}
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            if action == "arrivals":
+                at = body.get("at")
+                at_dt = (
+                    None if at is None else datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+                )
+                ids = self.add_arrivals(int(body.get("count", 1)), at_dt)
+                return Response(201, {"person_ids": ids})
+            if action == "faults":
+                target = str(body.get("vendor", vendor))
+                self.inject_faults(
+                    target,
+                    int(body["status"]),
+                    int(body.get("count", 1)),
+                    str(body.get("path_prefix", "")),
+                )
+                return Response(201, {"queued": [f.__dict__ for f in self.faults.pending()]})
+            bucket = str(body.get("vendor", vendor))
+            self.set_rate_limit(bucket, int(body["requests"]), float(body["per_seconds"]))
+            return Response(
+                200,
+                {
+                    "vendor": bucket,
+                    "requests": body["requests"],
+                    "per_seconds": body["per_seconds"],
+                },
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            return Response(400, {"error": f"bad control request: {exc}"})
+
+
+def serve(
+    host: str = DEFAULT_HOST,
+    ports: Mapping[str, int] | None = None,
+    seed: int = 7,
+    leads: int = 300,
+    state_path: Path | str | None = None,
+    tokens: Mapping[str, str] | None = None,
+) -> None:
+    """Run the sandbox in the foreground until Ctrl-C (`leadflow sandbox serve`)."""
+    sandbox = Sandbox(seed=seed, leads=leads, state_path=state_path, tokens=tokens)
+    sandbox.start(host, {**DEFAULT_PORTS, **(ports or {})})
+    for vendor, url in sandbox.urls.items():
+        print(f"{vendor:9} {url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()

@@ -1,0 +1,935 @@
+"""HubSpot CRM v3 as the sandbox serves it: contacts search and batch writes, owners, properties.
+
+Wire details that matter to a connector, all as HubSpot does them:
+
+- Bearer auth; a missing or wrong token is 401 INVALID_AUTHENTICATION.
+- Property values are strings (or null) on the way out and must be strings on the way in.
+- Search pages with a numeric `after` offset, `limit` at most 200, `paging` omitted on the last
+  page, `total` the full count; a query cannot page past 10,000 results (400), and search has its
+  own limit of 5 requests per second per token besides the 100 per rolling 10 s of everything.
+- Batch writes take at most 100 inputs; a batch where only some inputs fail answers 207 with one
+  error per failure, the others are applied.
+- Every write moves `lastmodifieddate` to now, so an incremental search sees it.
+
+Docs: https://developers.hubspot.com/docs/api/crm/search,
+https://developers.hubspot.com/docs/api/crm/contacts, https://developers.hubspot.com/docs/api/crm/owners,
+https://developers.hubspot.com/docs/api/usage-details
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from sandbox.clock import hubspot_time, parse_iso_ms
+from sandbox.limits import Decision
+from sandbox.properties import (
+    ALWAYS_RETURNED,
+    CONTACT_PROPERTIES,
+    DEFAULT_RETURNED,
+    PROPERTIES_BY_NAME,
+    PROPERTY_NAMES,
+    UNIQUE_ID_PROPERTIES,
+)
+from sandbox.server import Request, Response, VendorApp
+
+CONTACTS = "/crm/v3/objects/contacts"
+SEARCH_PATH = f"{CONTACTS}/search"
+OWNERS = "/crm/v3/owners"
+PROPERTIES = "/crm/v3/properties/contacts"
+
+SEARCH_MAX_LIMIT = 200
+SEARCH_DEFAULT_LIMIT = 10
+BATCH_MAX_INPUTS = 100
+LIST_MAX_LIMIT = 100
+OWNERS_DEFAULT_LIMIT = 100
+OWNERS_MAX_LIMIT = 500
+MAX_FILTER_GROUPS = 5
+MAX_FILTERS_PER_GROUP = 10
+MAX_FILTERS = 25
+
+OPERATORS = {
+    "EQ",
+    "NEQ",
+    "LT",
+    "LTE",
+    "GT",
+    "GTE",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+    "NOT_CONTAINS_TOKEN",
+}
+_COMPARE = {"EQ": "=", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">="}
+_SEARCHABLE = ("firstname", "lastname", "email", "phone", "company")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+AUTH_MESSAGE = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
+    "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+
+
+class HubSpotError(Exception):
+    """A request HubSpot would refuse; `response` is what it answers."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def error(
+    status: int,
+    message: str,
+    category: str | None,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """A HubSpot error body: status, message, correlationId, category (+ errors, context...)."""
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+    }
+    if category:
+        body["category"] = category
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return Response(status, body, dict(headers or {}))
+
+
+def _invalid(message: str, **extra: Any) -> HubSpotError:
+    return HubSpotError(error(400, message, "VALIDATION_ERROR", **extra))
+
+
+def _property_invalid(name: str, message: str, code: str) -> str:
+    detail = [
+        {
+            "isValid": False,
+            "message": message,
+            "error": code,
+            "name": name,
+            "localizedErrorMessage": message,
+        }
+    ]
+    return "Property values were not valid: " + json.dumps(detail)
+
+
+class HubSpotApp(VendorApp):
+    vendor = "hubspot"
+
+    # ------------------------------------------------------------------ entry
+
+    def handle(self, req: Request) -> Response:
+        token = req.bearer_token()
+        if token is None or token != self.ctx.tokens["hubspot"]:
+            return error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
+        is_search = req.method == "POST" and req.path.rstrip("/") == SEARCH_PATH
+        buckets = ["hubspot", "hubspot_search"] if is_search else ["hubspot"]
+        decision = self.ctx.limiter.acquire(buckets, token)
+        if not decision.allowed:
+            return self._rate_limited(decision, token)
+        try:
+            resp = self._route(req)
+        except HubSpotError as exc:
+            resp = exc.response
+        # Search responses carry no X-HubSpot-RateLimit headers (its limit is per second and
+        # separate), so a connector must not depend on them there.
+        if not is_search and decision.limit:
+            resp.headers.update(_limit_headers(decision))
+        return resp
+
+    def fault(self, status: int, req: Request) -> Response:
+        if status == 429:
+            decision = Decision(False, "hubspot", *self.ctx.limiter.limit("hubspot"), 0, 1)
+            return self._rate_limited(decision, req.bearer_token() or "")
+        if status == 401:
+            return error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
+        if status == 403:
+            return error(
+                403,
+                "This app hasn't been granted all required scopes to make this call.",
+                "MISSING_SCOPES",
+            )
+        if status == 404:
+            return error(404, "resource not found", "OBJECT_NOT_FOUND")
+        if status < 500:
+            return error(status, "There was a problem with the request.", "VALIDATION_ERROR")
+        return error(status, "internal error", None)
+
+    def _rate_limited(self, decision: Decision, token: str) -> Response:
+        group = hashlib.sha256(token.encode()).hexdigest()[:8]
+        headers = {"Retry-After": str(decision.retry_after), **_limit_headers(decision)}
+        if decision.bucket == "hubspot_search":
+            return error(
+                429,
+                "You have reached your secondly limit.",
+                None,
+                headers=headers,
+                errorType="RATE_LIMIT",
+                policyName="SECONDLY",
+                groupName=f"publicapi:private-app:search-secondly:{group}",
+            )
+        return error(
+            429,
+            "You have reached your ten_secondly_rolling limit.",
+            None,
+            headers=headers,
+            errorType="RATE_LIMIT",
+            policyName="TEN_SECONDLY_ROLLING",
+            groupName=f"publicapi:private-app:ten-secondly-rolling:{group}",
+        )
+
+    def _route(self, req: Request) -> Response:
+        path = req.path.rstrip("/")
+        post = req.method == "POST"
+        get = req.method == "GET"
+        if path == SEARCH_PATH:
+            return self._search(self._body(req)) if post else _not_allowed()
+        if path == f"{CONTACTS}/batch/upsert":
+            return self._batch_upsert(self._body(req)) if post else _not_allowed()
+        if path == f"{CONTACTS}/batch/update":
+            return self._batch_update(self._body(req)) if post else _not_allowed()
+        if path == f"{CONTACTS}/batch/read":
+            return self._batch_read(self._body(req)) if post else _not_allowed()
+        if path == CONTACTS:
+            return self._list_contacts(req) if get else _not_allowed()
+        if path.startswith(CONTACTS + "/") and path.count("/") == 5:
+            return self._get_contact(req, path.rsplit("/", 1)[1]) if get else _not_allowed()
+        if path == OWNERS:
+            return self._owners(req) if get else _not_allowed()
+        if path.startswith(OWNERS + "/") and path.count("/") == 4:
+            return self._owner(path.rsplit("/", 1)[1]) if get else _not_allowed()
+        if path == PROPERTIES:
+            if get:
+                return Response(200, {"results": [_property_def(p) for p in CONTACT_PROPERTIES]})
+            return self._create_property(self._body(req)) if post else _not_allowed()
+        if path.startswith(PROPERTIES + "/") and path.count("/") == 5 and get:
+            prop = PROPERTIES_BY_NAME.get(path.rsplit("/", 1)[1])
+            if prop is None:
+                return error(
+                    404, f"Unable to find property {path.rsplit('/', 1)[1]}", "OBJECT_NOT_FOUND"
+                )
+            return Response(200, _property_def(prop))
+        return error(404, f"No route for {req.method} {req.path}", "OBJECT_NOT_FOUND")
+
+    @staticmethod
+    def _body(req: Request) -> dict[str, Any]:
+        if not req.body.strip():
+            raise _invalid("Invalid input JSON : No content to map due to end-of-input")
+        try:
+            body = req.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            line = getattr(exc, "lineno", 1)
+            col = getattr(exc, "colno", 1)
+            msg = getattr(exc, "msg", str(exc))
+            raise _invalid(f"Invalid input JSON on line {line}, column {col}: {msg}") from exc
+        if not isinstance(body, dict):
+            raise _invalid("Invalid input JSON on line 1, column 1: expected a JSON object")
+        return body
+
+    # ------------------------------------------------------------------ search
+
+    def _search(self, body: dict[str, Any]) -> Response:
+        limit = _int(body.get("limit", SEARCH_DEFAULT_LIMIT), "limit")
+        if limit < 0 or limit > SEARCH_MAX_LIMIT:
+            raise _invalid(
+                f"limit must be between 0 and {SEARCH_MAX_LIMIT} (got {limit})",
+                errors=[
+                    {"message": f"must be less than or equal to {SEARCH_MAX_LIMIT}", "in": "limit"}
+                ],
+            )
+        after_raw = body.get("after")
+        after = 0 if after_raw in (None, "") else _int(after_raw, "after")
+        if after < 0:
+            raise _invalid(f"after must be a non-negative offset (got {after_raw})")
+        cap = self.ctx.knobs.hubspot_search_cap
+        if after + limit > cap:
+            raise _invalid(
+                f"Search results are limited to {cap} per query and after={after} with "
+                f"limit={limit} pages past them. Narrow the query with filters instead.",
+                context={"after": [str(after)], "limit": [str(limit)]},
+            )
+        where, params = _where(body.get("filterGroups") or [], body.get("query"))
+        order = _order(body.get("sorts") or [])
+        props = _requested(body.get("properties"))
+        with self.ctx.store.read() as conn:
+            total = conn.execute(
+                f"SELECT COUNT(*) FROM hs_contacts WHERE {where}", params
+            ).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT * FROM hs_contacts WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, limit, after],
+            ).fetchall()
+        out: dict[str, Any] = {"total": total, "results": [_object(r, props) for r in rows]}
+        if after + len(rows) < total and rows:
+            out["paging"] = {"next": {"after": str(after + len(rows))}}
+        return Response(200, out)
+
+    # ------------------------------------------------------------------ batch writes
+
+    def _inputs(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            raise _invalid("Invalid input JSON: inputs must be an array")
+        if len(inputs) > BATCH_MAX_INPUTS:
+            raise _invalid(
+                f"Batch input size {len(inputs)} exceeds the limit of {BATCH_MAX_INPUTS} inputs",
+                context={"limit": [str(BATCH_MAX_INPUTS)], "size": [str(len(inputs))]},
+            )
+        for item in inputs:
+            if not isinstance(item, dict) or "id" not in item:
+                raise _invalid("Invalid input JSON: each input needs an id and properties")
+            props = item.get("properties", {})
+            if not isinstance(props, dict):
+                raise _invalid("Invalid input JSON: properties must be an object")
+        unknown = sorted(
+            {
+                n
+                for item in inputs
+                for n in item.get("properties", {})
+                if n not in PROPERTIES_BY_NAME
+            }
+        )
+        if unknown:
+            details = [
+                {
+                    "isValid": False,
+                    "message": f'Property "{name}" does not exist',
+                    "error": "PROPERTY_DOESNT_EXIST",
+                    "name": name,
+                    "localizedErrorMessage": f'Property "{name}" does not exist',
+                }
+                for name in unknown
+            ]
+            raise _invalid(
+                "Property values were not valid: " + json.dumps(details),
+                errors=[
+                    {
+                        "message": f'Property "{name}" does not exist',
+                        "code": "PROPERTY_DOESNT_EXIST",
+                        "context": {"propertyName": [name]},
+                    }
+                    for name in unknown
+                ],
+            )
+        return inputs
+
+    def _batch_upsert(self, body: dict[str, Any]) -> Response:
+        started = self.ctx.clock.now_ms()
+        inputs = self._inputs(body)
+        keys: list[tuple[str, str]] = []
+        for item in inputs:
+            id_prop = item.get("idProperty")
+            if id_prop not in UNIQUE_ID_PROPERTIES:
+                raise _invalid(
+                    f"Unable to perform update/upsert by non-unique 0-1 property {id_prop}"
+                    if id_prop
+                    else "idProperty is required for batch upsert"
+                )
+            raw = item.get("id")
+            if not isinstance(raw, str) or not raw.strip():
+                raise _invalid("Invalid input JSON: id must be a non-empty string")
+            keys.append((id_prop, _norm_email(raw) if id_prop == "email" else raw))
+        dupes = sorted({k[1] for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise _invalid(f"Duplicate IDs found in batch input: {dupes}. IDs must be unique")
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        with self.ctx.store.transaction() as conn:
+            for item, (id_prop, key) in zip(inputs, keys, strict=True):
+                result = self._upsert_one(conn, id_prop, key, item.get("properties", {}))
+                (errors if result.get("status") == "error" else results).append(result)
+        return _batch_response(results, errors, started, self.ctx.clock.now_ms())
+
+    def _upsert_one(
+        self, conn: sqlite3.Connection, id_prop: str, key: str, props: dict[str, Any]
+    ) -> dict[str, Any]:
+        if id_prop == "email" and not _EMAIL_RE.match(key):
+            return _value_error(key, "email", f"Email address {key} is invalid", "INVALID_EMAIL")
+        values, problem = self._validate(conn, key, props)
+        if problem is not None:
+            return problem
+        row = conn.execute(f"SELECT * FROM hs_contacts WHERE {id_prop} = ?", (key,)).fetchone()
+        now = self.ctx.clock.now_ms()
+        if row is None:
+            values[id_prop] = key
+            conflict = self._conflicts(conn, values, None, key)
+            if conflict is not None:
+                return conflict
+            contact_id = self.ctx.store.next_hubspot_id(conn)
+            new_row: dict[str, str | None] = dict.fromkeys(PROPERTY_NAMES)
+            new_row.update(values)
+            new_row["hs_object_id"] = str(contact_id)
+            new_row["createdate"] = values.get("createdate") or hubspot_time(now)
+            new_row["lastmodifieddate"] = hubspot_time(now)
+            _stamp_lifecycle(new_row, None, now)
+            cols = ["id", *PROPERTY_NAMES]
+            marks = ", ".join("?" for _ in cols)
+            conn.execute(
+                f"INSERT INTO hs_contacts ({', '.join(cols)}) VALUES ({marks})",
+                [contact_id, *(new_row[n] for n in PROPERTY_NAMES)],
+            )
+            if new_row["email"]:
+                self.ctx.store.add_truth(conn, "hubspot", str(contact_id), str(new_row["email"]))
+            written = conn.execute(
+                "SELECT * FROM hs_contacts WHERE id = ?", (contact_id,)
+            ).fetchone()
+            return {**_object(written, _written_props(props, id_prop)), "new": True}
+        conflict = self._conflicts(conn, values, int(row["id"]), key)
+        if conflict is not None:
+            return conflict
+        written = self._apply(conn, row, values, now)
+        return {**_object(written, _written_props(props, id_prop)), "new": False}
+
+    def _batch_update(self, body: dict[str, Any]) -> Response:
+        started = self.ctx.clock.now_ms()
+        inputs = self._inputs(body)
+        results: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        missing: list[str] = []
+        with self.ctx.store.transaction() as conn:
+            for item in inputs:
+                raw = str(item.get("id", ""))
+                id_prop = item.get("idProperty")
+                if id_prop is not None and id_prop not in UNIQUE_ID_PROPERTIES:
+                    raise _invalid(
+                        f"Unable to perform update/upsert by non-unique 0-1 property {id_prop}"
+                    )
+                row = self._find(conn, raw, id_prop)
+                if row is None:
+                    missing.append(raw)
+                    continue
+                props = item.get("properties", {})
+                values, problem = self._validate(conn, raw, props)
+                if problem is None:
+                    problem = self._conflicts(conn, values, int(row["id"]), raw)
+                if problem is not None:
+                    errors.append(problem)
+                    continue
+                written = self._apply(conn, row, values, self.ctx.clock.now_ms())
+                results.append(_object(written, _written_props(props, None)))
+        if missing:
+            errors.append(
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": "Could not get some CONTACT objects, they may be deleted or not "
+                    "exist. Check that ids are valid.",
+                    "context": {"ids": missing},
+                }
+            )
+        return _batch_response(results, errors, started, self.ctx.clock.now_ms())
+
+    def _batch_read(self, body: dict[str, Any]) -> Response:
+        started = self.ctx.clock.now_ms()
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or len(inputs) > BATCH_MAX_INPUTS:
+            raise _invalid(f"inputs must be an array of at most {BATCH_MAX_INPUTS} items")
+        id_prop = body.get("idProperty")
+        if id_prop is not None and id_prop not in UNIQUE_ID_PROPERTIES:
+            raise _invalid(f"Unable to perform read by non-unique 0-1 property {id_prop}")
+        props = _requested(body.get("properties"))
+        results, missing = [], []
+        with self.ctx.store.read() as conn:
+            for item in inputs:
+                raw = str(item.get("id", "")) if isinstance(item, dict) else ""
+                row = self._find(conn, raw, id_prop)
+                if row is None:
+                    missing.append(raw)
+                else:
+                    results.append(_object(row, props))
+        errors = []
+        if missing:
+            errors.append(
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": "Could not get some CONTACT objects, they may be deleted or not "
+                    "exist. Check that ids are valid.",
+                    "context": {"ids": missing},
+                }
+            )
+        return _batch_response(results, errors, started, self.ctx.clock.now_ms())
+
+    @staticmethod
+    def _find(conn: sqlite3.Connection, raw: str, id_prop: str | None) -> sqlite3.Row | None:
+        if id_prop in (None, "hs_object_id"):
+            if not raw.isdigit():
+                return None
+            return conn.execute("SELECT * FROM hs_contacts WHERE id = ?", (int(raw),)).fetchone()
+        key = _norm_email(raw) if id_prop == "email" else raw
+        return conn.execute(f"SELECT * FROM hs_contacts WHERE {id_prop} = ?", (key,)).fetchone()
+
+    def _validate(
+        self, conn: sqlite3.Connection, input_id: str, props: dict[str, Any]
+    ) -> tuple[dict[str, str | None], dict[str, Any] | None]:
+        """Stored values for a write, or the error HubSpot gives for its first bad property."""
+        values: dict[str, str | None] = {}
+        for name, value in props.items():
+            prop = PROPERTIES_BY_NAME[name]
+            if not isinstance(value, str):
+                shown = json.dumps(value)
+                return values, _value_error(
+                    input_id,
+                    name,
+                    f"Property value {shown} for {name} is not a string; HubSpot property values "
+                    "are sent as strings",
+                    "INVALID_PROPERTY_VALUE",
+                )
+            if not prop.writable:
+                return values, _value_error(
+                    input_id,
+                    name,
+                    f'"{name}" is a read only property; its value cannot be set.',
+                    "READ_ONLY_VALUE",
+                )
+            if value == "":
+                values[name] = None  # HubSpot clears a property written as ""
+                continue
+            if name == "email":
+                email = _norm_email(value)
+                if not _EMAIL_RE.match(email):
+                    return values, _value_error(
+                        input_id, name, f"Email address {value} is invalid", "INVALID_EMAIL"
+                    )
+                values[name] = email
+            elif name == "hubspot_owner_id":
+                owner = conn.execute(
+                    "SELECT 1 FROM owners WHERE id = ? AND archived = 0", (value,)
+                ).fetchone()
+                if owner is None:
+                    return values, _value_error(
+                        input_id, name, f"{value} is not a valid owner id", "INVALID_OWNER_ID"
+                    )
+                values[name] = value
+            elif prop.options and value not in prop.options:
+                return values, _value_error(
+                    input_id,
+                    name,
+                    f"{value} was not one of the allowed options: {list(prop.options)}",
+                    "INVALID_OPTION",
+                )
+            elif prop.type == "number":
+                try:
+                    float(value)
+                except ValueError:
+                    return values, _value_error(
+                        input_id, name, f"{value} was not a valid number.", "INVALID_DOUBLE"
+                    )
+                values[name] = value
+            elif prop.type == "datetime":
+                try:
+                    values[name] = hubspot_time(_time_ms(value))
+                except ValueError:
+                    return values, _value_error(
+                        input_id, name, f"{value} was not a valid date.", "INVALID_DATE"
+                    )
+            else:
+                values[name] = value
+        return values, None
+
+    @staticmethod
+    def _conflicts(
+        conn: sqlite3.Connection, values: dict[str, str | None], own_id: int | None, input_id: str
+    ) -> dict[str, Any] | None:
+        """HubSpot keeps email and leadflow_lead_id unique: a write taking another's value fails."""
+        for name in ("email", "leadflow_lead_id"):
+            value = values.get(name)
+            if value is None:
+                continue
+            other = conn.execute(
+                f"SELECT id FROM hs_contacts WHERE {name} = ?", (value,)
+            ).fetchone()
+            if other is not None and int(other[0]) != own_id:
+                message = (
+                    f"Contact already exists. Existing ID: {other[0]}"
+                    if name == "email"
+                    else f"A contact with the unique value {value} for {name} already exists. "
+                    f"Existing ID: {other[0]}"
+                )
+                return {
+                    "status": "error",
+                    "category": "CONFLICT",
+                    "message": message,
+                    "context": {"id": [input_id], "existingId": [str(other[0])]},
+                }
+        return None
+
+    @staticmethod
+    def _apply(
+        conn: sqlite3.Connection, row: sqlite3.Row, values: dict[str, str | None], now: int
+    ) -> sqlite3.Row:
+        current = {name: row[name] for name in PROPERTY_NAMES}
+        updated = {**current, **values}
+        updated["lastmodifieddate"] = hubspot_time(now)
+        _stamp_lifecycle(updated, current.get("lifecyclestage"), now)
+        changed = [n for n in PROPERTY_NAMES if updated[n] != current[n]]
+        if changed:
+            conn.execute(
+                f"UPDATE hs_contacts SET {', '.join(f'{n} = ?' for n in changed)} WHERE id = ?",
+                [*(updated[n] for n in changed), row["id"]],
+            )
+        written: sqlite3.Row = conn.execute(
+            "SELECT * FROM hs_contacts WHERE id = ?", (row["id"],)
+        ).fetchone()
+        return written
+
+    # ------------------------------------------------------------------ reads
+
+    def _list_contacts(self, req: Request) -> Response:
+        limit = _int(req.param("limit") or LIST_MAX_LIMIT // 10, "limit")
+        if limit < 1 or limit > LIST_MAX_LIMIT:
+            raise _invalid(f"limit must be between 1 and {LIST_MAX_LIMIT} (got {limit})")
+        after = _int(req.param("after") or 0, "after")
+        props = _requested(_csv(req))
+        with self.ctx.store.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM hs_contacts WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
+            ).fetchall()
+        out: dict[str, Any] = {"results": [_object(r, props) for r in rows[:limit]]}
+        if len(rows) > limit:
+            nxt = str(rows[limit - 1]["id"])
+            query = urlencode({"after": nxt, "limit": limit})
+            out["paging"] = {"next": {"after": nxt, "link": f"{req.base_url}{CONTACTS}?{query}"}}
+        return Response(200, out)
+
+    def _get_contact(self, req: Request, raw: str) -> Response:
+        id_prop = req.param("idProperty")
+        if id_prop is not None and id_prop not in UNIQUE_ID_PROPERTIES:
+            raise _invalid(f"Unable to perform read by non-unique 0-1 property {id_prop}")
+        with self.ctx.store.read() as conn:
+            row = self._find(conn, raw, id_prop)
+        if row is None:
+            return error(404, "resource not found", "OBJECT_NOT_FOUND")
+        return Response(200, _object(row, _requested(_csv(req))))
+
+    def _owners(self, req: Request) -> Response:
+        limit = _int(req.param("limit") or OWNERS_DEFAULT_LIMIT, "limit")
+        if limit < 1 or limit > OWNERS_MAX_LIMIT:
+            raise _invalid(f"limit must be between 1 and {OWNERS_MAX_LIMIT} (got {limit})")
+        after = _int(req.param("after") or 0, "after")
+        archived = (req.param("archived") or "false").lower() == "true"
+        email = req.param("email")
+        owners = [
+            o
+            for o in self.ctx.store.owners()
+            if o.archived == archived and (email is None or o.email.lower() == email.lower())
+        ]
+        page = owners[after : after + limit]
+        out: dict[str, Any] = {"results": [_owner_json(o) for o in page]}
+        if after + limit < len(owners):
+            nxt = str(after + limit)
+            query = urlencode({"after": nxt, "limit": limit})
+            out["paging"] = {"next": {"after": nxt, "link": f"{req.base_url}{OWNERS}/?{query}"}}
+        return Response(200, out)
+
+    def _owner(self, owner_id: str) -> Response:
+        for owner in self.ctx.store.owners():
+            if owner.id == owner_id:
+                return Response(200, _owner_json(owner))
+        return error(404, f"Owner {owner_id} not found", "OBJECT_NOT_FOUND")
+
+    def _create_property(self, body: dict[str, Any]) -> Response:
+        name = body.get("name")
+        if name in PROPERTIES_BY_NAME:
+            return error(409, f"Property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS")
+        # The sandbox's property set is fixed; creating others is not simulated.
+        return error(
+            400,
+            f"The sandbox serves a fixed set of contact properties; {name!r} is not one of them.",
+            "VALIDATION_ERROR",
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _not_allowed() -> Response:
+    return error(405, "HTTP method not allowed for this resource", "VALIDATION_ERROR")
+
+
+def _limit_headers(decision: Decision) -> dict[str, str]:
+    return {
+        "X-HubSpot-RateLimit-Max": str(decision.limit),
+        "X-HubSpot-RateLimit-Remaining": str(decision.remaining),
+        "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(decision.per_seconds * 1000)),
+    }
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise _invalid(f"{name} must be an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _invalid(f"{name} must be an integer (got {value!r})") from None
+
+
+def _csv(req: Request) -> list[str]:
+    return [p for value in req.query.get("properties", []) for p in value.split(",") if p]
+
+
+def _norm_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def _time_ms(value: Any) -> int:
+    """Epoch ms from an epoch-milliseconds number/string or an ISO-8601 date/datetime."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    return parse_iso_ms(text)
+
+
+def _requested(props: Any) -> list[str]:
+    if not props:
+        return list(DEFAULT_RETURNED)
+    if not isinstance(props, list):
+        raise _invalid("properties must be an array of property names")
+    # Unknown names are ignored, as HubSpot does on reads.
+    wanted = [p for p in props if isinstance(p, str) and p in PROPERTIES_BY_NAME]
+    return list(dict.fromkeys([*wanted, *ALWAYS_RETURNED]))
+
+
+def _written_props(props: dict[str, Any], id_prop: str | None) -> list[str]:
+    names = list(props)
+    if id_prop:
+        names.append(id_prop)
+    return list(dict.fromkeys([*names, *ALWAYS_RETURNED]))
+
+
+def _object(row: sqlite3.Row, props: list[str]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "properties": {name: row[name] for name in props},
+        "createdAt": row["createdate"],
+        "updatedAt": row["lastmodifieddate"],
+        "archived": False,
+    }
+
+
+def contact_object(row: sqlite3.Row) -> dict[str, Any]:
+    """A contact with every property, as `GET` with all properties named would return it."""
+    return _object(row, list(PROPERTY_NAMES))
+
+
+def _value_error(input_id: str, name: str, message: str, code: str) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "category": "VALIDATION_ERROR",
+        "message": _property_invalid(name, message, code),
+        "context": {"id": [input_id], "propertyName": [name]},
+        "errors": [{"message": message, "code": code, "context": {"propertyName": [name]}}],
+    }
+
+
+def _batch_response(
+    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: int, completed: int
+) -> Response:
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+    body["startedAt"] = hubspot_time(started)
+    body["completedAt"] = hubspot_time(completed)
+    return Response(207 if errors else 200, body)
+
+
+def _stamp_lifecycle(row: dict[str, str | None], before: str | None, now: int) -> None:
+    """HubSpot records when a contact first entered a stage; a write moving the stage does too."""
+    stage = row.get("lifecyclestage")
+    if stage and stage != before:
+        key = f"hs_lifecyclestage_{stage}_date"
+        if key in row and not row[key]:
+            row[key] = hubspot_time(now)
+
+
+def _owner_json(owner: Any) -> dict[str, Any]:
+    stamp = hubspot_time(owner.created_ms)
+    return {
+        "id": owner.id,
+        "email": owner.email,
+        "type": "PERSON",
+        "firstName": owner.first_name,
+        "lastName": owner.last_name,
+        "userId": owner.user_id,
+        "userIdIncludingInactive": owner.user_id,
+        "createdAt": stamp,
+        "updatedAt": stamp,
+        "archived": owner.archived,
+        "teams": [{"id": owner.team_id, "name": owner.team, "primary": True}],
+    }
+
+
+def _property_def(prop: Any) -> dict[str, Any]:
+    field_type = {"string": "text", "number": "number", "datetime": "date", "enumeration": "select"}
+    return {
+        "name": prop.name,
+        "label": prop.label,
+        "type": prop.type,
+        "fieldType": field_type[prop.type],
+        "description": "",
+        "groupName": prop.group,
+        "options": [
+            {"label": o, "value": o, "displayOrder": i, "hidden": False}
+            for i, o in enumerate(prop.options)
+        ],
+        "displayOrder": -1,
+        "calculated": False,
+        "externalOptions": prop.name == "hubspot_owner_id",
+        "hasUniqueValue": prop.unique,
+        "hidden": False,
+        "formField": prop.writable,
+        "modificationMetadata": {
+            "archivable": prop.custom,
+            "readOnlyDefinition": not prop.custom,
+            "readOnlyValue": not prop.writable,
+        },
+        "archived": False,
+    }
+
+
+# --------------------------------------------------------------------------- search SQL
+
+
+def _where(groups: Any, query: Any) -> tuple[str, list[Any]]:
+    """SQL for HubSpot's filterGroups (OR of ANDs) and the free-text `query`."""
+    if not isinstance(groups, list):
+        raise _invalid("filterGroups must be an array")
+    if len(groups) > MAX_FILTER_GROUPS:
+        raise _invalid(f"Too many filter groups: {len(groups)} (maximum {MAX_FILTER_GROUPS})")
+    total = 0
+    ors: list[str] = []
+    params: list[Any] = []
+    for group in groups:
+        filters = group.get("filters", []) if isinstance(group, dict) else None
+        if not isinstance(filters, list):
+            raise _invalid("each filter group needs a filters array")
+        if len(filters) > MAX_FILTERS_PER_GROUP:
+            raise _invalid(
+                f"Too many filters in a group: {len(filters)} (maximum {MAX_FILTERS_PER_GROUP})"
+            )
+        total += len(filters)
+        ands = []
+        for flt in filters:
+            sql, values = _filter_sql(flt)
+            ands.append(sql)
+            params.extend(values)
+        if ands:
+            ors.append("(" + " AND ".join(ands) + ")")
+    if total > MAX_FILTERS:
+        raise _invalid(f"Too many filters: {total} (maximum {MAX_FILTERS})")
+    clauses = ["(" + " OR ".join(ors) + ")"] if ors else []
+    if query:
+        if not isinstance(query, str):
+            raise _invalid("query must be a string")
+        like = f"%{query.strip().lower()}%"
+        clauses.append("(" + " OR ".join(f"lower({c}) LIKE ?" for c in _SEARCHABLE) + ")")
+        params.extend([like] * len(_SEARCHABLE))
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _filter_sql(flt: Any) -> tuple[str, list[Any]]:
+    if not isinstance(flt, dict):
+        raise _invalid("a filter must be an object")
+    name = flt.get("propertyName")
+    op = flt.get("operator", "EQ")
+    prop = PROPERTIES_BY_NAME.get(str(name))
+    if prop is None:
+        raise _invalid(f"There was a problem with a filter: property {name!r} does not exist")
+    if op not in OPERATORS:
+        raise _invalid(f"There was a problem with a filter: unknown operator {op!r}")
+    col = "id" if prop.name == "hs_object_id" else prop.name
+
+    def lhs() -> str:
+        if col == "id" or prop.type == "datetime":
+            return col
+        if prop.type == "number":
+            return f"CAST({col} AS REAL)"
+        return f"lower({col})"
+
+    def conv(value: Any) -> Any:
+        try:
+            if prop.type == "datetime":
+                return hubspot_time(_time_ms(value))
+            if prop.type == "number":
+                return float(value)
+        except (TypeError, ValueError):
+            raise _invalid(
+                f"There was a problem with a filter: {value!r} is not a valid value for {name}"
+            ) from None
+        return str(value).lower()
+
+    has = f"({col} IS NOT NULL AND {col} != '')"
+    if op == "HAS_PROPERTY":
+        return has, []
+    if op == "NOT_HAS_PROPERTY":
+        return f"NOT {has}", []
+    if op in _COMPARE:
+        if "value" not in flt:
+            raise _invalid(f"There was a problem with a filter: {op} needs a value")
+        return f"{lhs()} {_COMPARE[op]} ?", [conv(flt["value"])]
+    if op == "NEQ":
+        return f"({col} IS NULL OR {lhs()} != ?)", [conv(flt.get("value"))]
+    if op == "BETWEEN":
+        if "value" not in flt or "highValue" not in flt:
+            raise _invalid("There was a problem with a filter: BETWEEN needs value and highValue")
+        return f"{lhs()} BETWEEN ? AND ?", [conv(flt["value"]), conv(flt["highValue"])]
+    if op in ("IN", "NOT_IN"):
+        values = flt.get("values")
+        if not isinstance(values, list) or not values:
+            raise _invalid(f"There was a problem with a filter: {op} needs a values array")
+        marks = ", ".join("?" for _ in values)
+        if op == "IN":
+            return f"{lhs()} IN ({marks})", [conv(v) for v in values]
+        return f"({col} IS NULL OR {lhs()} NOT IN ({marks}))", [conv(v) for v in values]
+    pattern = "%" + str(flt.get("value", "")).lower().replace("*", "%") + "%"
+    if op == "CONTAINS_TOKEN":
+        return f"lower({col}) LIKE ?", [pattern]
+    return f"({col} IS NULL OR lower({col}) NOT LIKE ?)", [pattern]
+
+
+def _order(sorts: Any) -> str:
+    if not isinstance(sorts, list):
+        raise _invalid("sorts must be an array")
+    if len(sorts) > 1:
+        raise _invalid("Only one sort is allowed per search request")
+    if not sorts:
+        return "id ASC"
+    sort = sorts[0]
+    if isinstance(sort, str):
+        name, direction = (sort[1:], "DESCENDING") if sort.startswith("-") else (sort, "ASCENDING")
+    elif isinstance(sort, dict):
+        name = str(sort.get("propertyName"))
+        direction = str(sort.get("direction", "ASCENDING")).upper()
+    else:
+        raise _invalid("a sort is a property name or {propertyName, direction}")
+    prop = PROPERTIES_BY_NAME.get(str(name))
+    if prop is None:
+        raise _invalid(f"There was a problem with a sort: property {name!r} does not exist")
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise _invalid(f"sort direction must be ASCENDING or DESCENDING (got {direction})")
+    if prop.name == "hs_object_id":
+        expr = "id"
+    elif prop.type == "number":
+        expr = f"CAST({prop.name} AS REAL)"
+    elif prop.type == "string":
+        expr = f"lower({prop.name})"
+    else:
+        expr = prop.name
+    sql_dir = "ASC" if direction == "ASCENDING" else "DESC"
+    return f"{expr} {sql_dir}, id ASC" if expr != "id" else f"id {sql_dir}"
