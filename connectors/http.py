@@ -136,6 +136,8 @@ class ApiClient:
     auth_header: Callable[[str], Mapping[str, str]] = lambda tok: {"Authorization": f"Bearer {tok}"}
     classify: Callable[[requests.Response], Verdict] = default_classify
     describe_error: Callable[[requests.Response], tuple[str, str]] | None = None
+    # Whether a fatal answer is about the token (some vendors say so in a 400's body, not a 401).
+    is_auth_failure: Callable[[requests.Response], bool] = lambda r: r.status_code in (401, 403)
     limiters: Mapping[str, RateLimiter] = field(default_factory=dict)  # path prefix -> limiter
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session = field(default_factory=requests.Session)
@@ -209,7 +211,7 @@ class ApiClient:
                         )
                 elif verdict == "fatal":
                     category, message = self._error(response, what)
-                    error_type = AuthError if response.status_code in (401, 403) else FatalError
+                    error_type = AuthError if self.is_auth_failure(response) else FatalError
                     raise error_type(
                         self.source, message, status=response.status_code, category=category
                     )

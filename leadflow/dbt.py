@@ -89,12 +89,19 @@ def build(
     target: str = "duckdb",
     dbt_vars: Mapping[str, Any] | None = None,
     target_path: Path | None = None,
+    unit_tests: bool = True,
 ) -> DbtRunResult:
-    """`dbt build --selector <selector>`: "prepare" or "publish" (dbt_project/selectors.yml)."""
+    """`dbt build --selector <selector>`: "prepare" or "publish" (dbt_project/selectors.yml).
+
+    `unit_tests=False` leaves dbt's unit tests out: they test the SQL's logic on fixed inputs, not
+    the data, so the sync flow skips them (they run in the test suite) and keeps the data tests
+    that guard the push.
+    """
     if selector not in SELECTORS:
         raise ValueError(f"unknown dbt selector {selector!r}: use one of {', '.join(SELECTORS)}")
+    skip = [] if unit_tests else ["--exclude-resource-type", "unit_test"]
     return run_dbt(
-        ["build", "--selector", selector],
+        ["build", "--selector", selector, *skip],
         warehouse_path=warehouse_path,
         target=target,
         dbt_vars=dbt_vars,

@@ -135,6 +135,7 @@ def build_models(settings: Settings, selector: str) -> dict[str, Any]:
             "score_grades": list(bands.grades),
             "score_temperatures": list(bands.temperature),
         },
+        unit_tests=False,  # logic tests belong to the test suite; the data tests still run
     )
     return {
         "selector": selector,

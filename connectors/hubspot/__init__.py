@@ -154,13 +154,27 @@ def _match(batch: list[SyncRow], operation: str, status: int, body: dict) -> lis
                 operation,
                 ok=False,
                 http_status=status,
-                category=str(error.get("category", "UNKNOWN")),
+                category=_category(error),
                 message=ConnectorError(
                     "hubspot", str(error.get("message", "no result for this input"))
                 ).args[0],
             )
         )
     return outcomes
+
+
+def _category(error: dict) -> str:
+    """'VALIDATION_ERROR/INVALID_OWNER_ID': the category and, when given, the first detail code."""
+    category = str(error.get("category") or "UNKNOWN")
+    details = error.get("errors")
+    if (
+        isinstance(details, list)
+        and details
+        and isinstance(details[0], dict)
+        and details[0].get("code")
+    ):
+        category = f"{category}/{details[0]['code']}"
+    return category
 
 
 def _error_for(row: SyncRow, errors: list[dict]) -> dict:

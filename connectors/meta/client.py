@@ -39,6 +39,14 @@ def classify(response: requests.Response) -> Verdict:
     return "fatal"
 
 
+def is_auth_failure(response: requests.Response) -> bool:
+    """Graph reports a bad or missing token as a 400 with an OAuth error code."""
+    return (
+        response.status_code in (401, 403)
+        or _graph_error(response).get("code") in settings.AUTH_CODES
+    )
+
+
 def describe_error(response: requests.Response) -> tuple[str, str]:
     error = _graph_error(response)
     code = error.get("code")
@@ -55,6 +63,7 @@ def make_client(base_url: str, token: SecretStr, http: HttpSettings | None = Non
         http=http or HttpSettings(),
         classify=classify,
         describe_error=describe_error,
+        is_auth_failure=is_auth_failure,
         limiters={"/": RateLimiter(calls, period)},
     )
 

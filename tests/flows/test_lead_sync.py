@@ -194,3 +194,33 @@ def test_new_arrivals_are_pulled_routed_and_pushed_incrementally(synced: Synced)
 def test_the_runs_are_recorded(synced: Synced) -> None:
     statuses = synced.query("select status, count(*) from ops.sync_runs group by status")
     assert statuses == [("completed", 3)]
+
+
+def test_a_failing_dbt_test_stops_the_run_before_anything_is_pushed(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a run whose publish build has a real failing dbt test: the accepted grades given to dbt
+    # (var score_grades) do not include the grades scoring writes
+    from leadflow import dbt as leadflow_dbt
+
+    real_build = leadflow_dbt.build
+
+    def build_with_wrong_grades(selector: str, warehouse_path: Path, **kwargs: Any) -> Any:
+        if selector == "publish":
+            kwargs["dbt_vars"] = {**kwargs.get("dbt_vars", {}), "score_grades": ["Z"]}
+        return real_build(selector, warehouse_path, **kwargs)
+
+    monkeypatch.setattr(leadflow_dbt, "build", build_with_wrong_grades)
+    for vendor, env in TOKEN_ENV.items():
+        monkeypatch.setenv(env, TOKENS[vendor])
+    with Sandbox(seed=5, leads=25, tokens=TOKENS) as sandbox:
+        config = write_config(tmp_path, sandbox.urls)
+        # WHEN the flow runs
+        with pytest.raises(leadflow_dbt.DbtError, match="accepted_values"):
+            lead_sync(config_path=str(config))
+        # THEN no write reached the CRM and the run is recorded as failed
+        writes = [e for e in sandbox.request_log if "/batch/" in e[2]]
+        assert writes == []
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select status from ops.sync_runs").fetchall() == [("failed",)]
+        assert con.execute("select count(*) from ops.push_log").fetchone() == (0,)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.sandbox.sandbox_helpers import NOW, TOKENS, Client, no_limits
 
 from sandbox import Sandbox
+from tests.sandbox.sandbox_helpers import NOW, TOKENS, Client, no_limits
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from tests.sandbox.sandbox_helpers import NOW, SEARCH, TOKENS, Client
 
 from sandbox import Sandbox
 from sandbox.__main__ import main
+from tests.sandbox.sandbox_helpers import NOW, SEARCH, TOKENS, Client
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "example.com"])

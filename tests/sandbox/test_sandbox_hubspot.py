@@ -10,10 +10,19 @@ from typing import Any
 
 import pytest
 import requests
-from tests.sandbox.sandbox_helpers import NOW, SEARCH, TOKENS, UPDATE, UPSERT, Client, no_limits, search_all
 
 from sandbox import Sandbox
 from sandbox.clock import parse_iso_ms, to_ms
+from tests.sandbox.sandbox_helpers import (
+    NOW,
+    SEARCH,
+    TOKENS,
+    UPDATE,
+    UPSERT,
+    Client,
+    no_limits,
+    search_all,
+)
 
 
 def _unowned_contact(sb: Sandbox) -> dict[str, Any]:

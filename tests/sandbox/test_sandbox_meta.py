@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from tests.sandbox.sandbox_helpers import META_FORMS, Client, meta_leads
 
 from sandbox import Sandbox
 from sandbox.clock import parse_iso_ms
+from tests.sandbox.sandbox_helpers import META_FORMS, Client, meta_leads
 
 LEADS = f"/v21.0/{META_FORMS[0]}/leads"
 

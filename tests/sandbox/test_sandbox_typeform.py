@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import requests
-from tests.sandbox.sandbox_helpers import TYPEFORM_FORMS, Client, typeform_responses
 
 from sandbox import Sandbox
 from sandbox.clock import parse_iso_ms
+from tests.sandbox.sandbox_helpers import TYPEFORM_FORMS, Client, typeform_responses
 
 DEMO = f"/forms/{TYPEFORM_FORMS[0]}/responses"
 

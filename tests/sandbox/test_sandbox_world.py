@@ -14,6 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
+from sandbox import Sandbox
+from sandbox.clock import parse_iso_ms, to_ms
 from tests.sandbox.sandbox_helpers import (
     META_FORMS,
     NOW,
@@ -24,9 +27,6 @@ from tests.sandbox.sandbox_helpers import (
     no_limits,
     typeform_responses,
 )
-
-from sandbox import Sandbox
-from sandbox.clock import parse_iso_ms, to_ms
 
 VALID_EMAIL = re.compile(r"^[^@\s]+@[^@\s,]+\.[A-Za-z]{2,}$")
 FREE_MAIL = {"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "gmx.de"}
