@@ -33,7 +33,11 @@ from leadflow.config import load_settings  # noqa: E402
 from leadflow.warehouse import utcnow  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
 
-TOKENS = {"hubspot": "bench-hubspot-token", "meta": "bench-meta-token", "typeform": "bench-typeform-token"}
+TOKENS = {
+    "hubspot": "bench-hubspot-token",
+    "meta": "bench-meta-token",
+    "typeform": "bench-typeform-token",
+}
 
 
 def peak_rss_mb() -> float:
@@ -60,7 +64,9 @@ def one_run(settings: Any, run_id: str, as_of: Any) -> dict[str, Any]:
     routes = timed("route", pipeline.route_leads, settings, run_id, as_of)
     timed("dbt_publish", pipeline.build_models, settings, "publish")
     pushed = timed("push", pipeline.push_hubspot, settings, run_id, as_of)
-    summary = pipeline.summarize(settings, run_id, as_of, pulls, staged, identity, scores, routes, pushed)
+    summary = pipeline.summarize(
+        settings, run_id, as_of, pulls, staged, identity, scores, routes, pushed
+    )
     pipeline.finish_run(settings, run_id, "completed", summary)
     return {
         "total_s": round(sum(stages.values()), 3),
@@ -76,10 +82,16 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    for vendor, env in (("hubspot", "HUBSPOT_ACCESS_TOKEN"), ("meta", "META_ACCESS_TOKEN"),
-                        ("typeform", "TYPEFORM_ACCESS_TOKEN")):
+    for vendor, env in (
+        ("hubspot", "HUBSPOT_ACCESS_TOKEN"),
+        ("meta", "META_ACCESS_TOKEN"),
+        ("typeform", "TYPEFORM_ACCESS_TOKEN"),
+    ):
         os.environ[env] = TOKENS[vendor]
-    with tempfile.TemporaryDirectory() as tmp, Sandbox(seed=args.seed, leads=args.leads, tokens=TOKENS) as sb:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Sandbox(seed=args.seed, leads=args.leads, tokens=TOKENS) as sb,
+    ):
         for bucket in ("hubspot", "hubspot_search", "meta", "typeform"):
             sb.set_rate_limit(bucket, 0, 1)  # measure LeadFlow, not the vendors' limits
         config = yaml.safe_load((REPO / "leadflow.yml").read_text(encoding="utf-8"))
@@ -96,7 +108,11 @@ def main() -> None:
         rerun = one_run(settings, "bench-rerun", as_of + timedelta(minutes=1))
     result = {
         "command": f"python bench/stage_timings.py --leads {args.leads} --seed {args.seed}",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "leads_in_world": args.leads,
         "first_run": first,
         "rerun_nothing_new": rerun,

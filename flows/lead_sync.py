@@ -22,6 +22,7 @@ from leadflow import pipeline
 from leadflow.config import Settings, load_settings
 from leadflow.embedded import embedded_sandbox
 from leadflow.landing import LandResult
+from leadflow.redact import install_log_redaction
 from leadflow.warehouse import to_utc_naive, utcnow
 from routing import RouteResult
 from scoring import ScoreResult
@@ -72,6 +73,7 @@ def lead_sync(config_path: str = "leadflow.yml", as_of: datetime | None = None) 
     With the embedded default (connectors pointed at the sandbox's address and nothing serving it
     yet), the sandbox is started for the duration of the run; see leadflow/embedded.py.
     """
+    install_log_redaction()
     settings = load_settings(config_path)
     run_as_of = to_utc_naive(as_of) if as_of is not None else utcnow()
     run_id = uuid.uuid4().hex

@@ -70,7 +70,7 @@ def run(
     ] = None,
 ) -> None:
     """Run the sync once: pull, validate, dedupe, model, score, route, push."""
-    from leadflow.redact import install_log_redaction, redact
+    from leadflow.redact import redact
 
     settings, path = _settings(config)
     pinned = None
@@ -79,7 +79,6 @@ def run(
             pinned = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
         except ValueError:
             _fail(f"--as-of {as_of!r} is not an ISO-8601 time (e.g. 2026-11-23T09:00:00Z)")
-    install_log_redaction()
     try:
         from flows.lead_sync import lead_sync
 

@@ -64,11 +64,16 @@ _FILTER = RedactingFilter()
 
 
 def install_log_redaction(*names: str) -> None:
-    """Attach the redacting filter to the root handlers and to the named loggers' handlers."""
-    loggers = [
-        logging.getLogger(),
-        *(logging.getLogger(n) for n in ("prefect", "leadflow", *names)),
+    """Attach the redacting filter to every handler configured so far (root, Prefect's, ours).
+
+    Filters on a handler see every record that reaches it, propagated ones included; call this
+    after logging is configured (the flow calls it when it starts).
+    """
+    loggers: list[logging.Logger] = [logging.getLogger()]
+    loggers += [
+        obj for obj in logging.root.manager.loggerDict.values() if isinstance(obj, logging.Logger)
     ]
+    loggers += [logging.getLogger(n) for n in ("prefect", "leadflow", *names)]
     for logger in loggers:
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

@@ -53,7 +53,7 @@ class LeadScore:
     def reasons(self) -> str:
         """'+20 senior_title; +12.5 demo_request; -15 free_email' (strongest first)."""
         return (
-            "; ".join(f"{f.points:+g} {f.factor}" for f in self.factors)
+            "; ".join(f"{round(f.points, 1):+g} {f.factor}" for f in self.factors)
             or "no scoring rule matched"
         )
 

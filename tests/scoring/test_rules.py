@@ -115,3 +115,8 @@ def test_decay_resolution_keeps_a_day_stable() -> None:
 )
 def test_conditions(condition: dict, lead: dict, expected: bool) -> None:
     assert matches(Condition.model_validate(condition), lead) is expected
+
+
+def test_reasons_are_short_and_readable() -> None:
+    result = score_lead({}, [Event("demo_request", NOW - timedelta(days=3))], CONFIG, NOW)
+    assert result.reasons() == "+24.4 demo_request"
