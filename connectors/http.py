@@ -62,10 +62,6 @@ class AuthError(FatalError):
     """The token is missing, wrong or lacks a scope."""
 
 
-class QuotaExhausted(ConnectorError):
-    """The vendor's long-window quota is used up; stop cleanly and resume on a later run."""
-
-
 def default_classify(response: requests.Response) -> Verdict:
     if response.status_code < 400:
         return "ok"

@@ -9,7 +9,7 @@ raw landing ignores a version it already holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,11 +26,8 @@ class Stream:
     sorted_by_cursor: bool  # the API returns rows in ascending cursor order
     record_id: Callable[[Payload], str | None]
     record_cursor: Callable[[Payload], datetime | None]
+    # Where the first pull starts; earlier records are never read.
     initial_cursor: datetime = datetime(2000, 1, 1)
-
-    @property
-    def key(self) -> str:
-        return f"{self.source}__{self.name}"
 
 
 @dataclass
@@ -53,9 +50,6 @@ class PullWindow:
         return None if self.cursor is None else self.cursor - self.lookback
 
 
-PagePuller = Callable[[PullWindow], Iterator[Page]]
-
-
 def parse_timestamp(value: Any) -> datetime | None:
     """A vendor timestamp (ISO-8601 with Z, +0000 or +00:00, or epoch seconds/ms) as naive UTC."""
     if value is None or value == "":
@@ -75,8 +69,3 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-
-
-def iso_z(value: datetime) -> str:
-    """Naive-UTC datetime -> '2026-05-01T10:20:30.123Z' (HubSpot's and Typeform's format)."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -114,7 +114,13 @@ def land(
         key = state_key(stream, partition)
         cursor = read_cursor(con, stream.source, key)
         newest = cursor
-        for page in pages_for(PullWindow(cursor, lookback), partition):
+        # The first pull starts at the stream's declared initial value, without a lookback.
+        window = (
+            PullWindow(cursor, lookback)
+            if cursor
+            else PullWindow(stream.initial_cursor, timedelta(0))
+        )
+        for page in pages_for(window, partition):
             loaded_at = utcnow()
             frame = _rows(stream, page, partition, run_id, loaded_at)
             for value in frame["record_updated_at"].dropna():

@@ -10,7 +10,7 @@ import requests
 from pydantic import SecretStr
 
 from connectors.http import ApiClient, RateLimiter
-from connectors.streams import Page, iso_z
+from connectors.streams import Page
 from connectors.typeform import settings
 from leadflow.config import HttpSettings
 
@@ -39,7 +39,8 @@ def list_responses(
     """Submitted responses of one form since `since`, newest first, paged with `before` tokens."""
     params: dict[str, Any] = {"page_size": min(page_size, settings.PAGE_MAX), "completed": "true"}
     if since is not None:
-        params["since"] = iso_z(since)
+        # Typeform takes ISO 8601 UTC "to the second".
+        params["since"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
     path = settings.RESPONSES.format(form_id=form_id)
     while True:
         data = client.get_json(path, params=params)
