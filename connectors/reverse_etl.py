@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 
 from connectors.hubspot.models import PushOutcome, SyncRow
-from leadflow.warehouse import stable_hash, transaction
+from leadflow.warehouse import nulls_to_none, registered, stable_hash, transaction
 
 log = logging.getLogger("leadflow.reverse_etl")
 
@@ -46,7 +46,7 @@ def read_sync_rows(
 ) -> list[SyncRow]:
     """Rows of a sync_ model as SyncRow; null property columns are left out of the payload."""
     frame = con.execute(f"select * from {model} order by lead_id").df()
-    frame = frame.astype(object).where(frame.notna(), None)
+    frame = nulls_to_none(frame)
     rows = []
     for record in frame.to_dict("records"):
         properties = {
@@ -183,27 +183,24 @@ def _record(
             )
     with transaction(con):
         if state:
-            con.register("ack_rows", pd.DataFrame(state))
-            con.execute("insert or replace into ops.push_state by name select * from ack_rows")
-            con.unregister("ack_rows")
+            with registered(con, "ack_rows", pd.DataFrame(state)):
+                con.execute("insert or replace into ops.push_state by name select * from ack_rows")
         if cleared:
             con.execute(
                 f"delete from ops.dead_letter where destination = ? and lead_id in ({','.join('?' * len(cleared))})",
                 [destination, *cleared],
             )
         if dead:
-            con.register("dead_rows", pd.DataFrame(dead))
-            con.execute(
-                """
-                insert into ops.dead_letter by name select * from dead_rows
-                on conflict (destination, lead_id) do update set
-                    payload = excluded.payload, payload_hash = excluded.payload_hash,
-                    error_category = excluded.error_category, error_message = excluded.error_message,
-                    retriable = excluded.retriable, attempts = ops.dead_letter.attempts + 1,
-                    last_failed_at = excluded.last_failed_at
-                """
-            )
-            con.unregister("dead_rows")
-        con.register("log_rows", pd.DataFrame(logs))
-        con.execute("insert into ops.push_log by name select * from log_rows")
-        con.unregister("log_rows")
+            with registered(con, "dead_rows", pd.DataFrame(dead)):
+                con.execute(
+                    """
+                    insert into ops.dead_letter by name select * from dead_rows
+                    on conflict (destination, lead_id) do update set
+                        payload = excluded.payload, payload_hash = excluded.payload_hash,
+                        error_category = excluded.error_category, error_message = excluded.error_message,
+                        retriable = excluded.retriable, attempts = ops.dead_letter.attempts + 1,
+                        last_failed_at = excluded.last_failed_at
+                    """
+                )
+        with registered(con, "log_rows", pd.DataFrame(logs)):
+            con.execute("insert into ops.push_log by name select * from log_rows")

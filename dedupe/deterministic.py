@@ -26,7 +26,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from leadflow.warehouse import transaction
+from leadflow.warehouse import nulls_to_none, registered, transaction
 
 
 def lead_id_for(record_key: str) -> str:
@@ -89,7 +89,7 @@ def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> 
     ).df()
     if records.empty:
         return ResolveResult(0, 0, 0, 0, 0, 0)
-    records = records.astype(object).where(records.notna(), None)
+    records = nulls_to_none(records)
     created_by_push = {
         row[0]
         for row in con.execute(
@@ -177,20 +177,20 @@ def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> 
 
     with transaction(con):
         if identity_rows:
-            con.register("identity_rows", pd.DataFrame(identity_rows))
-            con.execute(
-                """
-                insert into ops.lead_identity by name select * from identity_rows
-                on conflict (record_key) do update set lead_id = excluded.lead_id, rule = excluded.rule,
-                    matched_record_key = excluded.matched_record_key, resolved_at = excluded.resolved_at,
-                    run_id = excluded.run_id
-                """
-            )
-            con.unregister("identity_rows")
+            with registered(con, "identity_rows", pd.DataFrame(identity_rows)):
+                con.execute(
+                    """
+                    insert into ops.lead_identity by name select * from identity_rows
+                    on conflict (record_key) do update set lead_id = excluded.lead_id, rule = excluded.rule,
+                        matched_record_key = excluded.matched_record_key, resolved_at = excluded.resolved_at,
+                        run_id = excluded.run_id
+                    """
+                )
         if merge_rows:
-            con.register("merge_rows", pd.DataFrame(merge_rows))
-            con.execute("insert or ignore into ops.lead_merges by name select * from merge_rows")
-            con.unregister("merge_rows")
+            with registered(con, "merge_rows", pd.DataFrame(merge_rows)):
+                con.execute(
+                    "insert or ignore into ops.lead_merges by name select * from merge_rows"
+                )
     return ResolveResult(
         records=len(records),
         leads=len(members),

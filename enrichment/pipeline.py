@@ -25,7 +25,7 @@ import pandas as pd
 from connectors import LEAD_STREAMS
 from enrichment import enrich
 from expectations.gate import Gate
-from leadflow.warehouse import raw_table, transaction
+from leadflow.warehouse import raw_table, registered, transaction
 
 log = logging.getLogger("leadflow.enrichment")
 
@@ -162,9 +162,8 @@ def _write_quarantine(
                 "quarantined_at": as_of,
             }
         )
-    con.register("quarantine_rows", pd.DataFrame(rows))
-    con.execute("insert or ignore into ops.quarantine by name select * from quarantine_rows")
-    con.unregister("quarantine_rows")
+    with registered(con, "quarantine_rows", pd.DataFrame(rows)):
+        con.execute("insert or ignore into ops.quarantine by name select * from quarantine_rows")
 
 
 def _upsert_records(
@@ -177,15 +176,14 @@ def _upsert_records(
     frame["first_seen_at"] = as_of
     frame["run_id"] = run_id
     frame = frame[RECORD_COLUMNS]
-    con.register("record_rows", frame)
-    # A record seen before keeps the time LeadFlow first saw it: lead ids and merges depend on it.
-    con.execute(
-        """
-        insert into ops.lead_records by name
-        select n.* replace (coalesce(o.first_seen_at, n.first_seen_at) as first_seen_at)
-        from record_rows n left join ops.lead_records o using (record_key)
-        on conflict (record_key) do update set
-        """
-        + ", ".join(f"{c} = excluded.{c}" for c in RECORD_COLUMNS if c != "record_key")
-    )
-    con.unregister("record_rows")
+    with registered(con, "record_rows", frame):
+        # A record seen before keeps the time LeadFlow first saw it: lead ids and merges depend on it.
+        con.execute(
+            """
+            insert into ops.lead_records by name
+            select n.* replace (coalesce(o.first_seen_at, n.first_seen_at) as first_seen_at)
+            from record_rows n left join ops.lead_records o using (record_key)
+            on conflict (record_key) do update set
+            """
+            + ", ".join(f"{c} = excluded.{c}" for c in RECORD_COLUMNS if c != "record_key")
+        )

@@ -52,8 +52,9 @@ def default_token(vendor: str) -> str:
 def sandbox_tokens(settings: Settings) -> dict[str, str]:
     """The token each sandboxed vendor accepts: its connector's variable, or the development value."""
     tokens: dict[str, str] = {}
+    sandboxed = sandboxed_vendors(settings)
     for vendor, config in _targets(settings):
-        if vendor in sandboxed_vendors(settings):
+        if vendor in sandboxed:
             os.environ.setdefault(config.access_token_env, default_token(vendor))
             tokens[vendor] = os.environ[config.access_token_env]
     for vendor in VENDORS:

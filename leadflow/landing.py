@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from connectors.streams import Page, PullWindow, Stream
-from leadflow.warehouse import raw_table, stable_hash, transaction, utcnow
+from leadflow.warehouse import raw_table, registered, stable_hash, transaction, utcnow
 
 log = logging.getLogger("leadflow.landing")
 
@@ -130,9 +130,8 @@ def land(
                 newest = stamp if newest is None or stamp > newest else newest
             with transaction(con):
                 before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
-                con.register("landing_page", frame)
-                con.execute(f"insert or ignore into {table} by name select * from landing_page")
-                con.unregister("landing_page")
+                with registered(con, "landing_page", frame):
+                    con.execute(f"insert or ignore into {table} by name select * from landing_page")
                 after = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
                 if newest is not None and (stream.sorted_by_cursor or page.last):
                     _save_cursor(con, stream.source, key, newest, run_id)

@@ -24,7 +24,7 @@ from leadflow.accounting import record_accounting
 from leadflow.config import Settings
 from leadflow.landing import LandResult, land
 from leadflow.redact import redact
-from leadflow.warehouse import Warehouse, transaction, utcnow
+from leadflow.warehouse import Warehouse, utcnow
 from routing import RouteResult, route_new_leads
 from scoring import ScoreResult, score_all
 
@@ -225,10 +225,6 @@ def summarize(
 def record_failure(settings: Settings, run_id: str, error: BaseException) -> None:
     """Mark the run failed; its partial work stays (every step is safe to re-run)."""
     try:
-        with warehouse(settings).connect() as con, transaction(con):
-            con.execute(
-                "update ops.sync_runs set finished_at = ?, status = 'failed', summary = ? where run_id = ?",
-                [utcnow(), json.dumps({"error": redact(str(error))[:500]}), run_id],
-            )
+        finish_run(settings, run_id, "failed", {"error": redact(str(error))[:500]})
     except Exception:  # reporting a failure must never hide the failure itself
         log.exception("could not record the failure of run %s", run_id)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 SCHEMAS = ("raw", "ops")
 
@@ -238,6 +239,21 @@ def stable_hash(value: Any) -> str:
     """A hash of a JSON-able value that does not depend on key order."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def nulls_to_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """NaN/NaT/NA -> None, so rows read into Python compare and test as plain values."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[str]:
+    """Expose a DataFrame to SQL as `name` for the length of a block (unregistered even on error)."""
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
 
 
 def raw_table(source: str, stream: str) -> str:

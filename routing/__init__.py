@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from leadflow.config import RoutingConfig
-from leadflow.warehouse import transaction
+from leadflow.warehouse import nulls_to_none, registered, transaction
 from routing.engine import Decision, Owner, Roster, decide
 
 __all__ = ["RouteResult", "load_roster", "route_new_leads"]
@@ -59,8 +59,7 @@ def route_new_leads(
     roster = load_roster(con)
     pointers = dict(con.execute("select pool, next_index from ops.routing_pools").fetchall())
     decisions: list[Decision] = [
-        decide(lead, config, roster, pointers)
-        for lead in leads.astype(object).where(leads.notna(), None).to_dict("records")
+        decide(lead, config, roster, pointers) for lead in nulls_to_none(leads).to_dict("records")
     ]
     assignments = [
         {
@@ -90,14 +89,12 @@ def route_new_leads(
     ]
     with transaction(con):
         if assignments:
-            con.register("new_assignments", pd.DataFrame(assignments))
-            con.execute(
-                "insert or ignore into ops.lead_assignments by name select * from new_assignments"
-            )
-            con.unregister("new_assignments")
-        con.register("new_audit", pd.DataFrame(audit))
-        con.execute("insert or replace into ops.routing_audit by name select * from new_audit")
-        con.unregister("new_audit")
+            with registered(con, "new_assignments", pd.DataFrame(assignments)):
+                con.execute(
+                    "insert or ignore into ops.lead_assignments by name select * from new_assignments"
+                )
+        with registered(con, "new_audit", pd.DataFrame(audit)):
+            con.execute("insert or replace into ops.routing_audit by name select * from new_audit")
         for pool, index in pointers.items():
             con.execute(
                 """insert into ops.routing_pools values (?, ?, ?)

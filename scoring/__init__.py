@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from leadflow.config import ScoringConfig
-from leadflow.warehouse import stable_hash, transaction, utcnow
+from leadflow.warehouse import nulls_to_none, registered, stable_hash, transaction, utcnow
 from scoring.rules import Event, LeadScore, score_lead, scoring_moment
 
 __all__ = ["ScoreResult", "model_version", "score_all", "score_lead"]
@@ -35,14 +35,10 @@ def model_version(config: ScoringConfig) -> str:
     return f"{config.model_version}+{stable_hash(config.model_dump(mode='json'))[:8]}"
 
 
-def _clean(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.astype(object).where(frame.notna(), None)
-
-
 def score_all(
     con: duckdb.DuckDBPyConnection, config: ScoringConfig, *, run_id: str, as_of: datetime
 ) -> ScoreResult:
-    leads = _clean(
+    leads = nulls_to_none(
         con.execute("select * from intermediate.int_leads_unified order by lead_id").df()
     )
     events_by_lead: dict[str, list[Event]] = defaultdict(list)
@@ -96,16 +92,9 @@ def score_all(
             "run_id",
         ],
     )
-    with transaction(con):
-        con.register("new_scores", frame)
+    with transaction(con), registered(con, "new_scores", frame):
+        # A history row for every lead whose score, bands, MQL flag or model changed (or is new).
         changed = con.execute(
-            """
-            select count(*) from new_scores n left join ops.lead_scores o using (lead_id)
-            where o.lead_id is null or (n.score, n.grade, n.temperature, n.is_mql, n.model_version)
-                  is distinct from (o.score, o.grade, o.temperature, o.is_mql, o.model_version)
-            """
-        ).fetchone()[0]  # type: ignore[index]
-        con.execute(
             """
             insert into ops.lead_score_history
             select n.lead_id, n.score, n.grade, n.temperature, n.is_mql, n.model_version,
@@ -113,8 +102,9 @@ def score_all(
             from new_scores n left join ops.lead_scores o using (lead_id)
             where o.lead_id is null or (n.score, n.grade, n.temperature, n.is_mql, n.model_version)
                   is distinct from (o.score, o.grade, o.temperature, o.is_mql, o.model_version)
+            returning lead_id
             """
-        )
+        ).fetchall()
         new_mqls = con.execute(
             """
             insert or ignore into ops.lead_lifecycle_events (lead_id, event, occurred_at, score, run_id)
@@ -128,5 +118,4 @@ def score_all(
             "delete from ops.lead_scores where lead_id not in (select lead_id from new_scores)"
         )
         con.execute("insert or replace into ops.lead_scores by name select * from new_scores")
-        con.unregister("new_scores")
-    return ScoreResult(scored=len(frame), changed=int(changed), new_mqls=len(new_mqls))
+    return ScoreResult(scored=len(frame), changed=len(changed), new_mqls=len(new_mqls))

@@ -1,10 +1,12 @@
-"""Shared fixtures: one Prefect test harness per session, and offline settings for every test."""
+"""Shared fixtures: one Prefect test harness per session, a fresh warehouse, offline settings."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
+import duckdb
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -20,3 +22,14 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An open connection to a fresh warehouse file with the raw and ops tables created."""
+    from leadflow.warehouse import Warehouse
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.ensure_schema()
+    with wh.connect() as connection:
+        yield connection

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -21,7 +20,7 @@ from connectors.streams import Page, PullWindow, parse_timestamp
 from connectors.typeform import client as typeform_client
 from leadflow.config import HttpSettings
 from leadflow.landing import land, read_cursor
-from leadflow.warehouse import Warehouse, utcnow
+from leadflow.warehouse import utcnow
 from sandbox import Sandbox
 
 TOKENS = {
@@ -38,14 +37,6 @@ def sb() -> Iterator[Sandbox]:
         for bucket in ("hubspot", "hubspot_search", "meta", "typeform"):
             sandbox.set_rate_limit(bucket, 0, 1)
         yield sandbox
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    wh = Warehouse(tmp_path / "w.duckdb")
-    wh.ensure_schema()
-    with wh.connect() as connection:
-        yield connection
 
 
 def hs(sb: Sandbox) -> ApiClient:

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import duckdb
-import pytest
 
 from dedupe.deterministic import lead_id_for, resolve
-from leadflow.warehouse import Warehouse
 
 T0 = datetime(2026, 5, 1)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    wh = Warehouse(tmp_path / "w.duckdb")
-    wh.ensure_schema()
-    with wh.connect() as connection:
-        yield connection
 
 
 def add(

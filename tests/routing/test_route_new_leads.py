@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -23,30 +21,25 @@ CONFIG = RoutingConfig.model_validate(
 T0 = datetime(2026, 6, 1)
 
 
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    from leadflow.warehouse import Warehouse
-
-    wh = Warehouse(tmp_path / "w.duckdb")
-    wh.ensure_schema()
-    with wh.connect() as connection:
-        connection.execute("create schema intermediate")
-        connection.execute(
-            "create table intermediate.int_leads_unified (lead_id varchar, crm_owner_id varchar, "
-            "country_code varchar, region varchar, created_at timestamp)"
+@pytest.fixture(autouse=True)
+def world(con: duckdb.DuckDBPyConnection) -> None:
+    """The shared warehouse plus the intermediate table routing reads and three CRM owners."""
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.int_leads_unified (lead_id varchar, crm_owner_id varchar, "
+        "country_code varchar, region varchar, created_at timestamp)"
+    )
+    for n, email in enumerate(["a@s.io", "b@s.io", "c@s.io"], start=1):
+        payload = {
+            "id": str(n),
+            "email": email,
+            "archived": False,
+            "updatedAt": "2026-01-01T00:00:00Z",
+        }
+        con.execute(
+            "insert into raw.hubspot__owners values (?, ?, null, ?, ?, ?, 'r', ?)",
+            [f"o{n}", str(n), T0, json.dumps(payload), f"h{n}", T0],
         )
-        for n, email in enumerate(["a@s.io", "b@s.io", "c@s.io"], start=1):
-            payload = {
-                "id": str(n),
-                "email": email,
-                "archived": False,
-                "updatedAt": "2026-01-01T00:00:00Z",
-            }
-            connection.execute(
-                "insert into raw.hubspot__owners values (?, ?, null, ?, ?, ?, 'r', ?)",
-                [f"o{n}", str(n), T0, json.dumps(payload), f"h{n}", T0],
-            )
-        yield connection
 
 
 def add_leads(con: duckdb.DuckDBPyConnection, names: list[str], offset: int = 0) -> None:
