@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv demo test lint typecheck bench-scale clean-demo help
+.PHONY: venv demo test lint typecheck bench-scale bench-routing bench-scoring clean-demo help
 
 help:
 	@echo "make demo   - install, start the sandbox, run the sync once, print a summary"
@@ -37,6 +37,15 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy leadflow connectors enrichment dedupe expectations scoring routing sandbox flows
+
+# 100,000 leads over 50 weighted, capped reps through the routing engine -> bench/results/routing.json
+bench-routing: venv
+	$(BIN)/python bench/routing.py
+
+# The predictive score on a 20,000-lead history export and a 20,000-person sandbox world, next to
+# the rules score -> bench/results/scoring.json
+bench-scoring: venv
+	$(BIN)/python bench/scoring.py
 
 clean-demo:
 	rm -rf .leadflow

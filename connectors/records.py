@@ -31,6 +31,11 @@ class SourceRecord:
     crm_owner_id: str | None = None
     leadflow_lead_id: str | None = None  # our id, when the CRM echoes it back
     form_id: str | None = None
+    # ICP attributes and email status, where the source has them (HubSpot contacts today).
+    industry: str | None = None
+    employees: str | None = None  # a count or a range, e.g. HubSpot's numemployees "25-50"
+    unsubscribed: bool | None = None  # None: the source does not say
+    bounced: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,6 +48,18 @@ def text(value: Any) -> str | None:
     if not isinstance(value, str):
         value = str(value)
     return value if value.strip() else None
+
+
+def flag(value: Any) -> bool | None:
+    """A vendor's boolean ('true', 'false', True, '1', ...) or None when absent or unreadable."""
+    if isinstance(value, bool):
+        return value
+    cleaned = text(value)
+    if cleaned is None:
+        return None
+    return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
+        cleaned.strip().lower()
+    )
 
 
 def split_full_name(full_name: str | None) -> tuple[str | None, str | None]:

@@ -10,13 +10,17 @@ from typing import Any
 
 from connectors.records import SourceRecord
 from enrichment.normalize import (
+    department,
+    employee_band,
     is_free_email,
     normalize_country,
     normalize_email,
+    normalize_industry,
     normalize_name,
     normalize_phone,
     normalize_text,
     phone_country,
+    seniority,
 )
 
 __all__ = ["enrich"]
@@ -42,6 +46,12 @@ def enrich(
         "last_name": normalize_name(record.last_name),
         "company": normalize_text(record.company),
         "job_title": normalize_text(record.job_title),
+        "seniority": seniority(record.job_title),
+        "department": department(record.job_title),
+        "industry": normalize_industry(record.industry),
+        "employee_band": employee_band(record.employees),
+        "is_unsubscribed": record.unsubscribed,
+        "is_bounced": record.bounced,
         "country_code": country,
         "crm_contact_id": record.crm_contact_id,
         "crm_owner_id": record.crm_owner_id,

@@ -8,6 +8,7 @@ dbt_project/seeds/, read here too so there is one declared place for them.
 from __future__ import annotations
 
 import csv
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -185,3 +186,166 @@ def normalize_text(value: str | None) -> str | None:
         return None
     cleaned = _SPACES.sub(" ", value).strip()
     return cleaned or None
+
+
+# --------------------------------------------------------------------------- ICP attributes
+#
+# Seniority and department are read from the job title with ordered tables: the first row whose
+# pattern matches wins. Titles are folded first (NFKC, accents removed, case-folded, punctuation to
+# spaces), so 'Directeur Général', 'DIRECTOR, SALES' and 'Vice-President' match like plain ASCII.
+
+
+def fold(value: str) -> str:
+    """Lower-case ASCII-ish words separated by single spaces: the form the title tables read."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", value))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[\W_]+", " ", stripped.casefold()).split())
+
+
+def _table(rows: tuple[tuple[str, str], ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((name, re.compile(rf"\b(?:{pattern})\b")) for name, pattern in rows)
+
+
+SENIORITY_TABLE = _table(
+    (
+        ("intern", r"intern|internship|trainee|apprentice|praktikant(?:in)?|stagiaire|becario"),
+        ("student", r"student|werkstudent(?:in)?|estudiante|etudiant"),
+        ("vp", r"vp|svp|evp|avp|vice president|vice presidente|vizeprasident"),
+        (
+            "c_level",
+            r"ceo|cto|cmo|cfo|coo|cro|cio|cpo|cdo|cso|ciso|chro|cco|chief|founder|co founder|"
+            r"cofounder|owner|president|presidente|managing director|geschaftsfuhrer(?:in)?|vorstand|directeur general|director general",
+        ),
+        ("director", r"director|directeur|directora|direktor(?:in)?|head|leiter(?:in)?"),
+        ("manager", r"manager|managerin|lead|team lead|supervisor|gerente|responsable"),
+    )
+)
+
+DEPARTMENT_TABLE = _table(
+    (
+        ("operations", r"revops|revenue operations|sales operations|bizops|coo|operations"),
+        ("engineering", r"cto"),
+        ("marketing", r"cmo"),
+        ("finance", r"cfo"),
+        ("sales", r"cro|chief revenue officer"),
+        ("it", r"cio|ciso|information technology|it|sysadmin|system administrator|helpdesk"),
+        ("hr", r"chro|hr|human resources|people|talent|recruiter|recruiting"),
+        ("data", r"data|analytics|bi|business intelligence|data scientist"),
+        ("product", r"product|cpo"),
+        ("design", r"design|designer|ux|ui"),
+        (
+            "sales",
+            r"sales|account executive|account manager|sdr|bdr|business development|"
+            r"vertrieb|ventas|commercial|revenue",
+        ),
+        (
+            "marketing",
+            r"marketing|demand generation|demand gen|growth|brand|content|seo|communications|pr",
+        ),
+        (
+            "engineering",
+            r"engineer|engineering|developer|software|devops|architect|programmer|ingenieur",
+        ),
+        ("finance", r"finance|financial|accountant|accounting|controller|treasurer"),
+        ("customer_success", r"customer success|support|customer service|account management"),
+        ("legal", r"legal|counsel|lawyer|attorney|compliance"),
+        ("operations", r"logistics|supply chain|coordinator|office manager"),
+        (
+            "executive",
+            r"ceo|chief executive|founder|co founder|cofounder|owner|president|managing director|"
+            r"general manager|geschaftsfuhrer(?:in)?|directeur general",
+        ),
+    )
+)
+
+
+def _first(table: tuple[tuple[str, re.Pattern[str]], ...], folded: str) -> str | None:
+    for name, pattern in table:
+        if pattern.search(folded):
+            return name
+    return None
+
+
+def seniority(job_title: str | None) -> str | None:
+    """c_level | vp | director | manager | individual_contributor | intern | student; None when
+    there is no title. A title that names no level ('Data Analyst') is an individual contributor."""
+    if job_title is None:
+        return None
+    folded = fold(job_title)
+    if not folded or not any(ch.isalpha() for ch in folded):
+        return None
+    return _first(SENIORITY_TABLE, folded) or "individual_contributor"
+
+
+def department(job_title: str | None) -> str | None:
+    """sales | marketing | engineering | it | finance | hr | operations | executive | data |
+    product | design | customer_success | legal; None when the title names no function."""
+    if job_title is None:
+        return None
+    folded = fold(job_title)
+    return _first(DEPARTMENT_TABLE, folded) if folded else None
+
+
+def normalize_industry(value: str | None) -> str | None:
+    """'Real Estate', 'REAL_ESTATE', ' real-estate ' -> 'real_estate'; blank -> None."""
+    if value is None:
+        return None
+    folded = fold(value)
+    return folded.replace(" ", "_") if folded else None
+
+
+# HubSpot's `numemployees` contact property options, as LeadFlow's employee bands (lower bound, band).
+EMPLOYEE_BANDS: tuple[tuple[int, str], ...] = (
+    (1000, "1000+"),
+    (500, "500-1000"),
+    (100, "100-500"),
+    (50, "50-100"),
+    (25, "25-50"),
+    (5, "5-25"),
+    (1, "1-5"),
+)
+_COUNT = r"(\d{1,3}(?:[,. ]\d{3})+|\d+)\s*(k)?"
+_RANGE_RE = re.compile(rf"^{_COUNT}\s*(?:-|to|bis)\s*{_COUNT}$")
+_PLUS_RE = re.compile(rf"^(?:>|>=|over|more than|mehr als)?\s*{_COUNT}\s*(\+)?$")
+
+
+def _count(digits: str, thousands: str | None) -> int:
+    return int(re.sub(r"[,. ]", "", digits)) * (1000 if thousands else 1)
+
+
+def employee_band(value: str | int | float | None) -> str | None:
+    """An employee count or range -> one of HubSpot's bands ('1-5' ... '1000+').
+
+    A number falls in the band whose lower bound it reaches; a range ('51-200', '1,000-5,000') is
+    placed by its geometric middle, so HubSpot's own options map to themselves. Unreadable -> None.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            return None
+        return _band_for(float(value))
+    text = unicodedata.normalize("NFKC", value).strip().lower()
+    text = text.replace("\u2013", "-").replace("\u2014", "-").replace("employees", "").strip()
+    if not text:
+        return None
+    found = _RANGE_RE.match(text)
+    if found:
+        low = _count(found.group(1), found.group(2))
+        high = _count(found.group(3), found.group(4))
+        if low <= 0 or high < low:
+            return None
+        return _band_for(math.sqrt(low * high))
+    found = _PLUS_RE.match(text)
+    if found:
+        return _band_for(float(_count(found.group(1), found.group(2))))
+    return None
+
+
+def _band_for(count: float) -> str | None:
+    if count < 1:
+        return None
+    for lower, band in EMPLOYEE_BANDS:
+        if count >= lower:
+            return band
+    return None

@@ -24,6 +24,7 @@ import pandas as pd
 
 from connectors import LEAD_STREAMS
 from enrichment import enrich
+from enrichment.normalize import department, seniority
 from expectations.gate import Gate
 from leadflow.warehouse import raw_table, registered, transaction
 
@@ -43,6 +44,12 @@ RECORD_COLUMNS = [
     "last_name",
     "company",
     "job_title",
+    "seniority",
+    "department",
+    "industry",
+    "employee_band",
+    "is_unsubscribed",
+    "is_bounced",
     "country_code",
     "crm_contact_id",
     "crm_owner_id",
@@ -134,7 +141,38 @@ def stage_new_versions(
             len(result.passed),
             len(result.failed),
         )
+    backfill_title_attributes(con)
     return total
+
+
+def backfill_title_attributes(con: duckdb.DuckDBPyConnection) -> int:
+    """Derive seniority and department for records stored before enrichment read them.
+
+    A warehouse from before those columns existed holds titles without them, and a record is only
+    re-enriched when its source changes; this fills them in place (idempotent: a title that names no
+    level stays null and is looked at again, which costs a scan of a few rows).
+    """
+    rows = con.execute(
+        "select record_key, job_title from ops.lead_records"
+        " where job_title is not null and seniority is null"
+    ).fetchall()
+    updates = [
+        (key, seniority(title), department(title))
+        for key, title in rows
+        if seniority(title) is not None
+    ]
+    if updates:
+        frame = pd.DataFrame(updates, columns=["record_key", "seniority", "department"])
+        with transaction(con), registered(con, "title_rows", frame):
+            con.execute(
+                """
+                update ops.lead_records r
+                set seniority = t.seniority, department = t.department
+                from title_rows t
+                where r.record_key = t.record_key
+                """
+            )
+    return len(updates)
 
 
 def _write_quarantine(

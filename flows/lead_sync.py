@@ -1,4 +1,5 @@
-"""The hourly lead sync: pull -> validate -> resolve -> dbt prepare -> score -> route -> dbt publish -> push.
+"""The hourly lead sync: pull -> validate -> resolve -> dbt prepare -> score -> nurture -> SLA check
+-> route -> dbt publish -> push -> notify.
 
 The flow orchestrates; each task is one call into leadflow.pipeline, which calls the packages that do
 the work. Tasks run one after another: DuckDB has a single writer, and each step needs the previous
@@ -25,6 +26,9 @@ from leadflow.landing import LandResult
 from leadflow.redact import install_log_redaction
 from leadflow.warehouse import to_utc_naive, utcnow
 from routing import RouteResult
+from routing.notify import NotifyResult
+from routing.nurture import NurtureResult
+from routing.sla import SlaResult
 from scoring import ScoreResult
 
 # Every step writes to the warehouse or an API: never serve one from a cache (NO_CACHE), and no
@@ -54,6 +58,21 @@ def dbt_task(settings: Settings, selector: str) -> dict[str, Any]:
 @task(name="score", cache_policy=NO_CACHE)
 def score_task(settings: Settings, run_id: str, as_of: datetime) -> ScoreResult:
     return pipeline.score_leads(settings, run_id, as_of)
+
+
+@task(name="nurture", cache_policy=NO_CACHE)
+def nurture_task(settings: Settings, run_id: str, as_of: datetime) -> NurtureResult:
+    return pipeline.nurture_leads(settings, run_id, as_of)
+
+
+@task(name="sla-check", cache_policy=NO_CACHE)
+def sla_task(settings: Settings, run_id: str, as_of: datetime) -> SlaResult:
+    return pipeline.check_slas(settings, run_id, as_of)
+
+
+@task(name="notify", cache_policy=NO_CACHE)
+def notify_task(settings: Settings, run_id: str, as_of: datetime) -> NotifyResult:
+    return pipeline.notify_reps(settings, run_id, as_of)
 
 
 @task(name="route", cache_policy=NO_CACHE)
@@ -88,11 +107,25 @@ def lead_sync(config_path: str = "leadflow.yml", as_of: datetime | None = None) 
             identity = resolve_task(settings, run_id, run_as_of)
             dbt_task(settings, "prepare")
             scores = score_task(settings, run_id, run_as_of)
+            nurtured = nurture_task(settings, run_id, run_as_of)  # before routing: exits route now
+            slas = sla_task(settings, run_id, run_as_of)  # before routing: a re-route is audited
             routes = route_task(settings, run_id, run_as_of)
             dbt_task(settings, "publish")
             pushed = push_task(settings, run_id, run_as_of)
+            notified = notify_task(settings, run_id, run_as_of)  # the owner is in the CRM now
         summary = pipeline.summarize(
-            settings, run_id, run_as_of, pulls, staged, identity, scores, routes, pushed
+            settings,
+            run_id,
+            run_as_of,
+            pulls,
+            staged,
+            identity,
+            scores,
+            routes,
+            pushed,
+            nurture=nurtured,
+            sla=slas,
+            notified=notified,
         )
     except BaseException as exc:
         pipeline.record_failure(settings, run_id, exc)

@@ -3,6 +3,12 @@
     leadflow run [--json] [--as-of ISO]   one sync run, end to end, and its summary
     leadflow sandbox serve                the local vendor APIs, until Ctrl-C
     leadflow config check                 validate leadflow.yml
+    leadflow explain <email or lead id>   every point of a lead's score, its history, its routing
+    leadflow backtest --candidate FILE    how a candidate scoring config would have graded recent leads
+    leadflow route [--dry-run] [--sample leads.csv|.json] [--json]
+                                          route the unrouted leads now, or preview it
+    leadflow train [--from-history] [--no-activate] [--out report.md]
+                                          train the predictive score and report on it
 
 A mistake the user can fix (bad config, missing token, a locked warehouse) ends in one line on
 stderr and exit status 2, not a traceback.
@@ -59,6 +65,19 @@ def _settings(config: Path | None) -> tuple[Settings, Path]:
         raise AssertionError from exc  # unreachable: _fail exits
 
 
+def _as_of(value: str | None) -> datetime | None:
+    """--as-of as a naive UTC time (the warehouse's convention); a bad value is one line, exit 2."""
+    if not value:
+        return None
+    from leadflow.warehouse import to_utc_naive
+
+    try:
+        return to_utc_naive(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        _fail(f"--as-of {value!r} is not an ISO-8601 time (e.g. 2026-11-23T09:00:00Z)")
+        raise AssertionError from None  # unreachable: _fail exits
+
+
 @app.command()
 def run(
     config: ConfigOption = None,
@@ -73,12 +92,7 @@ def run(
     from leadflow.redact import redact
 
     settings, path = _settings(config)
-    pinned = None
-    if as_of:
-        try:
-            pinned = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        except ValueError:
-            _fail(f"--as-of {as_of!r} is not an ISO-8601 time (e.g. 2026-11-23T09:00:00Z)")
+    pinned = _as_of(as_of)
     try:
         from flows.lead_sync import lead_sync
 
@@ -122,9 +136,39 @@ def render_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  {count:>5}  {rep}")
     if summary["leads_unassigned"]:
         lines.append(f"  {summary['leads_unassigned']:>5}  left unassigned (see ops.routing_audit)")
+    if summary.get("leads_not_eligible"):
+        lines.append(
+            f"  {summary['leads_not_eligible']:>5}  not for sales yet (routing.eligible): nurture"
+        )
+    if "nurture_enrolled" in summary:
+        lines.append(
+            f"Nurture              {summary['in_nurture']:>7}   in a track ({summary['nurture_enrolled']} "
+            f"enrolled, {summary['nurture_exited']} exited, "
+            f"{summary['leads_recycled_total']} recycled to date)"
+        )
+        for reason, count in summary["nurture_exits_by_reason"].items():
+            lines.append(f"  {count:>5}  exited: {reason}")
     lines.append(f"Pushed to the CRM    {summary['records_pushed']:>7}")
     if summary["push_failed"]:
         lines.append(f"  {summary['push_failed']:>5}  rejected, kept in ops.dead_letter")
+    if summary.get("sla_checked"):
+        lines.append(
+            f"SLA first touch      {summary['sla_checked']:>7}   on the clock "
+            f"({summary['sla_breaches']} new breaches, {summary['sla_rerouted']} re-routed)"
+        )
+    if summary.get("notifications_queued") or summary.get("notifications_pending"):
+        by_channel = ", ".join(
+            f"{n} {c}" for c, n in summary.get("notifications_sent_by_channel", {}).items()
+        )
+        lines.append(
+            f"Notifications sent   {summary['notifications_sent']:>7}"
+            + (f"   ({by_channel})" if by_channel else "")
+        )
+        if summary["notifications_pending"] or summary["notifications_failed"]:
+            lines.append(
+                f"  {summary['notifications_pending']:>5}  pending for the next run, "
+                f"{summary['notifications_failed']} failed (see ops.notifications)"
+            )
     acc = summary["accounting"]
     lines.append(
         f"Every raw record accounted for: {acc['lead']} leads + {acc['merged']} merged + "
@@ -144,6 +188,222 @@ def render_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@app.command()
+def train(
+    config: ConfigOption = None,
+    from_history: Annotated[
+        bool,
+        typer.Option(
+            "--from-history",
+            help="Train from scoring.model.history_export instead of the warehouse",
+        ),
+    ] = False,
+    activate: Annotated[
+        bool,
+        typer.Option(
+            "--activate/--no-activate",
+            help="Make the model active if it passes the checks (default) or keep it a candidate",
+        ),
+    ] = True,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the markdown report to this file")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Train as of this time (ISO-8601, UTC)")
+    ] = None,
+) -> None:
+    """Train the predictive score on closed outcomes, compare it with the rules, store it."""
+    from scoring.model import TrainingError, train_and_evaluate
+    from scoring.report import render
+
+    settings, _ = _settings(config)
+    pinned = _as_of(as_of)
+    try:
+        result = train_and_evaluate(
+            settings, as_of=pinned, from_history=from_history, activate=activate
+        )
+    except (TrainingError, ConfigError) as exc:
+        _fail(str(exc))
+        return
+    except Exception as exc:
+        if "Could not set lock" in str(exc):
+            _fail(
+                f"the warehouse {settings.warehouse_path} is open in another process; close it and re-run"
+            )
+        raise
+    report = render(result)
+    if out is not None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"could not write the report to {out}: {exc.strerror or exc}")
+    metrics = result.metrics()
+    typer.echo(result.message)
+    if result.model is not None:
+        typer.echo(
+            f"holdout: {metrics['holdout_leads']} leads, {metrics['holdout_conversions']} conversions; "
+            f"AUC model {_auc(metrics['model_auc'])} vs rules {_auc(metrics['rules_auc'])}"
+            + (f"; report: {out}" if out else "")
+        )
+
+
+def _auc(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@app.command()
+def route(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what routing would do; write nothing")
+    ] = False,
+    sample: Annotated[
+        Path | None,
+        typer.Option(
+            "--sample", help="Route these leads (.csv or .json) instead of the unrouted ones"
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Route as of this time (ISO-8601, UTC)")
+    ] = None,
+) -> None:
+    """Route the unrouted leads now, or with --dry-run show what would happen (see docs/routing.md)."""
+    from leadflow.warehouse import utcnow
+
+    settings, _ = _settings(config)
+    when = _as_of(as_of) or utcnow()
+    if sample is not None and not dry_run:
+        _fail("--sample only goes with --dry-run (sample leads are never written)")
+    try:
+        if dry_run:
+            from routing.dry_run import dry_run as preview
+            from routing.dry_run import render
+
+            result = preview(settings.warehouse_path, settings.routing, as_of=when, sample=sample)
+            typer.echo(render(result, as_json=as_json))
+            return
+        from leadflow.warehouse import Warehouse
+        from routing import route_new_leads
+
+        wh = Warehouse(settings.warehouse_path)
+        wh.ensure_schema()
+        with wh.connect() as con:
+            routed = route_new_leads(
+                con, settings.routing, run_id=f"route-{utcnow():%Y%m%dT%H%M%S}", as_of=when
+            )
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    except Exception as exc:
+        if "Could not set lock" in str(exc):
+            _fail(
+                f"the warehouse {settings.warehouse_path} is open in another process; close it and re-run"
+            )
+        raise
+    if routed.lease_busy:
+        _fail("another router is routing right now; nothing was done (re-run when it finishes)")
+    summary = {
+        "considered": routed.considered,
+        "not_eligible": routed.not_eligible,
+        "routed": routed.routed,
+        "unassigned": routed.unassigned,
+        "by_owner": dict(routed.by_owner.most_common()),
+    }
+    typer.echo(
+        json.dumps(summary) if as_json else ", ".join(f"{k}: {v}" for k, v in summary.items())
+    )
+
+
+def _read_only_warehouse(settings: Settings) -> Any:
+    """A read-only connection to the warehouse, or one clear line when that is not possible."""
+    import duckdb
+
+    path = settings.warehouse_path
+    if not path.is_file():
+        _fail(f"no warehouse at {path}: run `leadflow run` first")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower():
+            _fail(f"the warehouse {path} is open in another process; retry when the run is done")
+        _fail(f"cannot open the warehouse {path}: {type(exc).__name__}")
+
+
+@app.command()
+def explain(
+    lead: Annotated[str, typer.Argument(help="A lead id (lf_...) or the lead's email address")],
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Why a lead has its score (every point), its score history, and how it was routed."""
+    import duckdb
+
+    from scoring.explain import LeadNotFound, explain_lead, find_lead, render
+
+    settings, _ = _settings(config)
+    con = _read_only_warehouse(settings)
+    try:
+        explanation = explain_lead(con, find_lead(con, lead))
+    except LeadNotFound as exc:
+        _fail(str(exc))
+        return
+    except duckdb.CatalogException:
+        _fail("the warehouse has no scores yet: run `leadflow run` first")
+        return
+    finally:
+        con.close()
+    if as_json:
+        typer.echo(json.dumps(explanation.as_dict(), default=str))
+    else:
+        typer.echo(render(explanation))
+
+
+@app.command()
+def backtest(
+    candidate: Annotated[
+        Path, typer.Option("--candidate", help="A leadflow.yml whose scoring: section to try")
+    ],
+    days: Annotated[int, typer.Option("--days", help="Leads created in the last N days")] = 90,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Pin the backtest's clock (ISO-8601, UTC)")
+    ] = None,
+) -> None:
+    """Re-score recent leads with a candidate scoring config and compare how grades convert."""
+    import duckdb
+
+    from leadflow.warehouse import utcnow
+    from scoring.backtest import backtest as run_backtest
+    from scoring.backtest import render
+
+    settings, _ = _settings(config)
+    try:
+        candidate_settings = load_settings(candidate)
+    except ConfigError as exc:
+        _fail(f"--candidate: {exc}")
+        return
+    if days < 1:
+        _fail("--days must be at least 1")
+    pinned = _as_of(as_of) or utcnow()
+    con = _read_only_warehouse(settings)
+    try:
+        result = run_backtest(
+            con, settings.scoring, candidate_settings.scoring, days=days, as_of=pinned
+        )
+    except duckdb.CatalogException:
+        _fail("the warehouse has no modelled leads yet: run `leadflow run` first")
+        return
+    finally:
+        con.close()
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), default=str))
+    else:
+        typer.echo(render(result))
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(config: ConfigOption = None) -> None:
     """Serve the HubSpot, Meta and Typeform sandboxes on the configured ports until Ctrl-C."""
@@ -155,6 +415,7 @@ def sandbox_serve(config: ConfigOption = None) -> None:
     state_dir = settings.resolve(sb.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     ports = {"hubspot": sb.ports.hubspot, "meta": sb.ports.meta, "typeform": sb.ports.typeform}
+    ports.update(slack=sb.ports.slack, smtp=sb.ports.smtp)
     try:
         serve(
             host=sb.host,

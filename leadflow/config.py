@@ -14,11 +14,21 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG = Path("leadflow.yml")
 CONFIG_ENV = "LEADFLOW_CONFIG"
@@ -46,6 +56,9 @@ class SandboxPorts(_Model):
     hubspot: int = Field(8701, ge=0, le=65535)
     meta: int = Field(8702, ge=0, le=65535)
     typeform: int = Field(8703, ge=0, le=65535)
+    lemlist: int = Field(8706, ge=0, le=65535)
+    slack: int = Field(8704, ge=0, le=65535)
+    smtp: int = Field(8705, ge=0, le=65535)
 
 
 class SandboxConfig(_Model):
@@ -143,8 +156,17 @@ class HubSpotDestinationConfig(_Connector):
     batch_size: int = Field(100, ge=1, le=100)
 
 
+class LemlistDestinationConfig(_Connector):
+    """Lemlist (sequencing): nurture tracks map to its campaigns. The API key is sent as the basic
+    auth password; `access_token_env` names the variable holding it."""
+
+    base_url: str = "https://api.lemlist.com"
+    access_token_env: str = "LEMLIST_API_KEY"
+
+
 class DestinationsConfig(_Model):
     hubspot: HubSpotDestinationConfig | None = None
+    lemlist: LemlistDestinationConfig | None = None
 
 
 # --------------------------------------------------------------------------- enrichment
@@ -159,27 +181,48 @@ class EnrichmentConfig(_Model):
 
 
 class Condition(_Model):
-    """A test on one lead field. Exactly one operator is set."""
+    """A test on one lead field, or a group of tests.
 
-    field: str
+    A leaf names a `field` and exactly one operator (`gte` and `lte` may go together):
+    equals, in, not_in, contains (an item of a list-valued field such as technologies, or a substring
+    of a text field; case-insensitive), matches (a regular expression), exists, gte, lte.
+    A group is `all: [...]` (every test passes) or `any: [...]` (at least one passes), with no field.
+    """
+
+    field: str | None = None
     equals: str | int | float | bool | None = None
     in_: list[str] | None = Field(None, alias="in")
+    not_in: list[str] | None = None
+    contains: str | None = None
     matches: str | None = None
     exists: bool | None = None
     gte: float | None = None
     lte: float | None = None
+    all_: list[Condition] | None = Field(None, alias="all")
+    any_: list[Condition] | None = Field(None, alias="any")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
     def _one_operator(self) -> Condition:
+        groups = [k for k in ("all_", "any_") if getattr(self, k) is not None]
         ops = [
             k
-            for k in ("equals", "in_", "matches", "exists", "gte", "lte")
+            for k in ("equals", "in_", "not_in", "contains", "matches", "exists", "gte", "lte")
             if getattr(self, k) is not None
         ]
+        if groups:
+            if len(groups) > 1 or ops or self.field is not None:
+                raise ValueError("a condition group is either all: [...] or any: [...], alone")
+            if not getattr(self, groups[0]):
+                raise ValueError(f"{groups[0].rstrip('_')}: needs at least one condition")
+            return self
+        if self.field is None:
+            raise ValueError("a condition needs a field (or is an all: / any: group)")
         if not ops:
-            raise ValueError("a condition needs one of: equals, in, matches, exists, gte, lte")
+            raise ValueError(
+                "a condition needs one of: equals, in, not_in, contains, matches, exists, gte, lte"
+            )
         if len(ops) > 1 and set(ops) != {"gte", "lte"}:
             raise ValueError(f"a condition takes one operator, got {', '.join(ops)}")
         if self.matches is not None:
@@ -222,6 +265,99 @@ class Bands(_Model):
     temperature: dict[str, int] = {"hot": 70, "warm": 40, "cold": 0}
 
 
+# dbt_project.yml's `funnel_stages`, in order (tests/scoring/test_outcomes.py keeps them equal), and
+# HubSpot's lifecycle stage names accepted as synonyms for them.
+FUNNEL_STAGES: tuple[str, ...] = ("lead", "mql", "sql", "opportunity", "won")
+STAGE_ALIASES: dict[str, str] = {
+    "marketingqualifiedlead": "mql",
+    "salesqualifiedlead": "sql",
+    "customer": "won",
+}
+
+# The fields a history export can map, per file (LeadFlow field -> the export's column name).
+HISTORY_LEAD_FIELDS = (
+    "lead_id",
+    "created_at",
+    "email",
+    "email_domain",
+    "is_free_email",
+    "job_title",
+    "company",
+    "phone",
+    "country_code",
+    "source",
+    "industry",
+    "employee_count",
+    "seniority",
+    "department",
+)
+HISTORY_ACTIVITY_FIELDS = ("lead_id", "event", "occurred_at")
+HISTORY_OUTCOME_FIELDS = ("lead_id", "converted_at", "won", "closed_at")
+
+
+class HistoryColumns(_Model):
+    """Which column of each export file holds each LeadFlow field; unmapped fields keep their name."""
+
+    leads: dict[str, str] = {}
+    activities: dict[str, str] = {}
+    outcomes: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> HistoryColumns:
+        for file, allowed in (
+            ("leads", HISTORY_LEAD_FIELDS),
+            ("activities", HISTORY_ACTIVITY_FIELDS),
+            ("outcomes", HISTORY_OUTCOME_FIELDS),
+        ):
+            unknown = sorted(set(getattr(self, file)) - set(allowed))
+            if unknown:
+                raise ValueError(
+                    f"{file}: unknown field {unknown[0]!r}; map one of: {', '.join(allowed)}"
+                )
+        return self
+
+
+class HistoryExportConfig(_Model):
+    """A CRM's past as CSV or Parquet files, to train the model before LeadFlow has history."""
+
+    leads: Path
+    activities: Path | None = None
+    outcomes: Path
+    columns: HistoryColumns = HistoryColumns()
+    # Activity names in the export -> LeadFlow intent events (e.g. "Demo Requested": demo_request).
+    events: dict[str, str] = {}
+
+
+class ModelConfig(_Model):
+    """The predictive model: what counts as converting, the data it needs, how it is regularized."""
+
+    # Reaching this funnel stage (or a later one) within window_days of the scoring moment is a
+    # conversion: lead | mql | sql | opportunity | won (HubSpot's names are accepted too).
+    conversion_stage: str = "opportunity"
+    window_days: int = Field(90, ge=1)
+    # A lead is scored this long after it was created; features see only what was known by then.
+    feature_delay_hours: float = Field(24, ge=0)
+    min_leads: int = Field(1000, ge=1)  # matured leads in the training set
+    min_conversions: int = Field(120, ge=1)  # conversions among them
+    min_holdout_leads: int = Field(200, ge=1)
+    min_holdout_conversions: int = Field(20, ge=1)
+    holdout_fraction: float = Field(0.2, gt=0, lt=1)
+    regularization_c: float = Field(1.0, gt=0)  # LogisticRegression's C (smaller = simpler)
+    # Activate a new model only if its holdout AUC beats the rules score's on the same leads.
+    require_beats_rules: bool = True
+    history_export: HistoryExportConfig | None = None
+
+    @model_validator(mode="after")
+    def _known_stage(self) -> ModelConfig:
+        name = self.conversion_stage.strip().lower()
+        if STAGE_ALIASES.get(name, name) not in FUNNEL_STAGES:
+            choices = ", ".join(FUNNEL_STAGES + tuple(STAGE_ALIASES))
+            raise ValueError(
+                f"unknown conversion_stage {self.conversion_stage!r}; use one of: {choices}"
+            )
+        return self
+
+
 class ScoringConfig(_Model):
     model_version: str = "rules-v1"
     # Scores decay with time; recomputing them at a day's resolution means an unchanged lead keeps the
@@ -232,51 +368,460 @@ class ScoringConfig(_Model):
     negative: RuleGroup = RuleGroup(cap=50)
     bands: Bands = Bands()
     mql_threshold: int = Field(60, ge=0, le=100)
+    # A score at or above it makes the lead an SQL (a lifecycle event); none means no SQL threshold.
+    sql_threshold: int | None = Field(None, ge=0, le=100)
+    # How many factors the CRM's reasons field names (every factor is stored in ops.lead_scores).
     top_factors: int = Field(5, ge=1, le=20)
+    # Email domains of competitors (a subdomain matches too); rules test the derived
+    # `is_competitor_domain` field, e.g. a negative rule {field: is_competitor_domain, equals: true}.
+    competitor_domains: list[str] = []
+    # rules | model | blend. The model is used only once one is trained and active (`leadflow
+    # train`); until then every mode scores with the rules. blend = blend_weight * model +
+    # (1 - blend_weight) * rules, both on 0-100.
+    mode: Literal["rules", "model", "blend"] = "rules"
+    blend_weight: float = Field(0.5, ge=0, le=1)
+    model: ModelConfig = ModelConfig()
 
     @model_validator(mode="after")
     def _negative_points(self) -> ScoringConfig:
         for rule in self.negative.rules:
             if rule.points > 0:
                 raise ValueError(f"negative rule {rule.name!r} must have points <= 0")
+        if self.sql_threshold is not None and self.sql_threshold < self.mql_threshold:
+            raise ValueError(
+                f"sql_threshold ({self.sql_threshold}) must be >= mql_threshold ({self.mql_threshold})"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- availability (rep calendar)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+class OutOfOffice(_Model):
+    """An absence. Dates are whole days (both ends inclusive); datetimes without an offset are read
+    in the rep's own time zone, like the working hours."""
+
+    start: datetime | date
+    end: datetime | date
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date_text_is_a_date(cls, value: Any) -> Any:
+        # "2026-12-01" (quoted in YAML, or from JSON) means the whole day, not midnight.
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            return date.fromisoformat(value.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OutOfOffice:
+        if type(self.start) is not type(self.end):
+            raise ValueError("out_of_office start and end must both be dates or both datetimes")
+        if (
+            isinstance(self.start, datetime)
+            and isinstance(self.end, datetime)
+            and (self.start.tzinfo is None) != (self.end.tzinfo is None)
+        ):
+            raise ValueError("out_of_office start and end must both have a UTC offset or neither")
+        if self.end < self.start:
+            raise ValueError("out_of_office end is before its start")
+        return self
+
+
+class Availability(_Model):
+    """When a rep can take a lead: weekly working hours in the rep's time zone, absences, a pause.
+
+    `working_hours` maps a weekday (mon..sun) to "HH:MM-HH:MM"; a day not listed is not worked. An end
+    earlier than the start (e.g. "22:00-06:00") is an overnight shift that runs into the next day.
+    """
+
+    timezone: str = "UTC"
+    working_hours: dict[str, str] = {d: "09:00-17:00" for d in WEEKDAYS[:5]}
+    out_of_office: list[OutOfOffice] = []
+    holidays: list[date] = []
+    paused: bool = False
+
+    @model_validator(mode="after")
+    def _valid(self) -> Availability:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone {self.timezone!r} is not an IANA time zone (e.g. Europe/Berlin)"
+            ) from None
+        if not self.working_hours:
+            raise ValueError(
+                "working_hours lists no day (to stop a rep taking leads, set paused: true)"
+            )
+        for day, hours in self.working_hours.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"working_hours: {day!r} is not a weekday ({', '.join(WEEKDAYS)})")
+            m = _HOURS_RE.match(hours.strip())
+            if not m or (m.group(3) == "24" and m.group(4) != "00"):
+                raise ValueError(f"working_hours.{day}: {hours!r} is not HH:MM-HH:MM")
+            if m.group(1, 2) == m.group(3, 4):
+                raise ValueError(f"working_hours.{day}: {hours!r} is an empty range")
         return self
 
 
 # --------------------------------------------------------------------------- routing
 
 
-class Territory(_Model):
-    """Leads whose country (ISO 3166 alpha-2) or region matches go to `pool`."""
+ROUTING_FIELD = r"^[a-z_][a-z0-9_]*$"
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-    name: str
-    countries: list[str] = []
-    regions: list[str] = []
-    pool: str
+
+class When(_Model):
+    """A routing condition: one test on a lead field, or an `all` / `any` group of conditions.
+
+    Operators: `equals`, `in`, `gte` / `lte` (a range; either end may be open), `regex` (searched,
+    Python syntax), `exists`. Strings compare case-insensitively; a missing value (null) matches only
+    `exists: false`. Groups nest: `{any: [{field: a, equals: 1}, {all: [...]}]}`.
+    """
+
+    field: Annotated[str, Field(pattern=ROUTING_FIELD)] | None = None
+    equals: str | int | float | bool | None = None
+    in_: list[str | int | float | bool] | None = Field(None, alias="in")
+    gte: float | None = None
+    lte: float | None = None
+    regex: str | None = None
+    exists: bool | None = None
+    all: list[When] | None = None
+    any: list[When] | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
-    def _has_scope(self) -> Territory:
-        if not self.countries and not self.regions:
-            raise ValueError(f"territory {self.name!r} needs countries or regions")
+    def _shape(self) -> When:
+        groups = [g for g in ("all", "any") if getattr(self, g) is not None]
+        ops = [
+            k
+            for k in ("equals", "in_", "gte", "lte", "regex", "exists")
+            if getattr(self, k) is not None
+        ]
+        if groups:
+            if len(groups) > 1 or self.field is not None or ops:
+                raise ValueError("a condition group takes exactly one of all / any, and no field")
+            if not getattr(self, groups[0]):
+                raise ValueError(f"the {groups[0]} group is empty")
+            return self
+        if self.field is None:
+            raise ValueError("a condition needs a field (or is an all / any group)")
+        if not ops:
+            raise ValueError(
+                f"condition on {self.field!r} needs one of: equals, in, gte, lte, regex, exists"
+            )
+        if len(ops) > 1 and set(ops) != {"gte", "lte"}:
+            raise ValueError(
+                f"condition on {self.field!r} takes one operator, got {', '.join(ops)}"
+            )
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"regex for {self.field!r} is not valid: {exc}") from exc
         return self
+
+    def fields(self) -> set[str]:
+        """Every lead field this condition reads."""
+        if self.field is not None:
+            return {self.field}
+        return set().union(*(c.fields() for c in (self.all or self.any or [])))
+
+
+class RoutingRule(_Model):
+    """One routing rule: when `when` matches (no `when`: every lead), take exactly one action.
+
+    Actions: `sticky: true` (keep the lead's CRM owner if active), `account_owner: true` (the owner
+    of the lead's account), `pool: <name>`, `rep: <email>`, `queue: <name>`.
+    """
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_:.-]*$")]
+    when: When | None = None
+    sticky: bool = False
+    account_owner: bool = False
+    pool: str | None = None
+    rep: str | None = None
+    queue: str | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> RoutingRule:
+        actions = [
+            a
+            for a, on in (
+                ("sticky", self.sticky),
+                ("account_owner", self.account_owner),
+                ("pool", self.pool is not None),
+                ("rep", self.rep is not None),
+                ("queue", self.queue is not None),
+            )
+            if on
+        ]
+        if len(actions) != 1:
+            raise ValueError(
+                f"rule {self.name!r} needs exactly one action (sticky, account_owner, pool, rep or "
+                f"queue), got {', '.join(actions) or 'none'}"
+            )
+        if self.rep is not None and not _EMAIL_RE.match(self.rep):
+            raise ValueError(f"rule {self.name!r}: rep must be a CRM owner's email")
+        return self
+
+    @property
+    def action(self) -> str:
+        if self.sticky:
+            return "sticky"
+        if self.account_owner:
+            return "account_owner"
+        return "pool" if self.pool is not None else "rep" if self.rep is not None else "queue"
+
+
+class PoolConfig(_Model):
+    """Reps (CRM owner emails) that take turns.
+
+    `round_robin`: by turn, weighted (smooth weighted round robin: realized shares converge to the
+    weights). `fewest`: the rep with the fewest assignments in the `period` (per unit of weight).
+    `skills` maps a lead field to a rep skill (e.g. {language: language}): a lead with a value there
+    only goes to reps whose skill lists it. `when_unavailable`: nobody in the pool can take the lead
+    -> `next_rule` (keep evaluating) or `hold` (leave it unassigned; the next run routes it again).
+    """
+
+    reps: list[str]
+    strategy: Literal["round_robin", "fewest"] = "round_robin"
+    period: Literal["day", "week", "month"] = "day"
+    skills: dict[str, str] = {}
+    when_unavailable: Literal["next_rule", "hold"] = "next_rule"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_shorthand(cls, data: Any) -> Any:
+        return {"reps": data} if isinstance(data, list) else data
+
+    @model_validator(mode="after")
+    def _reps_valid(self) -> PoolConfig:
+        if not self.reps:
+            raise ValueError("a pool needs at least one rep")
+        lowered = [r.lower() for r in self.reps]
+        if len(set(lowered)) != len(lowered):
+            raise ValueError("a rep is listed twice in the pool")
+        for rep in self.reps:
+            if not _EMAIL_RE.match(rep):
+                raise ValueError("pool reps must be CRM owner emails")
+        for lead_field in self.skills:
+            if not re.match(ROUTING_FIELD, lead_field):
+                raise ValueError(f"skills: {lead_field!r} is not a lead field name")
+        return self
+
+
+class RepCaps(_Model):
+    """Most leads a rep takes per period (calendar periods in the rep's time zone) and open at once."""
+
+    per_hour: int | None = Field(None, ge=0)
+    per_day: int | None = Field(None, ge=0)
+    per_week: int | None = Field(None, ge=0)
+    per_month: int | None = Field(None, ge=0)
+    open: int | None = Field(None, ge=0)
+
+
+class RepConfig(_Model):
+    """The per-rep overlay on the CRM owner roster (keyed by the rep's email)."""
+
+    weight: float = Field(1.0, gt=0)
+    caps: RepCaps = RepCaps()
+    availability: Availability | None = None  # none: always available
+    skills: dict[str, list[str]] = {}  # skill -> values, e.g. {language: [en, de]}
 
 
 class RoutingConfig(_Model):
-    keep_existing_owner: bool = True
-    territories: list[Territory] = []
-    pools: dict[str, list[str]] = {}  # pool name -> rep emails (CRM owners), in rotation order
+    """Ordered first-match rules, pools, the rep overlay and a catch-all owner. See docs/routing.md."""
+
+    eligible: When | None = None  # which leads are routed at all; none: every lead
+    rules: list[RoutingRule] = []
+    pools: dict[str, PoolConfig] = {}
+    reps: dict[str, RepConfig] = {}
     fallback_owner: str | None = None  # a rep email
+    lease_wait_s: float = Field(30.0, ge=0)  # how long a second router waits for the first
+    lease_ttl_s: float = Field(600.0, gt=0)  # a crashed router's lease expires after this
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("territories" in data or "keep_existing_owner" in data):
+            raise ValueError(
+                "territories / keep_existing_owner were replaced by rules "
+                "(a sticky rule, then one rule per territory); see docs/routing.md"
+            )
+        return data
 
     @model_validator(mode="after")
-    def _pools_exist(self) -> RoutingConfig:
-        for t in self.territories:
-            if t.pool not in self.pools:
+    def _references_exist(self) -> RoutingConfig:
+        names = [r.name for r in self.rules]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"rule names must be unique: {', '.join(duplicates)}")
+        for rule in self.rules:
+            if rule.pool is not None and rule.pool not in self.pools:
                 raise ValueError(
-                    f"territory {t.name!r} names pool {t.pool!r}, which is not under pools"
+                    f"rule {rule.name!r} names pool {rule.pool!r}, which is not under pools"
                 )
-        for name, reps in self.pools.items():
-            if not reps:
-                raise ValueError(f"pool {name!r} has no reps")
+        for email in self.reps:
+            if not _EMAIL_RE.match(email):
+                raise ValueError(f"reps: {email!r} is not an email (reps are keyed by email)")
+        if self.fallback_owner is not None and not _EMAIL_RE.match(self.fallback_owner):
+            raise ValueError("fallback_owner must be a CRM owner's email")
         return self
+
+    def named_reps(self) -> dict[str, str]:
+        """Every rep email the config names -> where (for the roster check at route time)."""
+        named: dict[str, str] = {}
+        for pool, cfg in self.pools.items():
+            for n, rep in enumerate(cfg.reps):
+                named.setdefault(rep.lower(), f"pools.{pool}.reps[{n}]")
+        for rule in self.rules:
+            if rule.rep is not None:
+                named.setdefault(rule.rep.lower(), f"rules.{rule.name}.rep")
+        if self.fallback_owner:
+            named.setdefault(self.fallback_owner.lower(), "fallback_owner")
+        return named
+
+
+# --------------------------------------------------------------------------- nurture and recycle
+
+
+class NurtureTrack(_Model):
+    """A nurture track: the first track whose `when` matches a lead takes it (no `when`: any lead)."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    when: Condition | None = None
+    lemlist_campaign_id: str | None = None  # the Lemlist campaign that runs the track, if any
+
+
+class NurtureConfig(_Model):
+    """Leads not ready for sales go to a nurture track and leave it on an exit trigger; leads with
+    no activity for `recycle_after_days` are recycled (back to nurture) or closed by a daily flow.
+    See docs/nurture.md."""
+
+    enabled: bool = True
+    tracks: list[NurtureTrack] = []
+    # HubSpot hs_lead_status values that count as disqualified (enrolled even when not below the
+    # MQL threshold).
+    disqualified_statuses: list[str] = ["UNQUALIFIED"]
+    # Intent events (int_lead_events_unioned.event) that count as a pricing visit: an exit trigger.
+    pricing_events: list[str] = ["pricing_request"]
+    recycle_after_days: int = Field(60, ge=1)
+    # Stale leads matching this are closed (disqualified); the others are recycled.
+    close_when: Condition | None = None
+    # The track recycled leads go back to; default: the first track whose condition matches.
+    recycle_track: str | None = None
+    recycled_lead_status: str = "BAD_TIMING"  # hs_lead_status set on a recycled lead
+    closed_lead_status: str = "UNQUALIFIED"  # hs_lead_status set on a closed lead
+
+    @model_validator(mode="after")
+    def _tracks_valid(self) -> NurtureConfig:
+        names = [t.name for t in self.tracks]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"nurture track names must be unique: {', '.join(duplicates)}")
+        if self.recycle_track is not None and self.recycle_track not in names:
+            raise ValueError(
+                f"recycle_track {self.recycle_track!r} is not one of the tracks ({', '.join(names)})"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- SLAs and notifications
+
+
+class SlaPolicy(_Model):
+    """First-touch SLA: leads matching `when` (none: every lead) must be touched by their owner within
+    `within_minutes` working minutes of the owner's calendar. The first matching policy applies."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    when: Condition | None = None
+    within_minutes: float = Field(gt=0)
+    action: Literal["record", "escalate", "reroute"] = "record"
+
+
+class SlaConfig(_Model):
+    """First-touch SLAs, checked each run before routing (routing/sla.py; docs/notifications.md)."""
+
+    enabled: bool = True
+    policies: list[SlaPolicy] = []
+    # Who hears of an `escalate` breach: a manager's email (and the Slack webhook, if enabled).
+    escalate_to: str | None = None
+    # Leads whose owner was kept from the CRM (a sticky rule) are not on LeadFlow's clock.
+    include_kept_owners: bool = False
+
+    @model_validator(mode="after")
+    def _valid(self) -> SlaConfig:
+        names = [p.name for p in self.policies]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"sla policy names must be unique: {', '.join(duplicates)}")
+        if self.escalate_to is not None and not _EMAIL_RE.match(self.escalate_to):
+            raise ValueError("escalate_to must be an email address")
+        if any(p.action == "escalate" for p in self.policies) and self.escalate_to is None:
+            raise ValueError("a policy escalates, so sla.escalate_to needs a manager's email")
+        return self
+
+
+class SlackNotifyConfig(_Model):
+    """A Slack incoming webhook. The URL is a secret: it is read from `webhook_url_env`, never the file."""
+
+    enabled: bool = True
+    webhook_url_env: str = "LEADFLOW_SLACK_WEBHOOK_URL"
+    # Slack accepts about one message per second per webhook; the client keeps this gap between posts.
+    min_interval_s: float = Field(1.1, ge=0)  # 1 s plus a margin for arrival jitter
+    timeout_s: float = Field(10.0, gt=0)
+
+    def webhook_url(self) -> SecretStr:
+        return read_secret(self.webhook_url_env)
+
+
+class EmailNotifyConfig(_Model):
+    """SMTP delivery (smtplib). Credentials, when the server wants them, come from the environment."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8705, ge=1, le=65535)
+    from_address: str = "leadflow@localhost.localdomain"
+    username_env: str | None = None
+    password_env: str | None = None
+    starttls: bool = False
+    timeout_s: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _valid(self) -> EmailNotifyConfig:
+        if not _EMAIL_RE.match(self.from_address):
+            raise ValueError("from_address must be an email address")
+        if (self.username_env is None) != (self.password_env is None):
+            raise ValueError("set both username_env and password_env, or neither")
+        return self
+
+
+NotifyChannel = Literal["slack", "email"]
+
+
+class NotificationsConfig(_Model):
+    """Who hears what: per event, the channels used. See docs/notifications.md.
+
+    Off unless switched on: a run must not fail for want of a Slack webhook nobody asked for."""
+
+    enabled: bool = False
+    slack: SlackNotifyConfig = SlackNotifyConfig()
+    email: EmailNotifyConfig = EmailNotifyConfig()
+    events: dict[Literal["assignment", "sla_breach", "escalation"], list[NotifyChannel]] = {
+        "assignment": ["slack", "email"],
+        "sla_breach": ["slack", "email"],
+        "escalation": ["slack", "email"],
+    }
+    # The CRM account id in record links; none: asked from HubSpot's /account-info/v3/details.
+    hubspot_portal_id: int | None = None
+    max_per_run: int = Field(100, ge=1)  # per channel; the rest waits for the next run
+    max_attempts: int = Field(5, ge=1)  # a message failing this often is given up (status failed)
+    # Switched on over an existing warehouse, older assignments and breaches are not announced.
+    max_age_hours: float = Field(24.0, gt=0)
 
 
 # --------------------------------------------------------------------------- root
@@ -290,6 +835,9 @@ class Settings(_Model):
     enrichment: EnrichmentConfig = EnrichmentConfig()
     scoring: ScoringConfig = ScoringConfig()
     routing: RoutingConfig = RoutingConfig()
+    nurture: NurtureConfig = NurtureConfig()
+    sla: SlaConfig = SlaConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
     # Where the file was read from; relative paths in it are resolved against its folder.
     root: Path = Field(default=Path("."), exclude=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from leadflow.config import Settings
 
-VENDORS = ("hubspot", "meta", "typeform")
+VENDORS = ("hubspot", "meta", "typeform", "lemlist")
 
 
 def sandbox_url(settings: Settings, vendor: str) -> str:
@@ -33,6 +33,9 @@ def _targets(settings: Settings) -> list[tuple[str, Any]]:
     hubspot_dest = settings.destinations.hubspot
     if hubspot_dest is not None and hubspot_dest.enabled:
         found.append(("hubspot", hubspot_dest))
+    lemlist_dest = settings.destinations.lemlist
+    if lemlist_dest is not None and lemlist_dest.enabled:
+        found.append(("lemlist", lemlist_dest))
     return found
 
 
@@ -42,7 +45,40 @@ def sandboxed_vendors(settings: Settings) -> set[str]:
         vendor
         for vendor, config in _targets(settings)
         if config.base_url.rstrip("/") == sandbox_url(settings, vendor)
-    }
+    } | _sandboxed_notifications(settings)
+
+
+# Slack's credential is the webhook path: the sandbox accepts /services/<this>.
+SANDBOX_SLACK_WEBHOOK = "T00SANDBOX/B00SANDBOX/sandbox-slack-webhook-secret"
+
+
+def sandbox_slack_webhook(settings: Settings) -> str:
+    return f"{sandbox_url(settings, 'slack')}/services/{SANDBOX_SLACK_WEBHOOK}"
+
+
+def _sandboxed_notifications(settings: Settings) -> set[str]:
+    """ "slack" / "smtp" when notifications go to the sandbox.
+
+    SMTP: the configured host and port are the sandbox's. Slack: the webhook variable holds a
+    sandbox URL, or is unset while the sandbox is embedded (it then gets the sandbox's URL, as
+    connectors pointed at the sandbox get a development token).
+    """
+    config = settings.notifications
+    found: set[str] = set()
+    if not config.enabled:
+        return found
+    if config.email.enabled and (config.email.host, config.email.port) == (
+        settings.sandbox.host,
+        settings.sandbox.ports.smtp,
+    ):
+        found.add("smtp")
+    if config.slack.enabled:
+        url = os.environ.get(config.slack.webhook_url_env, "")
+        if url.startswith(f"{sandbox_url(settings, 'slack')}/services/") or (
+            not url and settings.sandbox.embedded
+        ):
+            found.add("slack")
+    return found
 
 
 def default_token(vendor: str) -> str:
@@ -59,6 +95,10 @@ def sandbox_tokens(settings: Settings) -> dict[str, str]:
             tokens[vendor] = os.environ[config.access_token_env]
     for vendor in VENDORS:
         tokens.setdefault(vendor, default_token(vendor))
+    if "slack" in sandboxed:
+        env = settings.notifications.slack.webhook_url_env
+        os.environ.setdefault(env, sandbox_slack_webhook(settings))
+        tokens["slack"] = os.environ[env].split("/services/", 1)[1]
     return tokens
 
 
@@ -78,7 +118,7 @@ def embedded_sandbox(settings: Settings) -> Iterator[Any]:
         yield None
         return
     tokens = sandbox_tokens(settings)
-    ports = {v: getattr(settings.sandbox.ports, v) for v in VENDORS}
+    ports = {v: getattr(settings.sandbox.ports, v) for v in (*VENDORS, "slack", "smtp")}
     if all(is_listening(settings.sandbox.host, ports[v]) for v in vendors):
         yield None  # a sandbox started elsewhere is serving these ports
         return

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connectors import hubspot, source_module
+from connectors.http import ApiClient, ConnectorError
 from connectors.hubspot import settings as hubspot_settings
 from connectors.reverse_etl import PushResult, push_changed, read_sync_rows
 from connectors.streams import Page, PullWindow
@@ -25,12 +26,18 @@ from leadflow.config import Settings
 from leadflow.landing import LandResult, land
 from leadflow.redact import redact
 from leadflow.warehouse import Warehouse, utcnow
-from routing import RouteResult, route_new_leads
+from routing import RouteResult, notify, route_new_leads
+from routing.notify import NotifyResult
+from routing.nurture import NurtureResult, run_nurture
+from routing.recycle import RecycleResult, recycle_stale_leads
+from routing.sla import SlaResult
+from routing.sla import check_slas as sla_check
 from scoring import ScoreResult, score_all
 
 log = logging.getLogger("leadflow.pipeline")
 
 SYNC_HUBSPOT_CONTACTS = "marts.sync_hubspot__contacts"
+ACCOUNT_DETAILS = "/account-info/v3/details"  # HubSpot: the portal id in record links
 SYNC_IDENTITY_COLUMNS = ("lead_id", "operation", "object_id", "id_property", "id_value")
 
 
@@ -150,6 +157,132 @@ def score_leads(settings: Settings, run_id: str, as_of: datetime) -> ScoreResult
         return score_all(con, settings.scoring, run_id=run_id, as_of=as_of)
 
 
+def _lemlist_client(settings: Settings) -> ApiClient | None:
+    config = settings.destinations.lemlist
+    if config is None or not config.enabled:
+        return None
+    from connectors import lemlist
+
+    return lemlist.open_client(config)
+
+
+def nurture_leads(settings: Settings, run_id: str, as_of: datetime) -> NurtureResult:
+    """Nurture exits and enrolments (routing/nurture.py), before routing so an exit is routed now."""
+    client = _lemlist_client(settings)
+    try:
+        with warehouse(settings).connect() as con:
+            return run_nurture(
+                con,
+                settings.nurture,
+                settings.routing,
+                lemlist_client=client,
+                run_id=run_id,
+                as_of=as_of,
+            )
+    finally:
+        if client is not None:
+            client.close()
+
+
+def recycle_leads(settings: Settings, run_id: str, as_of: datetime) -> RecycleResult:
+    """Recycle or close stale leads (routing/recycle.py), then make the Lemlist calls it owes."""
+    with warehouse(settings).connect() as con:
+        if not _has_lead_profile(con):
+            return RecycleResult()  # no sync has built the lead profile yet: nothing is stale
+        result = recycle_stale_leads(con, settings.nurture, run_id=run_id, as_of=as_of)
+    client = _lemlist_client(settings)
+    if client is not None:
+        from routing.nurture import sync_lemlist
+
+        try:
+            with warehouse(settings).connect() as con:
+                result.lemlist_added, result.lemlist_removed, result.lemlist_failed = sync_lemlist(
+                    con, client, run_id=run_id, as_of=as_of
+                )
+        finally:
+            client.close()
+    return result
+
+
+def _has_lead_profile(con: Any) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'intermediate' and table_name = 'int_leads_unified'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def recycle_summary(
+    settings: Settings, run_id: str, as_of: datetime, result: RecycleResult, pushed: PushResult
+) -> dict[str, Any]:
+    """The daily recycle run's numbers (ops.sync_runs.summary of that run)."""
+    return {
+        "run_id": run_id,
+        "flow": "lead-recycle",
+        "as_of": as_of.isoformat(),
+        "leads_considered": result.considered,
+        "leads_recycled": result.recycled,
+        "leads_closed": result.closed,
+        "recycle_reasons": dict(result.by_reason.most_common()),
+        "lemlist_added": result.lemlist_added,
+        "lemlist_removed": result.lemlist_removed,
+        "lemlist_failed": result.lemlist_failed,
+        "records_pushed": pushed.pushed,
+        "push_failed": pushed.failed,
+        "warehouse": str(settings.warehouse_path),
+    }
+
+
+def check_slas(settings: Settings, run_id: str, as_of: datetime) -> SlaResult:
+    """First-touch SLA breaches (routing/sla.py): recorded, escalated or re-routed; before routing."""
+    with warehouse(settings).connect() as con:
+        return sla_check(con, settings.sla, settings.routing, run_id=run_id, as_of=as_of)
+
+
+def _crm_portal(settings: Settings) -> tuple[int | None, str]:
+    """(portal id, UI domain) for CRM record links: from the config, else asked from HubSpot."""
+    configured = settings.notifications.hubspot_portal_id
+    if configured is not None:
+        return configured, notify.HUBSPOT_UI
+    config = settings.destinations.hubspot
+    if config is None or not config.enabled:
+        return None, notify.HUBSPOT_UI
+    client = hubspot.open_client(config)
+    try:
+        details = client.get_json(ACCOUNT_DETAILS)
+    except ConnectorError as exc:
+        log.warning("no CRM links in notifications: %s", exc)
+        return None, notify.HUBSPOT_UI
+    finally:
+        client.close()
+    portal = details.get("portalId") if isinstance(details, dict) else None
+    domain = str(details.get("uiDomain") or notify.HUBSPOT_UI) if isinstance(details, dict) else ""
+    return (int(portal) if portal is not None else None), domain or notify.HUBSPOT_UI
+
+
+def notify_reps(settings: Settings, run_id: str, as_of: datetime) -> NotifyResult:
+    """Queue and send assignment / SLA notifications (routing/notify.py); after the push."""
+    from connectors import email, slack
+
+    config = settings.notifications
+    if not config.enabled:
+        return NotifyResult()
+    portal_id, ui_domain = _crm_portal(settings)
+    with warehouse(settings).connect() as con:
+        queued = notify.enqueue(con, config, settings.sla, run_id=run_id, as_of=as_of)
+        result = notify.deliver(
+            con,
+            config,
+            slack_client=lambda: slack.open_client(config.slack),
+            email_client=lambda: email.open_client(config.email),
+            portal_id=portal_id,
+            ui_domain=ui_domain,
+            as_of=as_of,
+        )
+    result.queued = queued
+    return result
+
+
 def route_leads(settings: Settings, run_id: str, as_of: datetime) -> RouteResult:
     with warehouse(settings).connect() as con:
         return route_new_leads(con, settings.routing, run_id=run_id, as_of=as_of)
@@ -187,6 +320,10 @@ def summarize(
     scores: ScoreResult,
     routes: RouteResult,
     pushed: PushResult,
+    *,
+    nurture: NurtureResult | None = None,
+    sla: SlaResult | None = None,
+    notified: NotifyResult | None = None,
 ) -> dict[str, Any]:
     """The run's numbers, as `leadflow run --json` prints them and ops.sync_runs keeps them."""
     pulled_by_source: Counter[str] = Counter()
@@ -194,6 +331,12 @@ def summarize(
         pulled_by_source[f"{land_result.source}.{land_result.stream}"] += land_result.pulled
     with warehouse(settings).connect() as con:
         accounting = record_accounting(con)
+        recycled = dict(
+            con.execute(
+                "select action, count(*) from ops.lead_recycling group by action"
+            ).fetchall()
+        )
+    nurture = nurture or NurtureResult()
     return {
         "run_id": run_id,
         "as_of": as_of.isoformat(),
@@ -213,10 +356,22 @@ def summarize(
         "leads_routed": routes.routed,
         "leads_routed_by_rep": dict(routes.by_owner.most_common()),
         "leads_unassigned": routes.unassigned,
+        "leads_not_eligible": routes.not_eligible,  # left to the nurture path (routing.eligible)
+        "nurture_enrolled": nurture.enrolled,
+        "nurture_enrolled_by_track": dict(nurture.enrolled_by_track.most_common()),
+        "nurture_exited": nurture.exited,
+        "nurture_exits_by_reason": dict(nurture.exits_by_reason.most_common()),
+        "in_nurture": nurture.in_nurture,
+        "nurture_unsubscribed_flagged": nurture.flagged_unsubscribed,
+        "lemlist_failed": nurture.lemlist_failed,
+        "leads_recycled_total": int(recycled.get("recycled", 0)),
+        "leads_closed_total": int(recycled.get("closed", 0)),
         "records_pushed": pushed.pushed,
         "push_changed": pushed.changed,
         "push_failed": pushed.failed,
         "push_errors": pushed.errors,
+        **(sla or SlaResult()).as_summary(),
+        **(notified or NotifyResult()).as_summary(),
         "accounting": accounting,
         "warehouse": str(settings.warehouse_path),
     }

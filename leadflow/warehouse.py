@@ -91,6 +91,12 @@ create table if not exists ops.lead_records (
     last_name         varchar,
     company           varchar,
     job_title         varchar,
+    seniority         varchar,                -- from the job title: c_level | vp | director | ...
+    department        varchar,                -- from the job title: sales | marketing | ...
+    industry          varchar,                -- snake_case key, e.g. real_estate
+    employee_band     varchar,                -- HubSpot's numemployees bands: 1-5 ... 1000+
+    is_unsubscribed   boolean,                -- opted out of all email
+    is_bounced        boolean,                -- the address hard-bounced
     country_code      varchar,                -- ISO 3166-1 alpha-2
     crm_contact_id    varchar,                -- the CRM's own id, when the record comes from the CRM
     crm_owner_id      varchar,                -- the owner the CRM holds for the record
@@ -130,7 +136,8 @@ create table if not exists ops.lead_scores (
     grade          varchar not null,
     temperature    varchar not null,
     is_mql         boolean not null,
-    factors        json not null,            -- [{factor, group, points}], strongest first
+    is_sql         boolean,                  -- score >= sql_threshold (false when none is set)
+    factors        json not null,            -- every factor + adjustment; points sum to the score
     reasons        varchar not null,         -- the same, readable, as pushed to the CRM
     model_version  varchar not null,
     scored_as_of   timestamp not null,
@@ -147,12 +154,13 @@ create table if not exists ops.lead_score_history (
     model_version varchar not null,
     scored_as_of  timestamp not null,
     scored_at     timestamp not null,
-    run_id        varchar not null
+    run_id        varchar not null,
+    cause         varchar                    -- new lead | rules changed | new activity: ... | ...
 );
 
 create table if not exists ops.lead_lifecycle_events (
     lead_id     varchar not null,
-    event       varchar not null,            -- mql
+    event       varchar not null,            -- mql | sql (the first crossing of the threshold)
     occurred_at timestamp not null,
     score       integer,
     run_id      varchar not null,
@@ -164,27 +172,11 @@ create table if not exists ops.lead_assignments (
     owner_id    varchar not null,
     owner_email varchar,
     pool        varchar,
-    rule        varchar not null,            -- existing_owner | territory:<name> | fallback
+    rule        varchar not null,            -- the routing rule's name, or fallback
     reason      varchar not null,
     assigned_at timestamp not null,
-    run_id      varchar not null
-);
-
-create table if not exists ops.routing_audit (
-    lead_id    varchar not null,
-    run_id     varchar not null,
-    decided_at timestamp not null,
-    rule       varchar not null,
-    owner_id   varchar,
-    reason     varchar not null,
-    evaluated  json not null,               -- every rule tried, in order, and its outcome
-    primary key (lead_id, run_id)
-);
-
-create table if not exists ops.routing_pools (
-    pool       varchar primary key,
-    next_index integer not null,            -- the round-robin pointer
-    updated_at timestamp not null
+    run_id      varchar not null,
+    action      varchar                      -- sticky | account_owner | pool | rep | fallback
 );
 
 create table if not exists ops.push_state (
@@ -222,6 +214,207 @@ create table if not exists ops.dead_letter (
     first_failed_at timestamp not null,
     last_failed_at  timestamp not null,
     primary key (destination, lead_id)
+);
+"""
+
+
+# The nurture and recycle path (routing/nurture.py, routing/recycle.py). A lead has at most one open
+# membership (exited_at is null); closed ones are kept as history. Routing reads the exit_reason of a
+# lead's latest exited membership as `nurture_exit_reason`.
+NURTURE_DDL = """
+create table if not exists ops.nurture_memberships (
+    lead_id             varchar not null,
+    track               varchar not null,
+    entered_at          timestamp not null,
+    exited_at           timestamp,            -- null while the lead is in the track
+    exit_reason         varchar,              -- mql | pricing_visit | replied | ... (docs/nurture.md)
+    run_id              varchar not null,     -- the run that enrolled the lead
+    lemlist_campaign_id varchar,
+    exited_run_id       varchar,
+    primary key (lead_id, entered_at)
+);
+
+create table if not exists ops.nurture_exclusions (
+    lead_id    varchar primary key,
+    reason     varchar not null,              -- unsubscribed
+    flagged_at timestamp not null,
+    run_id     varchar not null
+);
+
+create table if not exists ops.nurture_pushes (
+    lead_id     varchar not null,
+    campaign_id varchar not null,
+    operation   varchar not null,             -- add | remove
+    entered_at  timestamp not null,           -- the membership the call belongs to
+    status      varchar not null,             -- ok | error (retried) | rejected (not retried)
+    http_status integer,
+    error       varchar,
+    sent_at     timestamp not null,
+    run_id      varchar not null,
+    primary key (lead_id, entered_at, operation)
+);
+
+create table if not exists ops.lead_recycling (
+    lead_id           varchar not null,
+    action            varchar not null,       -- recycled | closed
+    reason            varchar not null,
+    last_activity_at  timestamp,
+    previous_owner_id varchar,
+    track             varchar,                -- the nurture track a recycled lead went back to
+    crm_lead_status   varchar,                -- the hs_lead_status value set in the CRM
+    recycled_at       timestamp not null,
+    run_id            varchar not null,
+    primary key (lead_id, recycled_at)
+);
+"""
+
+
+# Columns added after the tables first shipped: an existing warehouse file gains them in place.
+SCORING_COLUMNS_DDL: tuple[str, ...] = (
+    "alter table ops.lead_records add column if not exists seniority varchar",
+    "alter table ops.lead_records add column if not exists department varchar",
+    "alter table ops.lead_records add column if not exists industry varchar",
+    "alter table ops.lead_records add column if not exists employee_band varchar",
+    "alter table ops.lead_records add column if not exists is_unsubscribed boolean",
+    "alter table ops.lead_records add column if not exists is_bounced boolean",
+    "alter table ops.lead_scores add column if not exists is_sql boolean",
+    "alter table ops.lead_score_history add column if not exists cause varchar",
+)
+
+
+# Routing (routing/): the audit (one row per decision), the pools' strategy state, the queues and
+# the lease that lets one router at a time write. ops.lead_assignments (above) holds current owners.
+ROUTING_DDL = """
+create table if not exists ops.routing_audit (
+    decision_id       varchar primary key,   -- '<run_id>:<seq>'
+    lead_id           varchar not null,
+    run_id            varchar not null,
+    seq               integer not null,      -- the decision's place in its run
+    decided_at        timestamp not null,
+    outcome           varchar not null,      -- assigned | kept | reassigned | queued | held | unassigned
+    rule              varchar not null,      -- the rule that decided, fallback, or none
+    action            varchar,               -- sticky | account_owner | pool | rep | queue | fallback
+    owner_id          varchar,
+    owner_email       varchar,
+    previous_owner_id varchar,               -- a re-route: who had the lead before
+    pool              varchar,
+    queue             varchar,
+    reason            varchar not null,
+    evaluated         json not null,         -- every rule tried, in order, and why it did (not) match
+    candidates        json,                  -- the reps of the pool that decided
+    skipped           json,                  -- [{rep, why, rule}]: capped, unavailable, inactive, ...
+    strategy_before   json,                  -- the pool's round-robin state before and after
+    strategy_after    json,
+    recorded_at       timestamp              -- wall clock of the write (orders same-time decisions)
+);
+
+create table if not exists ops.routing_pools (
+    pool       varchar primary key,
+    next_index integer not null,             -- turns handed out so far
+    updated_at timestamp not null,
+    state      json                          -- smooth weighted round robin: rep -> current weight
+);
+
+create table if not exists ops.routing_queue (
+    lead_id   varchar primary key,           -- a lead left for people to pick up; not routed again
+    queue     varchar not null,
+    rule      varchar not null,
+    reason    varchar not null,
+    queued_at timestamp not null,
+    run_id    varchar not null
+);
+
+create table if not exists ops.routing_lease (
+    name        varchar primary key,         -- 'route': one router writes at a time
+    holder      varchar not null,
+    acquired_at timestamp not null,
+    expires_at  timestamp not null
+);
+"""
+
+
+def _migrate_routing(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a warehouse made before the rules engine up to ROUTING_DDL (idempotent)."""
+    con.execute("alter table ops.lead_assignments add column if not exists action varchar")
+    audit_cols = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'ops' and table_name = 'routing_audit'"
+        ).fetchall()
+    }
+    if audit_cols and "decision_id" not in audit_cols:
+        # The first audit was keyed (lead_id, run_id), which a re-route in the same run breaks.
+        con.execute("alter table ops.routing_audit rename to routing_audit_v1")
+        con.execute(ROUTING_DDL)
+        con.execute(
+            """insert into ops.routing_audit (decision_id, lead_id, run_id, seq, decided_at, outcome,
+                   rule, owner_id, reason, evaluated)
+               select run_id || ':' || lead_id, lead_id, run_id,
+                      row_number() over (partition by run_id order by lead_id), decided_at,
+                      case when owner_id is null then 'unassigned' else 'assigned' end,
+                      rule, owner_id, reason, evaluated
+               from ops.routing_audit_v1"""
+        )
+        con.execute("drop table ops.routing_audit_v1")
+    con.execute("alter table ops.routing_pools add column if not exists state json")
+    con.execute("alter table ops.routing_audit add column if not exists recorded_at timestamp")
+
+
+# The predictive model (scoring/model.py): every trained version, its artifact as JSON (no pickle),
+# its holdout metrics next to the rules score's. At most one row is active.
+MODEL_DDL = """
+create table if not exists ops.scoring_models (
+    model_version      varchar primary key,
+    trained_at         timestamp not null,
+    algorithm          varchar not null,     -- logistic_regression
+    config_hash        varchar not null,     -- scoring.model settings it was trained with
+    features           json not null,        -- the design's column names, in coefficient order
+    artifact           json not null,        -- encoders, scalers, coefficients, intercept
+    metrics            json not null,        -- holdout AUC and Brier, model and rules, sizes, cutoff
+    calibration        json not null,        -- per decile of prediction: predicted mean, observed rate
+    lift               json not null,        -- per decile: conversion rate, lift, share captured
+    train_leads        integer not null,
+    holdout_leads      integer not null,
+    status             varchar not null,     -- active | candidate | retired
+    source             varchar not null,     -- warehouse | history_export
+    status_reason      varchar               -- why it is (not) active
+);
+"""
+
+
+# SLAs and notifications (routing/sla.py, routing/notify.py). A breach is recorded once per
+# (lead, owner, policy); ops.notifications is the outbox: one row per (lead, owner, kind, channel),
+# sent at most once, retried on later runs while pending.
+NOTIFY_DDL = """
+create table if not exists ops.sla_breaches (
+    lead_id     varchar not null,
+    owner_id    varchar not null,            -- the owner who missed the first touch
+    owner_email varchar,
+    policy      varchar not null,
+    assigned_at timestamp not null,          -- when the clock started (the owner visible in the CRM)
+    due_at      timestamp,                   -- assigned_at + the limit in working minutes
+    touched_at  timestamp,                   -- the CRM's first engagement, null if none yet
+    breached_at timestamp not null,          -- the run's as_of when the breach was seen
+    action      varchar not null,            -- record | escalate | reroute
+    new_owner   varchar,                     -- reroute: the owner id the lead went to
+    run_id      varchar not null,
+    primary key (lead_id, owner_id, policy)
+);
+
+create table if not exists ops.notifications (
+    notification_id varchar primary key,     -- md5(lead_id, owner_id, kind, channel)
+    lead_id         varchar not null,
+    owner_id        varchar not null,
+    kind            varchar not null,        -- assignment | sla_breach | escalation
+    channel         varchar not null,        -- slack | email
+    recipient       varchar,                 -- the address an email goes to (never logged)
+    status          varchar not null,        -- pending | sent | failed
+    attempts        integer not null,
+    last_error      varchar,                 -- category and status only, no personal data
+    created_at      timestamp not null,
+    sent_at         timestamp,
+    run_id          varchar not null         -- the run that queued it
 );
 """
 
@@ -299,6 +492,13 @@ class Warehouse:
             for source, stream in RAW_STREAMS:
                 con.execute(RAW_TABLE_DDL.format(name=f"{source}__{stream}"))
             con.execute(OPS_DDL)
+            con.execute(ROUTING_DDL)
+            _migrate_routing(con)
+            for statement in SCORING_COLUMNS_DDL:
+                con.execute(statement)
+            con.execute(NURTURE_DDL)
+            con.execute(MODEL_DDL)
+            con.execute(NOTIFY_DDL)
 
 
 @contextmanager

@@ -1,110 +1,303 @@
-"""Route every unassigned lead and store the assignment, the audit and the pool pointers together.
+"""Route every eligible unassigned lead; store assignments, audit and pool state together.
 
-Reads intermediate.int_leads_unified (leads), ops.lead_assignments (who is already assigned) and the
-newest version of each HubSpot owner in raw.hubspot__owners (the roster). An assigned lead is not
-routed again. Assignments, audit rows and pool pointers commit in one transaction, so a crash
-never leaves a pointer that moved for an assignment that was not saved.
+`route_new_leads` reads the leads nobody owns yet (routing/roster.py), keeps those the `eligible`
+condition takes (the rest are the nurture path's), decides each one with the rules engine
+(routing/engine.py) and writes, in one transaction: the assignments (ops.lead_assignments), the
+queued leads (ops.routing_queue), one audit row per decision (ops.routing_audit) and the pools'
+round-robin state (ops.routing_pools). A crash never leaves a pool state that moved for an
+assignment that was not saved. One router writes at a time (routing/lease.py).
+
+`reassign` re-routes one already-assigned lead away from some owners (an SLA breach), keeping the
+previous owner and the reason in the audit.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from leadflow.config import RoutingConfig
-from leadflow.warehouse import nulls_to_none, registered, transaction
-from routing.engine import Decision, Owner, Roster, decide
+from leadflow.warehouse import registered, to_utc_naive, transaction, utcnow
+from routing.conditions import is_eligible
+from routing.engine import Decision, Engine, Owner, Roster, RoutingState
+from routing.lease import assert_holder, hold_lease, retry_conflicts
+from routing.roster import check_config_against, lead_columns, load_leads, load_roster, load_state
 
-__all__ = ["RouteResult", "load_roster", "route_new_leads"]
+__all__ = [
+    "Decision",
+    "Owner",
+    "Roster",
+    "RouteResult",
+    "is_eligible",
+    "load_roster",
+    "plan",
+    "reassign",
+    "route_new_leads",
+    "write_decisions",
+]
 
 
 @dataclass
 class RouteResult:
-    considered: int = 0
-    routed: int = 0
-    unassigned: int = 0
+    considered: int = 0  # unrouted leads read
+    not_eligible: int = 0  # left to the nurture path
+    routed: int = 0  # given an owner (kept, assigned)
+    unassigned: int = 0  # eligible but no owner: queued, held or nobody
+    held: int = 0
+    queued: int = 0
     by_owner: Counter[str] = field(default_factory=Counter)
+    by_rule: Counter[str] = field(default_factory=Counter)
+    lease_busy: bool = False  # another router held the lease for the whole wait: nothing done
+    decisions: list[Decision] = field(default_factory=list)
 
 
-def load_roster(con: duckdb.DuckDBPyConnection) -> Roster:
-    rows = con.execute(
-        """
-        select payload->>'$.id', payload->>'$.email', coalesce(try_cast(payload->>'$.archived' as boolean), false)
-        from raw.hubspot__owners
-        qualify row_number() over (partition by record_id order by record_updated_at desc nulls last, _loaded_at desc) = 1
-        """
-    ).fetchall()
-    return Roster([Owner(str(i), str(e or ""), active=not archived) for i, e, archived in rows])
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str)
 
 
-def route_new_leads(
-    con: duckdb.DuckDBPyConnection, config: RoutingConfig, *, run_id: str, as_of: datetime
-) -> RouteResult:
-    leads = con.execute(
-        """
-        select l.lead_id, l.crm_owner_id, l.country_code, l.region
-        from intermediate.int_leads_unified l
-        where not exists (select 1 from ops.lead_assignments a where a.lead_id = l.lead_id)
-        order by l.created_at, l.lead_id
-        """
-    ).df()
-    result = RouteResult(considered=len(leads))
-    if leads.empty:
-        return result
-    roster = load_roster(con)
-    pointers = dict(con.execute("select pool, next_index from ops.routing_pools").fetchall())
-    decisions: list[Decision] = [
-        decide(lead, config, roster, pointers) for lead in nulls_to_none(leads).to_dict("records")
-    ]
+def write_decisions(
+    con: duckdb.DuckDBPyConnection,
+    decisions: list[Decision],
+    state: RoutingState,
+    *,
+    run_id: str,
+    as_of: datetime,
+    holder: str | None = None,
+    replace_assignments: bool = False,
+) -> None:
+    """Assignments, queue rows, audit rows and pool state, in one transaction.
+
+    `holder`: the lease this writer must still hold (checked inside the transaction).
+    `replace_assignments`: a re-route updates the lead's existing assignment row.
+    """
     assignments = [
         {
             "lead_id": d.lead_id,
             "owner_id": d.owner.id,
-            "owner_email": d.owner.email,
+            "owner_email": d.owner.email or None,
             "pool": d.pool,
             "rule": d.rule,
             "reason": d.reason,
-            "assigned_at": as_of,
+            "assigned_at": d.decided_at or as_of,
             "run_id": run_id,
+            "action": d.action,
         }
         for d in decisions
         if d.owner is not None
     ]
-    audit = [
+    queued = [
         {
             "lead_id": d.lead_id,
-            "run_id": run_id,
-            "decided_at": as_of,
+            "queue": d.queue,
             "rule": d.rule,
-            "owner_id": d.owner.id if d.owner else None,
             "reason": d.reason,
-            "evaluated": json.dumps(d.evaluated),
+            "queued_at": d.decided_at or as_of,
+            "run_id": run_id,
         }
         for d in decisions
+        if d.outcome == "queued"
     ]
+    touched = {d.pool for d in decisions if d.pool and d.strategy_after is not None}
     with transaction(con):
+        if holder is not None:
+            assert_holder(con, holder)
+        first_seq = con.execute(
+            "select coalesce(max(seq), 0) from ops.routing_audit where run_id = ?", [run_id]
+        ).fetchone()
+        seq0 = int(first_seq[0]) if first_seq else 0
+        recorded_at = utcnow()
+        audit = [
+            {
+                "decision_id": f"{run_id}:{seq0 + n:07d}",
+                "lead_id": d.lead_id,
+                "run_id": run_id,
+                "seq": seq0 + n,
+                "decided_at": d.decided_at or as_of,
+                "outcome": d.outcome,
+                "rule": d.rule,
+                "action": d.action,
+                "owner_id": d.owner.id if d.owner else None,
+                "owner_email": (d.owner.email or None) if d.owner else None,
+                "previous_owner_id": d.previous_owner_id,
+                "pool": d.pool,
+                "queue": d.queue,
+                "reason": d.reason,
+                "evaluated": json.dumps(d.evaluated, default=str),
+                "candidates": _json(d.candidates or None),
+                "skipped": _json(d.skipped or None),
+                "strategy_before": _json(d.strategy_before),
+                "strategy_after": _json(d.strategy_after),
+                "recorded_at": recorded_at,
+            }
+            for n, d in enumerate(decisions, start=1)
+        ]
         if assignments:
-            with registered(con, "new_assignments", pd.DataFrame(assignments)):
+            frame = pd.DataFrame(assignments)
+            with registered(con, "new_assignments", frame):
+                if replace_assignments:
+                    con.execute(
+                        "delete from ops.lead_assignments where lead_id in "
+                        "(select lead_id from new_assignments)"
+                    )
                 con.execute(
-                    "insert or ignore into ops.lead_assignments by name select * from new_assignments"
+                    "insert into ops.lead_assignments by name select * from new_assignments"
                 )
-        with registered(con, "new_audit", pd.DataFrame(audit)):
-            con.execute("insert or replace into ops.routing_audit by name select * from new_audit")
-        for pool, index in pointers.items():
+        if queued:
+            with registered(con, "new_queued", pd.DataFrame(queued)):
+                if replace_assignments:
+                    con.execute(
+                        "delete from ops.lead_assignments where lead_id in "
+                        "(select lead_id from new_queued)"
+                    )
+                con.execute("insert into ops.routing_queue by name select * from new_queued")
+        if audit:
+            frame = pd.DataFrame(audit)
+            for col in ("evaluated", "candidates", "skipped", "strategy_before", "strategy_after"):
+                frame[col] = frame[col].astype(object)
+            with registered(con, "new_audit", frame):
+                con.execute("insert into ops.routing_audit by name select * from new_audit")
+        for pool in sorted(touched):
+            ps = state.pools[pool]
             con.execute(
-                """insert into ops.routing_pools values (?, ?, ?)
-                   on conflict (pool) do update set next_index = excluded.next_index, updated_at = excluded.updated_at""",
-                [pool, index, as_of],
+                """insert into ops.routing_pools (pool, next_index, updated_at, state)
+                   values (?, ?, ?, ?)
+                   on conflict (pool) do update set next_index = excluded.next_index,
+                       updated_at = excluded.updated_at, state = excluded.state""",
+                [pool, ps.turns, as_of, json.dumps(ps.current)],
             )
+
+
+def _tally(result: RouteResult, decisions: Iterable[Decision]) -> None:
     for d in decisions:
+        result.by_rule[d.rule] += 1
         if d.owner is not None:
             result.routed += 1
             result.by_owner[d.owner.email or d.owner.id] += 1
         else:
             result.unassigned += 1
-    return result
+            result.held += d.outcome == "held"
+            result.queued += d.outcome == "queued"
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    config: RoutingConfig,
+    *,
+    as_of: datetime,
+    leads: list[dict[str, Any]] | None = None,
+    fields: list[str] | None = None,
+) -> tuple[RouteResult, RoutingState]:
+    """Read and decide, without writing: the shared first half of a route and of a dry run.
+
+    `leads` (a sample) replaces the warehouse's unrouted leads; `fields` are the fields they have.
+    """
+    as_of = to_utc_naive(as_of)
+    state = load_state(con, as_of)
+    check_config_against(config, fields if fields is not None else lead_columns(con), state.roster)
+    rows = load_leads(con) if leads is None else leads
+    result = RouteResult(considered=len(rows))
+    engine = Engine(config)
+    for lead in rows:
+        if not is_eligible(lead, config):
+            result.not_eligible += 1
+            continue
+        result.decisions.append(engine.decide(lead, state, as_of))
+    _tally(result, result.decisions)
+    return result, state
+
+
+def route_new_leads(
+    con: duckdb.DuckDBPyConnection, config: RoutingConfig, *, run_id: str, as_of: datetime
+) -> RouteResult:
+    """Route every eligible lead that has no owner and is not queued; safe against a second router."""
+    holder = f"{run_id}:{uuid.uuid4().hex[:12]}"
+    with hold_lease(con, holder, wait_s=config.lease_wait_s, ttl_s=config.lease_ttl_s) as held:
+        if not held:
+            return RouteResult(lease_busy=True)
+
+        def attempt() -> RouteResult:
+            result, state = plan(con, config, as_of=as_of)
+            if result.decisions:
+                write_decisions(
+                    con,
+                    result.decisions,
+                    state,
+                    run_id=run_id,
+                    as_of=to_utc_naive(as_of),
+                    holder=holder,
+                )
+            return result
+
+        return retry_conflicts(con, attempt)
+
+
+def reassign(
+    con: duckdb.DuckDBPyConnection,
+    config: RoutingConfig,
+    lead_id: str,
+    *,
+    exclude_owner_ids: set[str],
+    reason: str,
+    run_id: str,
+    as_of: datetime,
+) -> Decision:
+    """Re-route one assigned lead away from `exclude_owner_ids` (an SLA breach re-route).
+
+    The rules run again as for a new lead (a sticky rule keeps the CRM owner only if that owner is
+    not excluded). A new owner replaces the assignment (outcome `reassigned`); a queue takes the
+    lead out of ops.lead_assignments into ops.routing_queue; when nobody else can take it, the
+    assignment stays as it is. Every case is audited with the previous owner and `reason`.
+    Call it outside an open transaction: it takes the routing lease and commits by itself.
+    """
+    as_of = to_utc_naive(as_of)
+    holder = f"{run_id}:reassign:{uuid.uuid4().hex[:12]}"
+    with hold_lease(con, holder, wait_s=config.lease_wait_s, ttl_s=config.lease_ttl_s) as held:
+        if not held:
+            raise TimeoutError("another router held the routing lease; re-route again later")
+
+        def attempt() -> Decision:
+            previous = con.execute(
+                "select owner_id from ops.lead_assignments where lead_id = ?", [lead_id]
+            ).fetchone()
+            leads = load_leads(con, lead_ids=[lead_id])
+            if not leads:
+                raise KeyError(f"lead {lead_id} is not in intermediate.int_leads_unified")
+            state = load_state(con, as_of)
+            excluded = frozenset(str(o) for o in exclude_owner_ids)
+            if previous is not None:
+                # the lead's own assignment must not count against anyone's caps while re-deciding
+                state.workload.open[str(previous[0])] = max(
+                    0, state.workload.open.get(str(previous[0]), 0) - 1
+                )
+            decision = Engine(config).decide(leads[0], state, as_of, exclude_owner_ids=excluded)
+            decision.previous_owner_id = str(previous[0]) if previous else None
+            if decision.owner is not None:
+                decision.outcome = "reassigned"
+                decision.reason = f"re-routed ({reason}): {decision.reason}"
+            elif decision.outcome == "queued":
+                decision.reason = f"re-routed ({reason}): {decision.reason}"
+            else:
+                decision.reason = (
+                    f"re-route ({reason}) found no other owner, the lead stays where it is: "
+                    f"{decision.reason}"
+                )
+            write_decisions(
+                con,
+                [decision],
+                state,
+                run_id=run_id,
+                as_of=as_of,
+                holder=holder,
+                replace_assignments=True,
+            )
+            return decision
+
+        return retry_conflicts(con, attempt)

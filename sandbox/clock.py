@@ -25,11 +25,18 @@ class Clock:
     def __init__(self, start: datetime | None = None) -> None:
         self._start_ms = None if start is None else to_ms(start)
         self._mono0 = time.monotonic()
+        self._skip_ms = 0  # time jumped forward by advance()
 
     def now_ms(self) -> int:
         if self._start_ms is None:
-            return int(time.time() * 1000)
-        return self._start_ms + int((time.monotonic() - self._mono0) * 1000)
+            return int(time.time() * 1000) + self._skip_ms
+        return self._start_ms + int((time.monotonic() - self._mono0) * 1000) + self._skip_ms
+
+    def advance(self, seconds: float) -> None:
+        """Jump forward (tests: let scheduled events, such as a rep's first touch, come due)."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self._skip_ms += int(seconds * 1000)
 
     def now(self) -> datetime:
         return from_ms(self.now_ms())

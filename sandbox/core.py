@@ -17,32 +17,47 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sandbox.clock import Clock, hubspot_time, parse_iso_ms, to_ms
 from sandbox.hubspot import HubSpotApp, contact_object
+from sandbox.lemlist import LemlistApp
 from sandbox.limits import FaultInjector, RateLimiter
 from sandbox.meta import MetaApp
 from sandbox.server import Context, Knobs, Request, Response, VendorApp, VendorServer, base_url
+from sandbox.slack import SlackApp, SlackMessage
+from sandbox.smtp import SmtpMessage, SmtpServer
 from sandbox.store import Store
 from sandbox.typeform import TypeformApp
 from sandbox.world import World
 
 log = logging.getLogger("sandbox")
 
-VENDORS = ("hubspot", "meta", "typeform")
+VENDORS = ("hubspot", "meta", "typeform", "lemlist", "slack")
+# Not HTTP: the SMTP stand-in runs beside the HTTP servers (ports and faults use this name).
+SMTP = "smtp"
 DEFAULT_HOST = "127.0.0.1"
 # The ports leadflow.yml points the connectors at by default (leadflow.config.SandboxPorts).
-DEFAULT_PORTS: dict[str, int] = {"hubspot": 8701, "meta": 8702, "typeform": 8703}
+DEFAULT_PORTS: dict[str, int] = {
+    "hubspot": 8701,
+    "meta": 8702,
+    "typeform": 8703,
+    "lemlist": 8706,
+    "slack": 8704,
+    SMTP: 8705,
+}
 DEFAULT_TOKENS: dict[str, str] = {
     "hubspot": "sandbox-hubspot-token",
     "meta": "sandbox-meta-token",
     "typeform": "sandbox-typeform-token",
+    "lemlist": "sandbox-lemlist-token",
+    # Slack's credential is the webhook path itself: /services/<this>.
+    "slack": "T00SANDBOX/B00SANDBOX/sandbox-slack-webhook-secret",
 }
-RATE_LIMIT_BUCKETS = ("hubspot", "hubspot_search", "meta", "typeform")
+RATE_LIMIT_BUCKETS = ("hubspot", "hubspot_search", "meta", "typeform", "lemlist", "slack")
 CONTROL_PREFIX = "/_sandbox/"
 REQUEST_LOG_MAX = 200_000
 
@@ -96,6 +111,9 @@ class Sandbox:
         self._store: Store | None = None
         self._apps: dict[str, VendorApp] = {}
         self._servers: dict[str, VendorServer] = {}
+        self._smtp: SmtpServer | None = None
+        self._emails: list[SmtpMessage] = []
+        self._emails_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._log: deque[tuple[str, str, str, int]] = deque(maxlen=REQUEST_LOG_MAX)
         self._log_lock = threading.Lock()
@@ -127,6 +145,8 @@ class Sandbox:
                     "hubspot": HubSpotApp(ctx),
                     "meta": MetaApp(ctx),
                     "typeform": TypeformApp(ctx),
+                    "lemlist": LemlistApp(ctx),
+                    "slack": SlackApp(ctx),
                 }
                 self._store = store
             return self._store
@@ -145,11 +165,13 @@ class Sandbox:
         check_loopback(host)
         if self._servers:
             raise RuntimeError("the sandbox is already running; stop() it first")
-        wanted = {vendor: 0 for vendor in VENDORS}
+        wanted = {vendor: 0 for vendor in (*VENDORS, SMTP)}
         if ports:
-            unknown = set(ports) - set(VENDORS)
+            unknown = set(ports) - set(wanted)
             if unknown:
-                raise ValueError(f"ports for unknown vendors {sorted(unknown)}; known: {VENDORS}")
+                raise ValueError(
+                    f"ports for unknown vendors {sorted(unknown)}; known: {(*VENDORS, SMTP)}"
+                )
             wanted.update(ports)
         self._ensure()
         try:
@@ -162,6 +184,15 @@ class Sandbox:
                         f"({exc.strerror}); free the port or choose another"
                     ) from exc
                 self._servers[vendor] = server
+            try:
+                self._smtp = SmtpServer(
+                    host, wanted[SMTP], self.clock, self.faults, self._record_email
+                )
+            except OSError as exc:
+                raise OSError(
+                    f"the smtp sandbox cannot listen on {host}:{wanted[SMTP]} "
+                    f"({exc.strerror}); free the port or choose another"
+                ) from exc
         except OSError:
             # Nothing is serving yet: close the sockets already bound (shutdown() would wait
             # forever for loops that never started).
@@ -169,10 +200,13 @@ class Sandbox:
                 server.server_close()
             self._servers.clear()
             raise
-        for vendor, server in self._servers.items():
+        serving: list[tuple[str, VendorServer | SmtpServer]] = list(self._servers.items())
+        if self._smtp is not None:
+            serving.append((SMTP, self._smtp))
+        for vendor, listener in serving:
             # A short poll interval: stop() waits for each loop to notice, and tests stop often.
             thread = threading.Thread(
-                target=server.serve_forever,
+                target=listener.serve_forever,
                 kwargs={"poll_interval": 0.05},
                 name=f"sandbox-{vendor}",
                 daemon=True,
@@ -186,13 +220,17 @@ class Sandbox:
         """Stop serving. A file state is closed (complete on disk); an in-memory one is kept, so
         start() again serves the same world with its writes."""
         # shutdown() blocks until that server's loop notices; ask all three at once.
-        stoppers = [threading.Thread(target=s.shutdown) for s in self._servers.values()]
+        running: list[VendorServer | SmtpServer] = list(self._servers.values())
+        if self._smtp is not None:
+            running.append(self._smtp)
+        stoppers = [threading.Thread(target=s.shutdown) for s in running]
         for stopper in stoppers:
             stopper.start()
         for stopper in stoppers:
             stopper.join()
-        for server in self._servers.values():
+        for server in running:
             server.server_close()
+        self._smtp = None
         for thread in self._threads:
             thread.join(timeout=5)
         self._servers.clear()
@@ -224,6 +262,35 @@ class Sandbox:
         return {vendor: base_url(server) for vendor, server in self._servers.items()}
 
     @property
+    def smtp_address(self) -> tuple[str, int]:
+        """(host, port) of the SMTP stand-in while it serves."""
+        if self._smtp is None:
+            raise RuntimeError("the sandbox is not serving; start() it first")
+        host, port = self._smtp.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def slack_webhook_url(self) -> str:
+        """The incoming-webhook URL the Slack stand-in accepts (its path is the secret)."""
+        return f"{self.urls['slack']}/services/{self.tokens['slack']}"
+
+    def slack_messages(self) -> list[SlackMessage]:
+        """Every message a Slack webhook accepted, oldest first."""
+        self._ensure()
+        app = self._apps["slack"]
+        assert isinstance(app, SlackApp)
+        return app.messages()
+
+    def emails(self) -> list[SmtpMessage]:
+        """Every message the SMTP stand-in accepted, oldest first."""
+        with self._emails_lock:
+            return list(self._emails)
+
+    def _record_email(self, message: SmtpMessage) -> None:
+        with self._emails_lock:
+            self._emails.append(message)
+
+    @property
     def world(self) -> World:
         """The generated ground truth (people, truth, companies, owners, forms, params)."""
         return self._ensure().world()
@@ -244,6 +311,20 @@ class Sandbox:
             rows = conn.execute("SELECT * FROM hs_contacts ORDER BY id").fetchall()
         return [contact_object(row) for row in rows]
 
+    def lemlist_reply(self, campaign_id: str, email: str) -> str:
+        """The lead with `email` replied to Lemlist campaign `campaign_id`; the activity's id."""
+        self._ensure()
+        app = self._apps["lemlist"]
+        assert isinstance(app, LemlistApp)
+        return app.reply(campaign_id, email)
+
+    def lemlist_leads(self) -> list[dict[str, Any]]:
+        """Every lead in every Lemlist campaign: {campaign_id, email, lead_id, unsubscribed}."""
+        self._ensure()
+        app = self._apps["lemlist"]
+        assert isinstance(app, LemlistApp)
+        return app.leads()
+
     def add_arrivals(self, n: int, at: datetime | None = None) -> list[str]:
         """`n` new people arrive now (or at `at`) with new records on the sources; their ids."""
         if n < 1:
@@ -251,10 +332,14 @@ class Sandbox:
         at_ms = self.clock.now_ms() if at is None else to_ms(at)
         return self._ensure().add_arrivals(n, at_ms)
 
+    def advance_clock(self, delta: timedelta) -> None:
+        """Move the sandbox clock forward: events scheduled before then (first touches) come due."""
+        self.clock.advance(delta.total_seconds())
+
     def set_rate_limit(self, vendor: str, requests: int, per_seconds: float) -> None:
         """Change a limit; `requests=0` disables it.
 
-        Vendors: hubspot, hubspot_search (HubSpot's separate search limit), meta, typeform.
+        Vendors: hubspot, hubspot_search (HubSpot's separate search limit), meta, typeform, lemlist.
         """
         if vendor not in RATE_LIMIT_BUCKETS:
             raise ValueError(f"unknown rate-limit vendor {vendor!r}; one of {RATE_LIMIT_BUCKETS}")
@@ -266,8 +351,8 @@ class Sandbox:
 
         The body is the vendor's error body for that status; a 429 carries Retry-After: 1.
         """
-        if vendor not in VENDORS:
-            raise ValueError(f"unknown vendor {vendor!r}; one of {VENDORS}")
+        if vendor not in (*VENDORS, SMTP):
+            raise ValueError(f"unknown vendor {vendor!r}; one of {(*VENDORS, SMTP)}")
         self.faults.add(vendor, status, count, path_prefix)
 
     # ------------------------------------------------------------------ serving
@@ -304,6 +389,34 @@ class Sandbox:
                     "counts": store.counts(),
                 },
             )
+        if action == "slack/messages" and req.method == "GET":
+            return Response(
+                200,
+                [
+                    {"webhook_id": m.webhook_id, "payload": m.payload, "received_at": m.received_at}
+                    for m in self.slack_messages()
+                ],
+            )
+        if action == "smtp/messages" and req.method == "GET":
+            return Response(
+                200,
+                [
+                    {
+                        "mail_from": m.mail_from,
+                        "recipients": list(m.recipients),
+                        "message": m.message.as_string(),
+                        "received_at": m.received_at,
+                    }
+                    for m in self.emails()
+                ],
+            )
+        if action == "lemlist/replies" and req.method == "POST":
+            try:
+                body = req.json() or {}
+                activity_id = self.lemlist_reply(str(body["campaign_id"]), str(body["email"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                return Response(400, {"error": f"bad control request: {exc}"})
+            return Response(201, {"activity_id": activity_id})
         if req.method != "POST" or action not in ("arrivals", "faults", "rate_limit"):
             return Response(404, {"error": f"no control endpoint {req.method} {req.path}"})
         try:
@@ -353,6 +466,8 @@ def serve(
     sandbox.start(host, {**DEFAULT_PORTS, **(ports or {})})
     for vendor, url in sandbox.urls.items():
         print(f"{vendor:9} {url}", flush=True)
+    smtp_host, smtp_port = sandbox.smtp_address
+    print(f"{SMTP:9} smtp://{smtp_host}:{smtp_port}", flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -10,6 +10,11 @@ Wire details that matter to a connector, all as HubSpot does them:
 - Batch writes take at most 100 inputs; a batch where only some inputs fail answers 207 with one
   error per failure, the others are applied.
 - Every write moves `lastmodifieddate` to now, so an incremental search sees it.
+- A write that gives a contact a new owner stamps `hubspot_owner_assigneddate` and schedules that
+  owner's first touch (`hs_sa_first_engagement_date`, `..._object_type`) after a delay fixed per
+  (contact, owner): most within minutes, some hours later, some never. The touch appears, with a new
+  `lastmodifieddate`, once the sandbox clock passes it.
+- `GET /account-info/v3/details` gives the portal id that record links need.
 
 Docs: https://developers.hubspot.com/docs/api/crm/search,
 https://developers.hubspot.com/docs/api/crm/contacts, https://developers.hubspot.com/docs/api/crm/owners,
@@ -32,6 +37,7 @@ from sandbox.properties import (
     ALWAYS_RETURNED,
     CONTACT_PROPERTIES,
     DEFAULT_RETURNED,
+    FIRST_ENGAGEMENT_TYPES,
     PROPERTIES_BY_NAME,
     PROPERTY_NAMES,
     UNIQUE_ID_PROPERTIES,
@@ -42,6 +48,17 @@ CONTACTS = "/crm/v3/objects/contacts"
 SEARCH_PATH = f"{CONTACTS}/search"
 OWNERS = "/crm/v3/owners"
 PROPERTIES = "/crm/v3/properties/contacts"
+ACCOUNT_DETAILS = "/account-info/v3/details"
+SANDBOX_PORTAL_ID = 24681357
+
+# When an owner first touches a newly assigned contact: (share, from ms, to ms); the rest never do.
+FIRST_TOUCH_DELAYS = (
+    (0.70, 60_000, 4 * 60_000),  # within minutes
+    (0.15, 10 * 60_000, 90 * 60_000),  # late for a hot lead
+    (0.07, 3 * 3_600_000, 30 * 3_600_000),  # next day
+)
+_TOUCH_TABLE = """CREATE TABLE IF NOT EXISTS hs_first_touch (
+    contact_id INTEGER PRIMARY KEY, owner_id TEXT, due_ms INTEGER, object_type TEXT)"""
 
 SEARCH_MAX_LIMIT = 200
 SEARCH_DEFAULT_LIMIT = 10
@@ -140,6 +157,7 @@ class HubSpotApp(VendorApp):
         decision = self.ctx.limiter.acquire(buckets, token)
         if not decision.allowed:
             return self._rate_limited(decision, token)
+        self._settle_first_touches()
         try:
             resp = self._route(req)
         except HubSpotError as exc:
@@ -209,6 +227,8 @@ class HubSpotApp(VendorApp):
             return self._get_contact(req, path.rsplit("/", 1)[1]) if get else _not_allowed()
         if path == OWNERS:
             return self._owners(req) if get else _not_allowed()
+        if path == ACCOUNT_DETAILS:
+            return Response(200, self._account_details()) if get else _not_allowed()
         if path.startswith(OWNERS + "/") and path.count("/") == 4:
             return self._owner(path.rsplit("/", 1)[1]) if get else _not_allowed()
         if path == PROPERTIES:
@@ -386,11 +406,13 @@ class HubSpotApp(VendorApp):
             written = conn.execute(
                 "SELECT * FROM hs_contacts WHERE id = ?", (contact_id,)
             ).fetchone()
+            written = self._owner_assigned(conn, None, written, now)
             return {**_object(written, _written_props(props, id_prop)), "new": True}
         conflict = self._conflicts(conn, values, int(row["id"]), key)
         if conflict is not None:
             return conflict
         written = self._apply(conn, row, values, now)
+        written = self._owner_assigned(conn, row["hubspot_owner_id"], written, now)
         return {**_object(written, _written_props(props, id_prop)), "new": False}
 
     def _batch_update(self, body: dict[str, Any]) -> Response:
@@ -418,7 +440,9 @@ class HubSpotApp(VendorApp):
                 if problem is not None:
                     errors.append(problem)
                     continue
-                written = self._apply(conn, row, values, self.ctx.clock.now_ms())
+                now = self.ctx.clock.now_ms()
+                written = self._apply(conn, row, values, now)
+                written = self._owner_assigned(conn, row["hubspot_owner_id"], written, now)
                 results.append(_object(written, _written_props(props, None)))
         if missing:
             errors.append(
@@ -586,6 +610,71 @@ class HubSpotApp(VendorApp):
         ).fetchone()
         return written
 
+    # ------------------------------------------------------------------ first touch
+
+    def _owner_assigned(
+        self, conn: sqlite3.Connection, before: str | None, written: sqlite3.Row, now: int
+    ) -> sqlite3.Row:
+        """A write gave the contact a new owner: stamp the assignment, clear the previous owner's
+        first engagement (HubSpot resets it per owner) and schedule the new owner's first touch."""
+        owner = written["hubspot_owner_id"]
+        if not owner or owner == before:
+            return written
+        conn.execute(_TOUCH_TABLE)
+        conn.execute(
+            "UPDATE hs_contacts SET hubspot_owner_assigneddate = ?, "
+            "hs_sa_first_engagement_date = NULL, hs_sa_first_engagement_object_type = NULL "
+            "WHERE id = ?",
+            (hubspot_time(now), written["id"]),
+        )
+        conn.execute("DELETE FROM hs_first_touch WHERE contact_id = ?", (written["id"],))
+        delay = first_touch_delay_ms(str(written["id"]), str(owner))
+        if delay is not None:
+            conn.execute(
+                "INSERT INTO hs_first_touch VALUES (?, ?, ?, ?)",
+                (written["id"], owner, now + delay, _touch_type(str(written["id"]), str(owner))),
+            )
+        row: sqlite3.Row = conn.execute(
+            "SELECT * FROM hs_contacts WHERE id = ?", (written["id"],)
+        ).fetchone()
+        return row
+
+    def _settle_first_touches(self) -> None:
+        """Touches whose time has come show up on the contact, with a new lastmodifieddate (now,
+        when the sandbox notices: never behind a cursor a pull already committed)."""
+        now = self.ctx.clock.now_ms()
+        query = (
+            "SELECT contact_id, owner_id, due_ms, object_type FROM hs_first_touch WHERE due_ms <= ?"
+        )
+        with self.ctx.store.read() as conn:  # the common case, nothing due, takes no write lock
+            conn.execute(_TOUCH_TABLE)
+            if not conn.execute(query + " LIMIT 1", (now,)).fetchall():
+                return
+        with self.ctx.store.transaction() as conn:
+            due = conn.execute(query, (now,)).fetchall()
+            for contact_id, owner_id, due_ms, object_type in due:
+                conn.execute(
+                    "UPDATE hs_contacts SET hs_sa_first_engagement_date = ?, "
+                    "hs_sa_first_engagement_object_type = ?, lastmodifieddate = ? "
+                    "WHERE id = ? AND hubspot_owner_id = ?",
+                    (hubspot_time(due_ms), object_type, hubspot_time(now), contact_id, owner_id),
+                )
+                conn.execute("DELETE FROM hs_first_touch WHERE contact_id = ?", (contact_id,))
+
+    def _account_details(self) -> dict[str, Any]:
+        """GET /account-info/v3/details: the portal id a record link needs."""
+        return {
+            "portalId": SANDBOX_PORTAL_ID,
+            "accountType": "STANDARD",
+            "timeZone": "UTC",
+            "companyCurrency": "USD",
+            "additionalCurrencies": [],
+            "utcOffset": "+00:00",
+            "utcOffsetMilliseconds": 0,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        }
+
     # ------------------------------------------------------------------ reads
 
     def _list_contacts(self, req: Request) -> Response:
@@ -654,6 +743,24 @@ class HubSpotApp(VendorApp):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def first_touch_delay_ms(contact_id: str, owner_id: str) -> int | None:
+    """How long after being assigned an owner first touches a contact: deterministic per (contact,
+    owner). Most touch within minutes, some late, some never (None)."""
+    digest = hashlib.sha256(f"first-touch:{contact_id}:{owner_id}".encode()).digest()
+    u = int.from_bytes(digest[:4], "big") / 2**32
+    v = int.from_bytes(digest[4:8], "big") / 2**32
+    for share, low_ms, high_ms in FIRST_TOUCH_DELAYS:
+        if u < share:
+            return int(low_ms + v * (high_ms - low_ms))
+        u -= share
+    return None
+
+
+def _touch_type(contact_id: str, owner_id: str) -> str:
+    digest = hashlib.sha256(f"touch-type:{contact_id}:{owner_id}".encode()).digest()
+    return FIRST_ENGAGEMENT_TYPES[digest[0] % len(FIRST_ENGAGEMENT_TYPES)]
 
 
 def _not_allowed() -> Response:

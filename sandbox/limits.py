@@ -24,6 +24,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     # retrieval; the sandbox sets the real figure when the world is loaded (see Sandbox.start).
     "meta": (4_800, 86_400.0),
     "typeform": (2, 1.0),
+    "lemlist": (20, 2.0),  # every route, per API key
+    "slack": (1, 1.0),  # incoming webhooks: about one message per second per webhook
 }
 
 

@@ -37,6 +37,14 @@ LEAD_STATUSES = (
     "BAD_TIMING",
 )
 
+# Engagement object types a first sales touch can be.
+FIRST_ENGAGEMENT_TYPES = ("CALL", "EMAIL", "MEETING")
+
+# HubSpot's default `numemployees` contact property options.
+EMPLOYEE_RANGES = ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+")
+# A few of HubSpot's `hs_email_hard_bounce_reason_enum` options.
+HARD_BOUNCE_REASONS = ("UNKNOWN_USER", "MAILBOX_FULL", "DNS_FAILURE", "SPAM", "POLICY", "OTHER")
+
 ANALYTICS_SOURCES = (
     "ORGANIC_SEARCH",
     "PAID_SEARCH",
@@ -83,12 +91,50 @@ CONTACT_PROPERTIES: tuple[ContactProperty, ...] = (
     ContactProperty("mobilephone", "Mobile Phone Number", "string"),
     ContactProperty("company", "Company Name", "string"),
     ContactProperty("jobtitle", "Job Title", "string"),
+    ContactProperty("industry", "Industry", "string"),
+    ContactProperty("numemployees", "Number of Employees", "enumeration", options=EMPLOYEE_RANGES),
     ContactProperty("country", "Country/Region", "string"),
     ContactProperty("city", "City", "string"),
     ContactProperty("lifecyclestage", "Lifecycle Stage", "enumeration", options=LIFECYCLE_STAGES),
     ContactProperty("hs_lead_status", "Lead Status", "enumeration", options=LEAD_STATUSES),
     ContactProperty("hubspot_owner_id", "Contact owner", "enumeration"),
+    # Set by HubSpot itself: when the current owner was assigned, and that owner's first sales
+    # engagement (call, email, meeting) with the contact, cleared when the owner changes.
+    ContactProperty(
+        "hubspot_owner_assigneddate", "Owner assigned date", "datetime", writable=False
+    ),
+    ContactProperty(
+        "hs_sa_first_engagement_date",
+        "Date of first engagement",
+        "datetime",
+        group="sales_properties",
+        writable=False,
+    ),
+    ContactProperty(
+        "hs_sa_first_engagement_object_type",
+        "Object type of first engagement",
+        "enumeration",
+        group="sales_properties",
+        writable=False,
+        options=FIRST_ENGAGEMENT_TYPES,
+    ),
     ContactProperty("createdate", "Create Date", "datetime"),
+    ContactProperty(
+        "hs_email_optout",
+        "Unsubscribed from all email",
+        "enumeration",
+        group="emailinformation",
+        writable=False,
+        options=("true", "false"),
+    ),
+    ContactProperty(
+        "hs_email_hard_bounce_reason_enum",
+        "Email hard bounce reason",
+        "enumeration",
+        group="emailinformation",
+        writable=False,
+        options=HARD_BOUNCE_REASONS,
+    ),
     ContactProperty("lastmodifieddate", "Last Modified Date", "datetime", writable=False),
     *(_stage_date(stage) for stage in FUNNEL_STAGES),
     ContactProperty(
@@ -129,6 +175,9 @@ CONTACT_PROPERTIES: tuple[ContactProperty, ...] = (
         "leadflow_temperature", "LeadFlow temperature", "string", "leadflow", custom=True
     ),
     ContactProperty("leadflow_reasons", "LeadFlow reasons", "string", "leadflow", custom=True),
+    ContactProperty(
+        "leadflow_nurture_track", "LeadFlow nurture track", "string", "leadflow", custom=True
+    ),
 )
 
 PROPERTIES_BY_NAME: dict[str, ContactProperty] = {p.name: p for p in CONTACT_PROPERTIES}

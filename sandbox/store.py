@@ -42,7 +42,9 @@ from sandbox.world import (
 log = logging.getLogger("sandbox")
 
 # Bump when the tables or the generator change, so stale state files are regenerated.
-SCHEMA_VERSION = "1"
+# 3: contacts carry leadflow_nurture_track
+# 4: contacts carry hubspot_owner_assigneddate and the first sales engagement (hs_sa_first_*)
+SCHEMA_VERSION = "4"  # 2: contacts carry industry, numemployees, email opt-out and bounce
 CHUNK = 5_000
 
 _CONTACT_COLUMNS = ", ".join(f"{name} TEXT" for name in PROPERTY_NAMES if name != "hs_object_id")

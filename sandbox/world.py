@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,7 +30,13 @@ from random import Random
 from typing import Any, overload
 
 from sandbox.clock import hubspot_time
-from sandbox.properties import ANALYTICS_SOURCES, FUNNEL_STAGES, PROPERTY_NAMES
+from sandbox.properties import (
+    ANALYTICS_SOURCES,
+    EMPLOYEE_RANGES,
+    FUNNEL_STAGES,
+    HARD_BOUNCE_REASONS,
+    PROPERTY_NAMES,
+)
 
 # --------------------------------------------------------------------------- world constants
 
@@ -646,6 +654,19 @@ def _block_for(country: Country, nsn: str) -> PhoneBlock:
 
 
 _COUNTRY_PICK = Weighted([(c, c.weight) for c in COUNTRIES])
+# Shares of HubSpot contacts with each attribute filled (firmographics are often missing in CRMs).
+HUBSPOT_INDUSTRY_RATE = 0.6
+HUBSPOT_EMPLOYEES_RATE = 0.55
+HUBSPOT_OPTOUT_RATE = 0.05
+HUBSPOT_BOUNCE_RATE = 0.02
+
+
+def employee_range(employees: int) -> str:
+    """A head count as HubSpot's numemployees option (each range holds its lower bound)."""
+    lowers = (1, 5, 25, 50, 100, 500, 1000)
+    return EMPLOYEE_RANGES[max(0, bisect_right(lowers, employees) - 1)]
+
+
 _TITLE_PICK = Weighted(JOB_TITLES)
 _COMBO_PICK = Weighted(SOURCE_COMBOS)
 _FREE_PICK = Weighted(FREE_MAIL_DOMAINS)
@@ -764,6 +785,56 @@ def _meta_ads() -> list[dict[str, str]]:
 
 
 META_ADS = _meta_ads()
+
+
+# --------------------------------------------------------------------------- funnel propensity
+
+# Who moves down the funnel is not a coin flip: seniority, a business address, the country and the
+# company's size change the odds, so a model trained on the sandbox has something real to find.
+# Each factor is divided by its mean over the world's own distributions, so the product averages
+# about 1 and FUNNEL_REACH stays the funnel's average shape.
+_TITLE_LEVEL_PROPENSITY = (
+    (r"\b(student|intern)\b", 0.25),
+    (r"\b(assistant|coordinator)\b", 0.5),
+    (r"\b(vp|head|director)\b", 1.9),
+    (r"\b(ceo|cto|cmo|cfo|coo|founder|co-founder)\b", 1.6),
+    (r"\bmanager\b", 1.1),
+)
+_INDIVIDUAL_PROPENSITY = 0.75
+_BUSINESS_EMAIL_PROPENSITY, _FREE_EMAIL_PROPENSITY = 1.15, 0.55
+_COUNTRY_PROPENSITY = {"US": 1.3, "CA": 1.3, "GB": 1.3, "DE": 1.3, "ES": 0.6, "IN": 0.6, "SG": 0.6}
+# Company size: exp(k * z - k^2 / 2) with z the standardized log head count (mean exactly 1).
+_SIZE_PROPENSITY_K = 0.45
+
+
+def _title_propensity(title: str) -> float:
+    for pattern, factor in _TITLE_LEVEL_PROPENSITY:
+        if re.search(pattern, title, re.IGNORECASE):
+            return factor
+    return _INDIVIDUAL_PROPENSITY
+
+
+@lru_cache(maxsize=1)
+def _propensity_means() -> tuple[float, float, float]:
+    """The mean title, email and country factors over the world's distributions."""
+    total = sum(w for _, w in JOB_TITLES)
+    title = sum(_title_propensity(t) * w for t, w in JOB_TITLES) / total
+    business, free = 1 - FREE_MAIL_RATE, FREE_MAIL_RATE
+    email = business * _BUSINESS_EMAIL_PROPENSITY + free * _FREE_EMAIL_PROPENSITY
+    weights = sum(c.weight for c in COUNTRIES)
+    country = sum(_COUNTRY_PROPENSITY.get(c.code, 1.0) * c.weight for c in COUNTRIES) / weights
+    return title, email, country
+
+
+def funnel_propensity(title: str, business_email: bool, country: str, employees: int) -> float:
+    """How much likelier than average this person is to move down the funnel (mean ~1)."""
+    title_mean, email_mean, country_mean = _propensity_means()
+    email = _BUSINESS_EMAIL_PROPENSITY if business_email else _FREE_EMAIL_PROPENSITY
+    z = (math.log(max(employees - 2, 1)) - 3.6) / 1.6  # make_companies' lognormvariate(3.6, 1.6)
+    size = math.exp(_SIZE_PROPENSITY_K * z - _SIZE_PROPENSITY_K**2 / 2)
+    title_factor = _title_propensity(title) / title_mean
+    country_factor = _COUNTRY_PROPENSITY.get(country, 1.0) / country_mean
+    return title_factor * (email / email_mean) * country_factor * size
 
 
 class Generator:
@@ -939,9 +1010,16 @@ class Generator:
             props["country"] = _country_spelling(ctx.country, rng)
         if rng.random() > 0.25:
             props["city"] = ctx.city
+        self._hubspot_attributes(props, ctx.company, contact_id)
 
         # Funnel: walk the stages while the draw allows and the dates stay in the past.
-        reach = rng.random()
+        # The same single draw as a coin flip, against thresholds scaled by the person's propensity.
+        reach = rng.random() / funnel_propensity(
+            ctx.title,
+            bundle.person[4].endswith("@" + ctx.company.domain),
+            ctx.country.code,
+            ctx.company.employees,
+        )
         stage_at = created
         reached = "lead"
         props["hs_lifecyclestage_lead_date"] = hubspot_time(created)
@@ -987,6 +1065,23 @@ class Generator:
         props["lastmodifieddate"] = hubspot_time(modified)
         bundle.hubspot.append(props)
         return str(contact_id)
+
+    def _hubspot_attributes(
+        self, props: dict[str, str | None], company: Company, contact_id: int
+    ) -> None:
+        """Firmographics from the person's company and the email status, for a share of contacts.
+
+        Drawn from their own generator, so adding them left every other draw of the world as it was.
+        """
+        rng = Random(f"{self.seed}:hubspot-attributes:{contact_id}")
+        if rng.random() < HUBSPOT_INDUSTRY_RATE:
+            props["industry"] = company.industry
+        if rng.random() < HUBSPOT_EMPLOYEES_RATE:
+            props["numemployees"] = employee_range(company.employees)
+        if rng.random() < HUBSPOT_OPTOUT_RATE:
+            props["hs_email_optout"] = "true"
+        if rng.random() < HUBSPOT_BOUNCE_RATE:
+            props["hs_email_hard_bounce_reason_enum"] = rng.choice(HARD_BOUNCE_REASONS)
 
     def _owner_for(self, country: Country, rng: Random) -> Owner:
         team = (

@@ -1,26 +1,75 @@
-"""Score every lead from its unified profile and intent events; store scores, history, MQL events.
+"""Score every lead from its unified profile and intent events; store scores, history, lifecycle.
 
 Reads intermediate.int_leads_unified and intermediate.int_lead_events_unioned (built by dbt's
-`prepare` selector) and writes ops.lead_scores (current), ops.lead_score_history (a row whenever a
-lead's score, grade, temperature or MQL flag changes) and ops.lead_lifecycle_events (the moment a
-lead first crossed the MQL threshold), all in one transaction.
+`prepare` selector) and writes, in one transaction:
+
+- ops.lead_scores: the current score of each lead, with every factor (see scoring.rules);
+- ops.lead_score_history: a row whenever a lead's score, grade, temperature, MQL flag or model
+  changes, with its cause (`change_cause`);
+- ops.lead_lifecycle_events: the moment a lead first crossed the MQL (and SQL) threshold. The first
+  crossing is kept: a later drop below the threshold does not remove it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from leadflow.config import ScoringConfig
 from leadflow.warehouse import nulls_to_none, registered, stable_hash, transaction, utcnow
-from scoring.rules import Event, LeadScore, score_lead, scoring_moment
+from scoring.model import model_reasons, with_model
+from scoring.rules import REASONS_MAX_CHARS, Event, LeadScore, score_lead, scoring_moment
 
-__all__ = ["ScoreResult", "model_version", "score_all", "score_lead"]
+__all__ = [
+    "ScoreResult",
+    "change_cause",
+    "load_events",
+    "model_version",
+    "score_all",
+    "score_lead",
+]
+
+log = logging.getLogger("leadflow.scoring")
+
+SCORE_COLUMNS = [
+    "lead_id",
+    "score",
+    "fit_score",
+    "intent_score",
+    "negative_score",
+    "grade",
+    "temperature",
+    "is_mql",
+    "is_sql",
+    "factors",
+    "reasons",
+    "model_version",
+    "scored_as_of",
+    "scored_at",
+    "run_id",
+]
+HISTORY_COLUMNS = [
+    "lead_id",
+    "score",
+    "grade",
+    "temperature",
+    "is_mql",
+    "model_version",
+    "scored_as_of",
+    "scored_at",
+    "run_id",
+    "cause",
+]
+# A change in any of these is a new history row.
+TRACKED = ("score", "grade", "temperature", "is_mql", "model_version")
 
 
 @dataclass
@@ -28,11 +77,123 @@ class ScoreResult:
     scored: int
     changed: int
     new_mqls: int
+    new_sqls: int = 0
+
+
+# Settings that choose and train the predictive model, not the rules: editing them must not look
+# like a rules change on every lead's score history.
+MODEL_KEYS = {"mode", "blend_weight", "model"}
 
 
 def model_version(config: ScoringConfig) -> str:
     """The configured version plus a hash of the rules, so a rule edit is visible on every score."""
-    return f"{config.model_version}+{stable_hash(config.model_dump(mode='json'))[:8]}"
+    rules = config.model_dump(mode="json", exclude=MODEL_KEYS)
+    return f"{config.model_version}+{stable_hash(rules)[:8]}"
+
+
+@dataclass
+class ModelScores:
+    """The active model's view of every lead at the scoring moment (mode model or blend)."""
+
+    version: str
+    probability: dict[str, float]
+    contributions: dict[str, list[tuple[str, float]]]
+
+
+def model_scores(
+    con: duckdb.DuckDBPyConnection, config: ScoringConfig, moment: datetime
+) -> ModelScores | None:
+    """Predictions of the active model, or None when the rules alone score (and why, logged)."""
+    if config.mode == "rules":
+        return None
+    from scoring.features import features_for_scoring
+    from scoring.model import active_model
+
+    model = active_model(con)
+    if model is None:
+        log.warning(
+            "scoring.mode is %s but no model is active (train one with `leadflow train`); "
+            "scoring uses the rules",
+            config.mode,
+        )
+        return None
+    features = features_for_scoring(con, None, moment)
+    ids = features.index.astype(str).tolist()  # indexed by lead_id
+    probabilities = model.predict(features)
+    contributions = model.contributions(features, top=config.top_factors)
+    return ModelScores(
+        model.version,
+        {lead_id: float(p) for lead_id, p in zip(ids, probabilities, strict=True)},
+        dict(zip(ids, contributions, strict=True)),
+    )
+
+
+def load_events(
+    con: duckdb.DuckDBPyConnection, lead_ids: Iterable[str] | None = None
+) -> dict[str, list[Event]]:
+    """Intent events per lead from intermediate.int_lead_events_unioned."""
+    sql = "select lead_id, event, occurred_at, quantity from intermediate.int_lead_events_unioned"
+    params: list[Any] = []
+    if lead_ids is not None:
+        sql += " where lead_id = any(?)"
+        params.append(list(lead_ids))
+    events: dict[str, list[Event]] = defaultdict(list)
+    for lead_id, event, occurred_at, quantity in con.execute(sql, params).fetchall():
+        events[lead_id].append(Event(event, occurred_at, float(quantity or 1)))
+    return events
+
+
+def _by_factor(factors: list[dict[str, Any]], groups: tuple[str, ...]) -> dict[str, dict]:
+    return {f["factor"]: f for f in factors if f.get("group") in groups}
+
+
+def change_cause(
+    old_factors: list[dict[str, Any]] | None,
+    old_version: str | None,
+    new_factors: list[dict[str, Any]],
+    new_version: str,
+) -> str:
+    """Why a lead's score changed, from the previous factors and the new ones.
+
+    'new lead' | 'rules changed (<old> -> <new>)' | 'new activity: <events>' |
+    'attributes changed: +<factor>, -<factor>' (both may appear, joined by '; ') |
+    'decay (activity aged)' | 'recomputed' (nothing above, e.g. an unchanged lead re-scored).
+    """
+    if old_factors is None:
+        return "new lead"
+    if old_version != new_version:
+        return f"rules changed ({old_version} -> {new_version})"
+    parts = []
+    old_intent = _by_factor(old_factors, ("intent",))
+    new_intent = _by_factor(new_factors, ("intent",))
+    active = []
+    for name, factor in new_intent.items():
+        before = old_intent.get(name)
+        if before is None:
+            active.append(name)
+            continue
+        new_detail, old_detail = factor.get("detail") or {}, before.get("detail") or {}
+        if new_detail.get("occurrences", 0) > old_detail.get("occurrences", 0) or (
+            new_detail.get("last_at") or ""
+        ) > (old_detail.get("last_at") or ""):
+            active.append(name)
+        elif not old_detail and factor["points"] > before["points"]:
+            active.append(name)  # a score stored before factors carried their detail
+    if active:
+        parts.append("new activity: " + ", ".join(sorted(active)))
+    old_attrs = set(_by_factor(old_factors, ("fit", "negative")))
+    new_attrs = set(_by_factor(new_factors, ("fit", "negative")))
+    if old_attrs != new_attrs:
+        changes = [f"+{n}" for n in sorted(new_attrs - old_attrs)]
+        changes += [f"-{n}" for n in sorted(old_attrs - new_attrs)]
+        parts.append("attributes changed: " + ", ".join(changes))
+    if parts:
+        return "; ".join(parts)
+    faded = any(
+        name not in new_intent or new_intent[name]["points"] < factor["points"]
+        for name, factor in old_intent.items()
+    )
+    return "decay (activity aged)" if faded else "recomputed"
 
 
 def score_all(
@@ -41,81 +202,95 @@ def score_all(
     leads = nulls_to_none(
         con.execute("select * from intermediate.int_leads_unified order by lead_id").df()
     )
-    events_by_lead: dict[str, list[Event]] = defaultdict(list)
-    for lead_id, event, occurred_at, quantity in con.execute(
-        "select lead_id, event, occurred_at, quantity from intermediate.int_lead_events_unioned"
-    ).fetchall():
-        events_by_lead[lead_id].append(Event(event, occurred_at, float(quantity or 1)))
+    events_by_lead = load_events(con)
+    previous = {
+        row[0]: row[1:]
+        for row in con.execute(
+            f"select lead_id, factors, {', '.join(TRACKED)} from ops.lead_scores"
+        ).fetchall()
+    }
 
     moment = scoring_moment(as_of, config.decay_resolution)
-    version = model_version(config)
+    rules_version = model_version(config)
+    predicted = model_scores(con, config, moment)
+    version = (
+        rules_version
+        if predicted is None
+        else predicted.version
+        if config.mode == "model"
+        else f"blend({rules_version},{predicted.version})"
+    )
     now = utcnow()
     rows = []
+    history = []
     for lead in leads.to_dict("records"):
         result: LeadScore = score_lead(
             lead, events_by_lead.get(lead["lead_id"], []), config, moment
         )
-        rows.append(
-            {
-                "lead_id": lead["lead_id"],
-                "score": result.score,
-                "fit_score": result.fit_score,
-                "intent_score": result.intent_score,
-                "negative_score": result.negative_score,
-                "grade": result.grade,
-                "temperature": result.temperature,
-                "is_mql": result.is_mql,
-                "factors": json.dumps([f.as_dict() for f in result.factors]),
-                "reasons": result.reasons(),
-                "model_version": version,
-                "scored_as_of": moment,
-                "scored_at": now,
-                "run_id": run_id,
-            }
+        reasons = result.reasons()
+        probability = predicted.probability.get(lead["lead_id"]) if predicted else None
+        if predicted is not None and probability is not None:
+            contributions = predicted.contributions[lead["lead_id"]]
+            result = with_model(result, probability, contributions, predicted.version, config)
+            reasons = f"{model_reasons(probability, contributions)}; {reasons}"[:REASONS_MAX_CHARS]
+        factors = result.factor_dicts()
+        row = {
+            "lead_id": lead["lead_id"],
+            "score": result.score,
+            "fit_score": result.fit_score,
+            "intent_score": result.intent_score,
+            "negative_score": result.negative_score,
+            "grade": result.grade,
+            "temperature": result.temperature,
+            "is_mql": result.is_mql,
+            "is_sql": result.is_sql,
+            "factors": json.dumps(factors),
+            "reasons": reasons,
+            "model_version": version,
+            "scored_as_of": moment,
+            "scored_at": now,
+            "run_id": run_id,
+        }
+        rows.append(row)
+        old = previous.get(lead["lead_id"])
+        if old is not None and tuple(old[1:]) == tuple(row[c] for c in TRACKED):
+            continue
+        cause = change_cause(
+            json.loads(old[0]) if old is not None else None,
+            old[-1] if old is not None else None,
+            factors,
+            version,
         )
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "lead_id",
-            "score",
-            "fit_score",
-            "intent_score",
-            "negative_score",
-            "grade",
-            "temperature",
-            "is_mql",
-            "factors",
-            "reasons",
-            "model_version",
-            "scored_as_of",
-            "scored_at",
-            "run_id",
-        ],
-    )
-    with transaction(con), registered(con, "new_scores", frame):
-        # A history row for every lead whose score, bands, MQL flag or model changed (or is new).
-        changed = con.execute(
-            """
-            insert into ops.lead_score_history
-            select n.lead_id, n.score, n.grade, n.temperature, n.is_mql, n.model_version,
-                   n.scored_as_of, n.scored_at, n.run_id
-            from new_scores n left join ops.lead_scores o using (lead_id)
-            where o.lead_id is null or (n.score, n.grade, n.temperature, n.is_mql, n.model_version)
-                  is distinct from (o.score, o.grade, o.temperature, o.is_mql, o.model_version)
-            returning lead_id
-            """
-        ).fetchall()
-        new_mqls = con.execute(
-            """
-            insert or ignore into ops.lead_lifecycle_events (lead_id, event, occurred_at, score, run_id)
-            select lead_id, 'mql', ?, score, run_id from new_scores where is_mql
-            returning lead_id
-            """,
-            [as_of],
-        ).fetchall()
+        history.append({**{c: row[c] for c in HISTORY_COLUMNS if c != "cause"}, "cause": cause})
+
+    frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    history_frame = pd.DataFrame(history, columns=HISTORY_COLUMNS)
+    with (
+        transaction(con),
+        registered(con, "new_scores", frame),
+        registered(con, "new_history", history_frame),
+    ):
+        con.execute("insert into ops.lead_score_history by name select * from new_history")
+        crossings = {}
+        for event, flag in (("mql", "is_mql"), ("sql", "is_sql")):
+            # insert-or-ignore on (lead_id, event): only the first crossing is recorded.
+            crossings[event] = con.execute(
+                f"""
+                insert or ignore into ops.lead_lifecycle_events
+                    (lead_id, event, occurred_at, score, run_id)
+                select lead_id, '{event}', ?, score, run_id from new_scores where {flag}
+                returning lead_id
+                """,
+                [as_of],
+            ).fetchall()
         # Leads absorbed by a merge no longer exist; their scores go with them.
         con.execute(
             "delete from ops.lead_scores where lead_id not in (select lead_id from new_scores)"
         )
         con.execute("insert or replace into ops.lead_scores by name select * from new_scores")
-    return ScoreResult(scored=len(frame), changed=len(changed), new_mqls=len(new_mqls))
+    return ScoreResult(
+        scored=len(frame),
+        changed=len(history_frame),
+        new_mqls=len(crossings["mql"]),
+        new_sqls=len(crossings["sql"]),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.records import SourceRecord, text
+from connectors.records import SourceRecord, flag, text
 from connectors.streams import parse_timestamp
 
 
@@ -45,7 +45,23 @@ def parse_contact(payload: dict[str, Any]) -> SourceRecord:
         crm_contact_id=contact_id(payload),
         crm_owner_id=text(props.get("hubspot_owner_id")),
         leadflow_lead_id=text(props.get("leadflow_lead_id")),
+        industry=text(props.get("industry")),
+        employees=text(props.get("numemployees")),
+        unsubscribed=_email_status(props, "hs_email_optout", flag(props.get("hs_email_optout"))),
+        bounced=_email_status(
+            props,
+            "hs_email_hard_bounce_reason_enum",
+            text(props.get("hs_email_hard_bounce_reason_enum")) is not None,
+        ),
     )
+
+
+def _email_status(props: dict[str, Any], name: str, value: bool | None) -> bool | None:
+    """HubSpot returns an unset property as null: asked for and null means no (not opted out, not
+    bounced); a payload without the property at all (pulled before it was asked for) says nothing."""
+    if name not in props:
+        return None
+    return bool(value)
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,18 @@ CONTACT_PROPERTIES: tuple[str, ...] = (
     "mobilephone",
     "company",
     "jobtitle",
+    "industry",
+    "numemployees",
     "country",
     "city",
+    "hs_email_optout",
+    "hs_email_hard_bounce_reason_enum",
     "lifecyclestage",
     "hs_lead_status",
     "hubspot_owner_id",
+    "hubspot_owner_assigneddate",  # set by HubSpot when the current owner was assigned
+    "hs_sa_first_engagement_date",  # the current owner's first sales touch (SLA tracking)
+    "hs_sa_first_engagement_object_type",
     "createdate",
     "lastmodifieddate",
     "hs_lifecyclestage_lead_date",
@@ -65,6 +72,8 @@ OWNED_PROPERTIES: tuple[str, ...] = (
     "leadflow_grade",
     "leadflow_temperature",
     "leadflow_reasons",
+    "leadflow_nurture_track",  # routing/nurture.py: the open track, '' once the lead left it
+    "hs_lead_status",  # routing/recycle.py: BAD_TIMING / UNQUALIFIED; sent only when recycled
 )
 IDENTITY_PROPERTIES: tuple[str, ...] = (
     "email",

@@ -24,7 +24,16 @@ import duckdb
 import pytest
 
 from leadflow.dbt import build
-from leadflow.warehouse import OPS_DDL, RAW_STREAMS, RAW_TABLE_DDL, Warehouse
+from leadflow.warehouse import (
+    MODEL_DDL,
+    NOTIFY_DDL,
+    NURTURE_DDL,
+    OPS_DDL,
+    RAW_STREAMS,
+    RAW_TABLE_DDL,
+    ROUTING_DDL,
+    Warehouse,
+)
 from tests.dbt_project.test_dbt_build import load_fixture
 
 pytestmark = pytest.mark.postgres
@@ -116,7 +125,9 @@ def test_postgres_builds_the_same_rows(
     # AND the same raw and ops rows in PostgreSQL
     ddl = ["create schema raw;", "create schema ops;"]
     ddl += [RAW_TABLE_DDL.format(name=f"{s}__{t}") + ";" for s, t in RAW_STREAMS]
-    psql("\n".join([*ddl, OPS_DDL]), dbname=pg_database)
+    # every ops table, as Warehouse.ensure_schema creates them
+    ops_ddl = [OPS_DDL, ROUTING_DDL, NURTURE_DDL, MODEL_DDL, NOTIFY_DDL]
+    psql("\n".join([*ddl, *ops_ddl]), dbname=pg_database)
     with duckdb.connect(str(path), read_only=True) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables"

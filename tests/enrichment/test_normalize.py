@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from connectors.hubspot.models import parse_contact
 from connectors.records import SourceRecord
 from enrichment import enrich
 from enrichment.normalize import (
+    department,
+    employee_band,
     is_free_email,
     normalize_country,
     normalize_email,
+    normalize_industry,
     normalize_name,
     normalize_phone,
+    seniority,
 )
 
 
@@ -98,3 +103,137 @@ def test_enrich_infers_the_country_from_an_international_phone() -> None:
     assert row["phone_e164"] == "+442079460958"
     assert row["contact_point"] == "x@acme.io"
     assert row["email_is_valid"] is True
+
+
+# --------------------------------------------------------------------------- ICP attributes
+
+
+@pytest.mark.parametrize(
+    ("title", "level", "function"),
+    [
+        pytest.param("CEO", "c_level", "executive", id="ceo"),
+        pytest.param("Chief Executive Officer", "c_level", "executive", id="chief-executive"),
+        pytest.param("CTO", "c_level", "engineering", id="cto-is-engineering"),
+        pytest.param("Chief Revenue Officer", "c_level", "sales", id="cro"),
+        pytest.param("Co-Founder", "c_level", "executive", id="co-founder"),
+        pytest.param("Geschäftsführerin", "c_level", "executive", id="german-umlaut"),
+        pytest.param("Directeur Général", "c_level", "executive", id="french-accents"),
+        pytest.param("Vice-President, Marketing", "vp", "marketing", id="vice-president"),
+        pytest.param("SVP Sales", "vp", "sales", id="svp"),
+        pytest.param("Head of Growth", "director", "marketing", id="head-of"),
+        pytest.param("DIRECTOR OF ENGINEERING", "director", "engineering", id="all-caps"),
+        pytest.param("RevOps Manager", "manager", "operations", id="revops"),
+        pytest.param("Team Lead, Platform", "manager", None, id="lead-no-function"),
+        pytest.param("Account Executive", "individual_contributor", "sales", id="ae-not-c-level"),
+        pytest.param("Data Analyst", "individual_contributor", "data", id="analyst"),
+        pytest.param("Software Engineer", "individual_contributor", "engineering", id="engineer"),
+        pytest.param("HR Business Partner", "individual_contributor", "hr", id="hr-partner"),
+        pytest.param("Consultant", "individual_contributor", None, id="no-function"),
+        pytest.param("Marketing Intern", "intern", "marketing", id="intern"),
+        pytest.param("Werkstudentin", "student", None, id="werkstudentin"),
+        pytest.param("Student", "student", None, id="student"),
+        pytest.param(
+            "\uff56\uff50 \uff53\uff41\uff4c\uff45\uff53", "vp", "sales", id="fullwidth-nfkc"
+        ),
+        pytest.param("   ", None, None, id="blank"),
+        pytest.param("1234 !!", None, None, id="no-letters"),
+        pytest.param(None, None, None, id="missing"),
+    ],
+)
+def test_seniority_and_department_from_the_title(
+    title: str | None, level: str | None, function: str | None
+) -> None:
+    assert (seniority(title), department(title)) == (level, function)
+
+
+@pytest.mark.parametrize(
+    ("given", "band"),
+    [
+        *(pytest.param(b, b, id=f"hubspot-{b}") for b in ("1-5", "5-25", "25-50", "50-100")),
+        *(pytest.param(b, b, id=f"hubspot-{b}") for b in ("100-500", "500-1000", "1000+")),
+        pytest.param("1000-5000", "1000+", id="bigger-range"),
+        pytest.param("10,000+", "1000+", id="thousands-separator"),
+        pytest.param("10k+", "1000+", id="k-suffix"),
+        pytest.param("> 1000", "1000+", id="more-than"),
+        pytest.param("51-200", "100-500", id="linkedin-range"),
+        pytest.param("11\u201350 employees", "5-25", id="en-dash-and-word"),
+        pytest.param("250", "100-500", id="count-as-text"),
+        pytest.param(3, "1-5", id="int"),
+        pytest.param(999.0, "500-1000", id="float"),
+        pytest.param(0, None, id="zero"),
+        pytest.param(-3, None, id="negative"),
+        pytest.param(float("nan"), None, id="nan"),
+        pytest.param("50-10", None, id="reversed-range"),
+        pytest.param("n/a", None, id="text"),
+        pytest.param("", None, id="blank"),
+        pytest.param(None, None, id="missing"),
+    ],
+)
+def test_employee_band(given: str | int | float | None, band: str | None) -> None:
+    assert employee_band(given) == band
+
+
+@pytest.mark.parametrize(
+    ("given", "key"),
+    [
+        pytest.param("Real Estate", "real_estate", id="words"),
+        pytest.param("COMPUTER_SOFTWARE", "computer_software", id="hubspot-enum"),
+        pytest.param("  real-estate ", "real_estate", id="dash-and-spaces"),
+        pytest.param("Énergie", "energie", id="accent"),
+        pytest.param("---", None, id="punctuation-only"),
+        pytest.param(None, None, id="missing"),
+    ],
+)
+def test_normalize_industry(given: str | None, key: str | None) -> None:
+    assert normalize_industry(given) == key
+
+
+def _contact(**props: str | None) -> dict:
+    return {"id": "7", "properties": {"email": "x@acme.io", **props}}
+
+
+@pytest.mark.parametrize(
+    ("props", "unsubscribed", "bounced"),
+    [
+        pytest.param(
+            {"hs_email_optout": "true", "hs_email_hard_bounce_reason_enum": None},
+            True,
+            False,
+            id="opted-out",
+        ),
+        pytest.param(
+            {"hs_email_optout": None, "hs_email_hard_bounce_reason_enum": "UNKNOWN_USER"},
+            False,
+            True,
+            id="bounced",
+        ),
+        pytest.param(
+            {"hs_email_optout": "false", "hs_email_hard_bounce_reason_enum": ""},
+            False,
+            False,
+            id="neither",
+        ),
+        pytest.param({}, None, None, id="not-asked-for"),
+    ],
+)
+def test_enrich_carries_the_email_status_of_a_hubspot_contact(
+    props: dict, unsubscribed: bool | None, bounced: bool | None
+) -> None:
+    # GIVEN a HubSpot contact payload WHEN it is parsed and enriched
+    row = enrich(parse_contact(_contact(**props)))
+    # THEN a property asked for and empty means no; one never asked for means unknown
+    assert (row["is_unsubscribed"], row["is_bounced"]) == (unsubscribed, bounced)
+
+
+def test_enrich_derives_the_icp_attributes() -> None:
+    row = enrich(
+        parse_contact(
+            _contact(jobtitle="VP of Growth", industry="Real Estate", numemployees="100-500")
+        )
+    )
+    assert (row["seniority"], row["department"], row["industry"], row["employee_band"]) == (
+        "vp",
+        "marketing",
+        "real_estate",
+        "100-500",
+    )

@@ -32,9 +32,29 @@ def test_the_shipped_config_is_valid() -> None:
             id="typo-nested",
         ),
         pytest.param(
-            {"routing": {"territories": [{"name": "na", "countries": ["US"], "pool": "nope"}]}},
-            "territory 'na' names pool 'nope'",
+            {"routing": {"rules": [{"name": "na", "pool": "nope"}]}},
+            "routing: rule 'na' names pool 'nope', which is not under pools",
             id="missing-pool",
+        ),
+        pytest.param(
+            {
+                "routing": {
+                    "rules": [{"name": "na", "pool": "na", "rep": "a@s.io"}],
+                    "pools": {"na": ["a@s.io"]},
+                }
+            },
+            "rule 'na' needs exactly one action",
+            id="rule-with-two-actions",
+        ),
+        pytest.param(
+            {"routing": {"rules": [{"name": "na", "rep": "not-an-email"}]}},
+            "rep must be a CRM owner's email",
+            id="rule-rep-not-an-email",
+        ),
+        pytest.param(
+            {"routing": {"territories": []}},
+            "territories / keep_existing_owner were replaced by rules",
+            id="old-territories",
         ),
         pytest.param(
             {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from sandbox import Sandbox
+from sandbox import VENDORS, Sandbox
 from sandbox.__main__ import main
 from tests.sandbox.sandbox_helpers import NOW, SEARCH, TOKENS, Client
 
@@ -35,8 +35,8 @@ def test_a_busy_port_is_reported_with_the_vendor_and_port() -> None:
 def test_the_context_manager_serves_on_free_ports_and_stops_on_exit() -> None:
     with Sandbox(leads=10, now=NOW) as sb:
         urls = sb.urls
-        assert set(urls) == {"hubspot", "meta", "typeform"}
-        assert len(set(urls.values())) == 3
+        assert set(urls) == set(VENDORS)  # every HTTP vendor: hubspot, meta, typeform, lemlist, ...
+        assert len(set(urls.values())) == len(VENDORS)
         assert requests.get(urls["hubspot"] + "/_sandbox/health", timeout=5).status_code == 200
     with pytest.raises(requests.ConnectionError):
         requests.get(urls["hubspot"] + "/_sandbox/health", timeout=5)

@@ -1,6 +1,9 @@
 {#- Fields chosen per field by survivorship: the first non-null value by source priority
-    (var source_priority), then the most recently updated record. email_domain follows email. -#}
-{%- set survivor_fields = ['email', 'phone_e164', 'first_name', 'last_name', 'company', 'job_title', 'country_code'] -%}
+    (var source_priority), then the most recently updated record. email_domain follows email;
+    seniority and department follow job_title. An email flag (unsubscribed, bounced) is true when
+    any of the lead's records says so: one opt-out is enough. -#}
+{%- set survivor_fields = ['email', 'phone_e164', 'first_name', 'last_name', 'company', 'job_title', 'industry', 'employee_band', 'country_code'] -%}
+{%- set any_true_flags = ['is_unsubscribed', 'is_bounced'] -%}
 
 with
 
@@ -48,6 +51,11 @@ lead_records as (
         records.{{ field }},
         {% endfor -%}
         records.email_domain,
+        records.seniority,
+        records.department,
+        {% for flag in any_true_flags -%}
+        records.{{ flag }},
+        {% endfor -%}
         {{ source_priority('records.source') }} as source_priority,
         (records.source = 'hubspot' and records.stream = 'contacts') as is_hubspot_contact,
         -- a record without a source creation time counts from when LeadFlow first saw it
@@ -102,6 +110,14 @@ collapsed as (
         max(case when {{ field }}_rank = 1 then {{ field }} end) as {{ field }},
         {% endfor -%}
         max(case when email_rank = 1 then email_domain end) as email_domain,
+        max(case when job_title_rank = 1 then seniority end) as seniority,
+        max(case when job_title_rank = 1 then department end) as department,
+        {% for flag in any_true_flags -%}
+        case max(case when {{ flag }} then 1 when not {{ flag }} then 0 end)
+            when 1 then true
+            when 0 then false
+        end as {{ flag }},
+        {% endfor -%}
         min(created_at) as created_at,
         max(updated_at) as updated_at,
         count(*) as count_records,
@@ -137,8 +153,16 @@ unified as (
         -- firmographics and geography
         collapsed.company,
         collapsed.job_title,
+        collapsed.seniority,
+        collapsed.department,
+        collapsed.industry,
+        collapsed.employee_band,
         collapsed.country_code,
         country_regions.region,
+
+        -- email status
+        collapsed.is_unsubscribed,
+        collapsed.is_bounced,
 
         -- provenance
         collapsed.count_records,

@@ -52,6 +52,7 @@ final as (
         scores.grade,
         scores.temperature,
         scores.is_mql,
+        scores.is_sql,
         scores.score_reasons,
         scores.model_version,
         scores.scored_at,

@@ -24,6 +24,38 @@ push_state as (
 
 ),
 
+nurture_latest as (
+
+    -- the lead's latest nurture membership (routing/nurture.py, routing/recycle.py)
+    select *
+    from (
+        select
+            lead_id,
+            nurture_track,
+            is_open,
+            row_number() over (partition by lead_id order by entered_at desc) as membership_rank
+        from {{ ref('stg_leadflow__nurture_memberships') }}
+    ) as ranked
+    where membership_rank = 1
+
+),
+
+recycling_latest as (
+
+    -- the lead's latest recycle action (routing/recycle.py)
+    select *
+    from (
+        select
+            lead_id,
+            recycle_action,
+            crm_lead_status,
+            row_number() over (partition by lead_id order by recycled_at desc) as action_rank
+        from {{ ref('stg_leadflow__lead_recycling') }}
+    ) as ranked
+    where action_rank = 1
+
+),
+
 pushed_contacts as (
 
     -- contacts a previous push created: updated by id until the pull brings them back
@@ -41,11 +73,19 @@ targets as (
 
     select
         leads.*,
-        coalesce(leads.hubspot_contact_id, pushed_contacts.contact_id) as target_contact_id
+        coalesce(leads.hubspot_contact_id, pushed_contacts.contact_id) as target_contact_id,
+        nurture_latest.nurture_track,
+        nurture_latest.is_open as is_in_nurture,
+        recycling_latest.recycle_action,
+        recycling_latest.crm_lead_status
 
     from leads
     left join pushed_contacts
         on pushed_contacts.lead_id = leads.lead_id
+    left join nurture_latest
+        on nurture_latest.lead_id = leads.lead_id
+    left join recycling_latest
+        on recycling_latest.lead_id = leads.lead_id
     -- only scored leads have anything to push
     where leads.score is not null
 
@@ -78,12 +118,27 @@ payloads as (
         cast(case when target_contact_id is null then {{ column }} end as varchar) as {{ property }},
         {% endfor %}
         -- LeadFlow properties: always
-        cast(owner_id as varchar) as hubspot_owner_id,
+        -- a recycled lead's owner is released: '' clears it in HubSpot (null would leave it)
+        cast(
+            case
+                when owner_id is null and recycle_action = 'recycled' then ''
+                else owner_id
+            end as varchar
+        ) as hubspot_owner_id,
         cast(lead_id as varchar) as leadflow_lead_id,
         cast(score as varchar) as leadflow_score,
         cast(grade as varchar) as leadflow_grade,
         cast(temperature as varchar) as leadflow_temperature,
-        cast(score_reasons as varchar) as leadflow_reasons
+        cast(score_reasons as varchar) as leadflow_reasons,
+        -- the open track; '' clears it once the lead left nurture; null: never nurtured
+        cast(
+            case
+                when is_in_nurture then nurture_track
+                when nurture_track is not null then ''
+            end as varchar
+        ) as leadflow_nurture_track,
+        -- set by the recycle flow (BAD_TIMING / UNQUALIFIED); otherwise the CRM's own value stands
+        cast(crm_lead_status as varchar) as hs_lead_status
 
     from targets
 

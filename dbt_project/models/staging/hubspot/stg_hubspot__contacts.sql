@@ -41,6 +41,19 @@ renamed as (
         {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_opportunity_date')) }} as became_opportunity_at,
         {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_customer_date')) }} as became_customer_at,
 
+        -- ownership and first touch (HubSpot sets these; the SLA check reads them)
+        {{ iso_to_utc_timestamp(hubspot_property('hubspot_owner_assigneddate')) }} as owner_assigned_at,
+        {{ iso_to_utc_timestamp(hubspot_property('hs_sa_first_engagement_date')) }} as first_engagement_at,
+        {{ hubspot_property('hs_sa_first_engagement_object_type') }} as first_engagement_type,
+
+        -- firmographics, as the contact holds them (normalized ones are in stg_leadflow__lead_records)
+        {{ hubspot_property('industry') }} as industry,
+        {{ hubspot_property('numemployees') }} as employee_range,
+
+        -- email status
+        {{ hubspot_property('hs_email_optout') }} = 'true' as is_unsubscribed,
+        {{ hubspot_property('hs_email_hard_bounce_reason_enum') }} as hard_bounce_reason,
+
         -- web analytics
         {{ hubspot_property('hs_analytics_source') }} as analytics_source,
         {{ dbt.safe_cast(hubspot_property('hs_analytics_num_page_views'), dbt.type_int()) }} as page_views,

@@ -28,10 +28,18 @@ renamed as (
         first_name,
         last_name,
 
-        -- firmographics and geography
+        -- firmographics and geography (seniority and department are read from the job title)
         company,
         job_title,
+        seniority,
+        department,
+        industry,
+        employee_band,
         country_code,
+
+        -- email status
+        is_unsubscribed,
+        is_bounced,
 
         -- intent
         intent_event,

@@ -20,6 +20,7 @@ renamed as (
         grade,
         temperature,
         is_mql,
+        coalesce(is_sql, false) as is_sql,
         factors,
         reasons as score_reasons,
         model_version,

@@ -1,0 +1,416 @@
+"""Tell reps about their new leads and SLA breaches, on Slack and by e-mail, exactly once.
+
+ops.notifications is a durable outbox. `enqueue` adds one row per (lead, owner, kind, channel) —
+the primary key is a hash of those four, so a re-run cannot add a second — and `deliver` sends the
+pending rows, marking each sent or failed as soon as its answer is in:
+
+- an assignment is queued only once the owner is visible in the CRM: the HubSpot push acknowledged
+  the lead's payload at or after the assignment (ops.push_state). A lead the push did not carry
+  (failed, dead-lettered) waits, and is announced on the run that gets it through;
+- owners kept from the CRM (a sticky rule) are not announced: nothing changed for them;
+- assignments and breaches older than `max_age_hours` are not announced when notifications are
+  switched on over an existing warehouse;
+- a 429 / 5xx / dropped connection leaves the row pending (attempts + 1) for the next run, up to
+  `max_attempts`; a refused payload fails it at once; a refused webhook or login stops that channel
+  for the run (the rows wait, the error says what to fix);
+- the one gap left: a crash between the vendor's "ok" and the status update re-sends that message on
+  the next run. Marking rows before sending would lose them instead; a duplicate is the lesser harm.
+
+Kinds: `assignment` (to the new owner), `sla_breach` (to the owner who missed a first touch) and
+`escalation` (to sla.escalate_to). Recipients' addresses live only in the table; errors and logs
+carry lead ids, categories and status codes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import duckdb
+
+from connectors.email import Email, SmtpClient, send_email
+from connectors.http import AuthError, ConnectorError, FatalError, RetriableError
+from connectors.slack import SlackMessage, WebhookClient, post_message
+from connectors.slack import models as blocks
+from leadflow.config import NotificationsConfig, NotifyChannel, SlaConfig
+from leadflow.warehouse import nulls_to_none
+
+__all__ = [
+    "NotifyResult",
+    "compose",
+    "crm_record_url",
+    "deliver",
+    "enqueue",
+]
+
+log = logging.getLogger("leadflow.notify")
+
+Kind = Literal["assignment", "sla_breach", "escalation"]
+TOP_REASONS = 3
+HUBSPOT_UI = "app.hubspot.com"
+
+
+@dataclass
+class NotifyResult:
+    queued: int = 0
+    sent: Counter[str] = field(default_factory=Counter)  # per channel
+    failed: int = 0
+    retried: int = 0  # sends that failed this run and stay pending
+    cancelled: int = 0
+    pending: int = 0  # left for the next run
+    errors: list[str] = field(default_factory=list)  # one line per channel problem, no PII
+
+    def as_summary(self) -> dict[str, Any]:
+        return {
+            "notifications_queued": self.queued,
+            "notifications_sent": sum(self.sent.values()),
+            "notifications_sent_by_channel": dict(self.sent),
+            "notifications_failed": self.failed,
+            "notifications_pending": self.pending,
+        }
+
+
+# --------------------------------------------------------------------------- queueing
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _channels(config: NotificationsConfig, kind: Kind) -> list[NotifyChannel]:
+    enabled = {"slack": config.slack.enabled, "email": config.email.enabled}
+    return [c for c in config.events.get(kind, []) if enabled[c]]
+
+
+_INSERT = """
+insert or ignore into ops.notifications
+    (notification_id, lead_id, owner_id, kind, channel, recipient, status, attempts,
+     created_at, run_id)
+select md5(concat_ws('|', e.lead_id, e.owner_id, ?, ch.channel)), e.lead_id, e.owner_id, ?,
+       ch.channel, case when ch.channel = 'email' then e.recipient end, 'pending', 0, ?, ?
+from ({events}) e
+cross join (select unnest(?::varchar[]) as channel) ch
+"""
+
+
+def enqueue(
+    con: duckdb.DuckDBPyConnection,
+    config: NotificationsConfig,
+    sla: SlaConfig,
+    *,
+    run_id: str,
+    as_of: datetime,
+) -> int:
+    """Queue what there is to say; returns how many new rows the outbox got."""
+    if not config.enabled:
+        return 0
+    since = as_of - timedelta(hours=config.max_age_hours)
+    before = _count(con)
+    events: dict[Kind, tuple[str, list[Any]]] = {
+        "assignment": (
+            """select a.lead_id, a.owner_id, a.owner_email as recipient
+               from ops.lead_assignments a
+               join ops.push_state p
+                 on p.destination = 'hubspot' and p.lead_id = a.lead_id
+                and p.acknowledged_at >= a.assigned_at
+               where coalesce(a.action, '') <> 'sticky' and a.assigned_at >= ?""",
+            [since],
+        ),
+        "sla_breach": (
+            """select lead_id, owner_id, owner_email as recipient from ops.sla_breaches
+               where breached_at >= ?""",
+            [since],
+        ),
+        "escalation": (
+            """select lead_id, owner_id, ?::varchar as recipient from ops.sla_breaches
+               where action = 'escalate' and breached_at >= ?""",
+            [sla.escalate_to, since],
+        ),
+    }
+    for kind, (select, params) in events.items():
+        channels = _channels(config, kind)
+        if not channels:
+            continue
+        con.execute(
+            _INSERT.format(events=select),
+            [kind, kind, as_of, run_id, *params, channels],
+        )
+    return _count(con) - before
+
+
+def _count(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("select count(*) from ops.notifications").fetchone()
+    return int(row[0]) if row else 0
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def crm_record_url(
+    portal_id: int | None, contact_id: str | None, ui_domain: str = HUBSPOT_UI
+) -> str | None:
+    """The HubSpot contact record a rep opens: https://app.hubspot.com/contacts/<portal>/record/0-1/<id>."""
+    if portal_id is None or not contact_id:
+        return None
+    return f"https://{ui_domain}/contacts/{portal_id}/record/0-1/{contact_id}"
+
+
+def _facts(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> dict[str, Any]:
+    """Everything a message says about one queued notification, read fresh at send time."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'intermediate' and table_name = 'int_leads_unified'"
+        ).fetchall()
+    }
+    lead_cols = ", ".join(
+        f"l.{c}" if c in present else f"null as {c}" for c in ("first_name", "last_name", "company")
+    )
+    lead_join = (
+        "left join intermediate.int_leads_unified l on l.lead_id = k.lead_id"
+        if "lead_id" in present
+        else ""
+    )
+    found = con.execute(
+        f"""
+        select {lead_cols}, s.score, s.grade, s.temperature, s.reasons,
+               a.owner_id as current_owner_id, a.owner_email as current_owner_email,
+               a.reason as routing_reason, p.destination_record_id as crm_contact_id,
+               b.policy, b.due_at, b.touched_at, b.action as sla_action, b.new_owner,
+               b.owner_email as breached_owner_email
+        from (select ?::varchar as lead_id, ?::varchar as owner_id) k
+        {lead_join}
+        left join ops.lead_scores s on s.lead_id = k.lead_id
+        left join ops.lead_assignments a on a.lead_id = k.lead_id
+        left join ops.push_state p on p.destination = 'hubspot' and p.lead_id = k.lead_id
+        left join ops.sla_breaches b on b.lead_id = k.lead_id and b.owner_id = k.owner_id
+        order by b.breached_at desc nulls last
+        limit 1
+        """,  # the interpolated pieces are fixed text chosen above
+        [row["lead_id"], row["owner_id"]],
+    ).df()
+    facts = nulls_to_none(found).to_dict("records")[0] if not found.empty else {}
+    return {**row, **facts}
+
+
+def _name(facts: dict[str, Any]) -> str:
+    name = " ".join(str(p) for p in (facts.get("first_name"), facts.get("last_name")) if p)
+    return name or f"Lead {facts['lead_id']}"
+
+
+def _reasons(facts: dict[str, Any]) -> list[str]:
+    text = str(facts.get("reasons") or "")
+    return [r.strip() for r in text.split(";") if r.strip()][:TOP_REASONS]
+
+
+def _score(facts: dict[str, Any]) -> str:
+    if facts.get("score") is None:
+        return "not scored yet"
+    extra = ", ".join(str(v) for v in (facts.get("grade"), facts.get("temperature")) if v)
+    return f"{int(facts['score'])} ({extra})" if extra else str(int(facts["score"]))
+
+
+def _when(value: Any) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC" if isinstance(value, datetime) else "—"
+
+
+def compose(
+    kind: Kind, facts: dict[str, Any], *, portal_id: int | None, ui_domain: str = HUBSPOT_UI
+) -> tuple[SlackMessage, Email | None]:
+    """The Slack message and the e-mail for one notification (the e-mail is None without a recipient)."""
+    name = _name(facts)
+    company = str(facts.get("company") or "")
+    who = f"{name} ({company})" if company else name
+    url = crm_record_url(portal_id, facts.get("crm_contact_id"), ui_domain)
+    score = _score(facts)
+    reasons = _reasons(facts)
+    owner = str(facts.get("breached_owner_email") or facts.get("current_owner_email") or "")
+    if kind == "assignment":
+        title = "New lead assigned"
+        line = f"New lead for {owner or 'you'}: {who}, score {score}"
+        why = str(facts.get("routing_reason") or "—")
+        detail = [("Why this rep", why)]
+    else:
+        title = (
+            "SLA breach: first touch missed" if kind == "sla_breach" else "Escalation: SLA breach"
+        )
+        touched = (
+            f"touched {_when(facts.get('touched_at'))}"
+            if facts.get("touched_at")
+            else "not touched"
+        )
+        line = f"{title}: {who} — due {_when(facts.get('due_at'))}, {touched}"
+        outcome = {
+            "reroute": f"re-routed to owner {facts.get('new_owner')}"
+            if facts.get("new_owner")
+            else "re-route found no other owner",
+            "escalate": "escalated to the sales manager",
+        }.get(str(facts.get("sla_action")), "recorded")
+        detail = [
+            ("Policy", str(facts.get("policy") or "—")),
+            ("Owner", owner or "—"),
+            ("Due", _when(facts.get("due_at"))),
+            (
+                "First touch",
+                _when(facts.get("touched_at")) if facts.get("touched_at") else "none yet",
+            ),
+            ("Action", outcome),
+        ]
+    headline = blocks.link(url, who) if url else blocks.escape(who)
+    slack_blocks = [
+        blocks.header(title),
+        blocks.section(f"*{headline}*"),
+        blocks.fields(("Score", blocks.escape(score)), *((k, blocks.escape(v)) for k, v in detail)),
+    ]
+    if reasons:
+        slack_blocks.append(
+            blocks.section("*Top reasons*\n" + "\n".join(f"• {blocks.escape(r)}" for r in reasons))
+        )
+    slack_blocks.append(blocks.context(f"lead `{blocks.escape(str(facts['lead_id']))}` · LeadFlow"))
+    slack = SlackMessage(text=line, blocks=slack_blocks)
+
+    recipient = facts.get("recipient")
+    if not recipient:
+        return slack, None
+    body = [f"{title}", "", f"Lead: {who}", f"Score: {score}"]
+    body += [f"{k}: {v}" for k, v in detail]
+    if reasons:
+        body += ["", "Top reasons:", *(f"- {r}" for r in reasons)]
+    if url:
+        body += ["", f"Open in HubSpot: {url}"]
+    body += ["", f"Lead id: {facts['lead_id']}", "-- LeadFlow"]
+    return slack, Email(to=str(recipient), subject=f"{title}: {who}", text="\n".join(body))
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+def _still_relevant(kind: str, facts: dict[str, Any]) -> str | None:
+    """Why a queued message should not go out any more (None: send it)."""
+    if kind == "assignment" and facts.get("current_owner_id") != facts.get("owner_id"):
+        return "the lead changed owner before the message went out"
+    return None
+
+
+def _error_line(exc: ConnectorError) -> str:
+    parts = [type(exc).__name__, str(exc.status or ""), exc.category]
+    return " ".join(p for p in parts if p)
+
+
+def deliver(
+    con: duckdb.DuckDBPyConnection,
+    config: NotificationsConfig,
+    *,
+    slack_client: Callable[[], WebhookClient],
+    email_client: Callable[[], SmtpClient],
+    portal_id: int | None,
+    as_of: datetime,
+    ui_domain: str = HUBSPOT_UI,
+) -> NotifyResult:
+    """Send the pending rows, oldest first, at most `max_per_run` per channel."""
+    result = NotifyResult()
+    if not config.enabled:
+        return result
+    for channel in ("slack", "email"):
+        rows = con.execute(
+            """select notification_id, lead_id, owner_id, kind, channel, recipient, attempts
+               from ops.notifications
+               where status = 'pending' and channel = ?
+               order by created_at, notification_id
+               limit ?""",
+            [channel, config.max_per_run],
+        ).df()
+        if rows.empty:
+            continue
+        client: WebhookClient | SmtpClient = (
+            slack_client() if channel == "slack" else email_client()
+        )
+        try:
+            for row in nulls_to_none(rows).to_dict("records"):
+                if not _send_one(con, config, client, row, result, portal_id, as_of, ui_domain):
+                    break
+        finally:
+            client.close()
+    left = con.execute("select count(*) from ops.notifications where status = 'pending'").fetchone()
+    result.pending = int(left[0]) if left else 0
+    return result
+
+
+def _send_one(
+    con: duckdb.DuckDBPyConnection,
+    config: NotificationsConfig,
+    client: WebhookClient | SmtpClient,
+    row: dict[str, Any],
+    result: NotifyResult,
+    portal_id: int | None,
+    as_of: datetime,
+    ui_domain: str,
+) -> bool:
+    """Send one row and record the outcome; False when the channel should stop for this run."""
+    nid, kind, channel = row["notification_id"], row["kind"], row["channel"]
+    facts = _facts(con, row)
+    stale = _still_relevant(kind, facts)
+    slack, email = compose(kind, facts, portal_id=portal_id, ui_domain=ui_domain)
+    if stale is None and channel == "email" and email is None:
+        stale = "no e-mail address for the recipient"
+    if stale is not None:
+        con.execute(
+            "update ops.notifications set status = 'cancelled', last_error = ? where notification_id = ?",
+            [stale, nid],
+        )
+        result.cancelled += 1
+        return True
+    attempts = int(row["attempts"]) + 1
+    try:
+        if isinstance(client, WebhookClient):
+            post_message(client, slack)
+        else:
+            assert email is not None
+            send_email(client, email)
+    except (RetriableError, AuthError) as exc:
+        status = "failed" if attempts >= config.max_attempts else "pending"
+        _mark(con, nid, status, attempts, _error_line(exc), None)
+        if status == "failed":
+            result.failed += 1
+        else:
+            result.retried += 1
+        message = f"{exc} (lead {row['lead_id']}; {status}, attempt {attempts})"
+        log.warning("%s", message)
+        result.errors.append(message)
+        # A rate limit, an outage or a refused credential will answer the next message the same.
+        return False
+    except FatalError as exc:
+        _mark(con, nid, "failed", attempts, _error_line(exc), None)
+        result.failed += 1
+        message = f"{exc} (lead {row['lead_id']}; failed)"
+        log.warning("%s", message)
+        result.errors.append(message)
+        return True
+    _mark(con, nid, "sent", attempts, None, as_of)
+    result.sent[channel] += 1
+    return True
+
+
+def _mark(
+    con: duckdb.DuckDBPyConnection,
+    nid: str,
+    status: str,
+    attempts: int,
+    error: str | None,
+    sent_at: datetime | None,
+) -> None:
+    # Committed at once (autocommit): a crash right after a send must not forget that it was sent.
+    con.execute(
+        """update ops.notifications set status = ?, attempts = ?, last_error = ?, sent_at = ?
+           where notification_id = ?""",
+        [status, attempts, error, sent_at, nid],
+    )
