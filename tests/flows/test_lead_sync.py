@@ -6,6 +6,8 @@ new arrivals); the tests read what each run left in the warehouse and in the san
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,6 +60,18 @@ def write_config(tmp: Path, urls: dict[str, str], smtp_port: int = 8705) -> Path
     return path
 
 
+class LogCapture(logging.Handler):
+    """Keeps every record it is given, formatted with its traceback, as a real handler prints it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 @dataclass
 class Synced:
     sandbox: Sandbox
@@ -67,6 +81,7 @@ class Synced:
     second: dict[str, Any]
     third: dict[str, Any]
     arrivals: list[str]
+    log_lines: list[str]
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
@@ -79,17 +94,42 @@ def synced(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> I
     patch = pytest.MonkeyPatch()
     for vendor, env in TOKEN_ENV.items():
         patch.setenv(env, TOKENS[vendor])
-    with Sandbox(seed=11, leads=150, tokens=TOKENS) as sandbox:
-        patch.setenv("LEADFLOW_SLACK_WEBHOOK_URL", sandbox.slack_webhook_url)
-        sandbox.set_rate_limit("slack", 0, 1)
-        config = write_config(tmp, sandbox.urls, smtp_port=sandbox.smtp_address[1])
-        as_of = utcnow()
-        first = lead_sync(config_path=str(config), as_of=as_of)
-        second = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=5))
-        arrivals = sandbox.add_arrivals(12)
-        third = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=10))
-        yield Synced(sandbox, config, tmp / "warehouse.duckdb", first, second, third, arrivals)
-    patch.undo()
+    # Every log line of the three runs, as a handler on the root and Prefect loggers formats it
+    # (after the redaction the flow installs on every handler), for the planted-secret test.
+    logs = LogCapture()
+    watched = [logging.getLogger(), logging.getLogger("prefect")]
+    levels = [logger.level for logger in watched]
+    for logger in watched:
+        logger.addHandler(logs)
+        logger.setLevel(logging.DEBUG)
+    try:
+        with Sandbox(seed=11, leads=150, tokens=TOKENS) as sandbox:
+            patch.setenv("LEADFLOW_SLACK_WEBHOOK_URL", sandbox.slack_webhook_url)
+            sandbox.set_rate_limit("slack", 0, 1)
+            config = write_config(tmp, sandbox.urls, smtp_port=sandbox.smtp_address[1])
+            as_of = utcnow()
+            first = lead_sync(config_path=str(config), as_of=as_of)
+            second = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=5))
+            arrivals = sandbox.add_arrivals(12)
+            third = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=10))
+            for logger, level in zip(watched, levels, strict=True):
+                logger.removeHandler(logs)
+                logger.setLevel(level)
+            yield Synced(
+                sandbox,
+                config,
+                tmp / "warehouse.duckdb",
+                first,
+                second,
+                third,
+                arrivals,
+                logs.lines,
+            )
+    finally:
+        for logger, level in zip(watched, levels, strict=True):
+            logger.removeHandler(logs)
+            logger.setLevel(level)
+        patch.undo()
 
 
 def test_the_summary_has_the_documented_keys(synced: Synced) -> None:
@@ -300,3 +340,38 @@ def test_an_assigned_lead_gets_one_slack_message_and_one_email_in_the_same_run(
     )[0][0]
     link = f"https://app.hubspot.com/contacts/24681357/record/0-1/{contact_id}"
     assert any(link in str(m.payload["blocks"]) for m in synced.sandbox.slack_messages())
+
+
+def test_no_token_webhook_or_prospect_data_reaches_a_log_line_or_a_stored_message(
+    synced: Synced,
+) -> None:
+    # GIVEN the secrets the runs used (the connectors' tokens, the Slack webhook URL) and the e-mail
+    # address and phone number of every person in the world
+    people = list(synced.sandbox.world.people)
+    secrets = [*TOKENS.values(), synced.sandbox.slack_webhook_url.split("/services/", 1)[1]]
+    personal = [p.email for p in people] + [p.phone for p in people if p.phone]
+    assert len(synced.log_lines) > 50  # the capture saw the runs
+    # WHEN we look at every log line of the three runs, the run summaries, and every message the
+    # warehouse keeps about calls that failed
+    stored = synced.query(
+        """
+        select error from ops.push_log where error is not null
+        union all select error_message from ops.dead_letter
+        union all select last_error from ops.notifications where last_error is not null
+        union all select error from ops.nurture_pushes where error is not null
+        union all select summary::varchar from ops.sync_runs where summary is not null
+        """
+    )
+    texts = [
+        *synced.log_lines,
+        *(json.dumps(run, default=str) for run in (synced.first, synced.second, synced.third)),
+        *(str(row[0]) for row in stored),
+    ]
+    # THEN none of them holds a secret, an e-mail address or a phone number of a prospect
+    leaks = [
+        (what, text[:120])
+        for text in texts
+        for what in (*secrets, *personal)
+        if what in text or what.lstrip("+") in text
+    ]
+    assert leaks == []
