@@ -57,7 +57,18 @@ class RedactingFilter(logging.Filter):
             return True
         record.msg = redact(message)
         record.args = None
+        # A traceback is formatted by the handler after the filters ran; format it here, redacted,
+        # and the handler's Formatter uses this text instead of formatting the exception again.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 _FILTER = RedactingFilter()

@@ -44,3 +44,30 @@ def test_log_filter_rewrites_messages_with_arguments(caplog: pytest.LogCaptureFi
         logger.info("rejected %s", "bob@example.com")
     assert "bob@example.com" not in caplog.text
     assert "[email]" in caplog.text
+
+
+def test_log_filter_redacts_tracebacks_too() -> None:
+    # GIVEN a handler with the redacting filter, and an exception whose message holds an address
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Keep()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("tests.redact.traceback")
+    logger.addHandler(handler)
+    try:
+        # WHEN it is logged with its traceback
+        try:
+            raise ValueError("contact ana.silva@acme.io was rejected")
+        except ValueError:
+            logger.exception("push failed")
+    finally:
+        logger.removeHandler(handler)
+    # THEN the traceback is printed, without the address
+    assert len(lines) == 1
+    assert "ValueError: contact [email] was rejected" in lines[0]
+    assert "ana.silva@acme.io" not in lines[0]
