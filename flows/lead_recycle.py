@@ -20,7 +20,7 @@ from flows.lead_sync import dbt_task, push_task
 from leadflow import pipeline
 from leadflow.config import Settings, load_settings
 from leadflow.embedded import embedded_sandbox
-from leadflow.redact import install_log_redaction
+from leadflow.redact import install_log_redaction, register_env_secrets
 from leadflow.warehouse import to_utc_naive, utcnow
 from routing.recycle import RecycleResult
 
@@ -37,6 +37,7 @@ def lead_recycle(
     """One recycle run. `as_of` pins the clock idleness is measured against; default: now."""
     install_log_redaction()
     settings = load_settings(config_path)
+    register_env_secrets(settings.secret_env_names())
     run_as_of = to_utc_naive(as_of) if as_of is not None else utcnow()
     run_id = uuid.uuid4().hex
     logger = get_run_logger()

@@ -23,7 +23,7 @@ from leadflow import pipeline
 from leadflow.config import Settings, load_settings
 from leadflow.embedded import embedded_sandbox
 from leadflow.landing import LandResult
-from leadflow.redact import install_log_redaction
+from leadflow.redact import install_log_redaction, register_env_secrets
 from leadflow.warehouse import to_utc_naive, utcnow
 from routing import RouteResult
 from routing.notify import NotifyResult
@@ -94,6 +94,7 @@ def lead_sync(config_path: str = "leadflow.yml", as_of: datetime | None = None) 
     """
     install_log_redaction()
     settings = load_settings(config_path)
+    register_env_secrets(settings.secret_env_names())
     run_as_of = to_utc_naive(as_of) if as_of is not None else utcnow()
     run_id = uuid.uuid4().hex
     logger = get_run_logger()

@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from leadflow.config import Settings, load_settings
-from leadflow.redact import install_log_redaction
+from leadflow.redact import install_log_redaction, register_env_secrets
 from leadflow.warehouse import to_utc_naive
 from scoring.model import TrainingResult, train_and_evaluate
 from scoring.report import render
@@ -46,6 +46,7 @@ def model_training(
     """
     install_log_redaction()
     settings = load_settings(config_path)
+    register_env_secrets(settings.secret_env_names())
     logger = get_run_logger()
     result = train_task(settings, to_utc_naive(as_of) if as_of else None, from_history, activate)
     report = render(result)

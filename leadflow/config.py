@@ -842,6 +842,28 @@ class Settings(_Model):
     # Where the file was read from; relative paths in it are resolved against its folder.
     root: Path = Field(default=Path("."), exclude=True)
 
+    def secret_env_names(self) -> list[str]:
+        """Every environment variable the config names for a secret (fields ending in `_env`)."""
+        names: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    item = getattr(value, name)
+                    if name.endswith("_env") and isinstance(item, str):
+                        names.append(item)
+                    else:
+                        walk(item)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    walk(item)
+            elif isinstance(value, list | tuple):
+                for item in value:
+                    walk(item)
+
+        walk(self)
+        return sorted(set(names))
+
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.root / path).resolve()
 

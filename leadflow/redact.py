@@ -9,7 +9,9 @@ Prefect's included.
 from __future__ import annotations
 
 import logging
+import os
 import re
+from collections.abc import Iterable
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # Seven or more digits, optionally with spaces, dots, dashes, parentheses and a leading +.
@@ -25,6 +27,16 @@ def register_secret(value: str) -> None:
     """Mask this exact value in every later redaction (ignored when too short to be a secret)."""
     if value and len(value) >= 6:
         _known_secrets.add(value)
+
+
+def register_env_secrets(names: Iterable[str]) -> None:
+    """Mask the values of these environment variables (the config's `*_env` secrets) from now on.
+
+    Flows call this when they start, so a secret is masked even in a line logged before the client
+    that uses it is built.
+    """
+    for name in names:
+        register_secret(os.environ.get(name, ""))
 
 
 def _mask_phone(match: re.Match[str]) -> str:

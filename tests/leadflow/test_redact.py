@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
-from leadflow.redact import RedactingFilter, redact, register_secret
+from leadflow.config import load_settings
+from leadflow.redact import RedactingFilter, redact, register_env_secrets, register_secret
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -71,3 +75,19 @@ def test_log_filter_redacts_tracebacks_too() -> None:
     assert len(lines) == 1
     assert "ValueError: contact [email] was rejected" in lines[0]
     assert "ana.silva@acme.io" not in lines[0]
+
+
+def test_every_secret_the_config_names_is_masked_once_registered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the shipped config and values in the variables it names for secrets
+    settings = load_settings(REPO / "leadflow.yml")
+    names = settings.secret_env_names()
+    assert {"HUBSPOT_ACCESS_TOKEN", "LEMLIST_API_KEY", "LEADFLOW_SLACK_WEBHOOK_URL"} <= set(names)
+    for i, name in enumerate(names):
+        monkeypatch.setenv(name, f"planted-{name.lower()}-{i}x")
+    # WHEN a flow registers them at its start (before any client is built)
+    register_env_secrets(names)
+    # THEN each value is masked wherever it appears
+    for i, name in enumerate(names):
+        assert f"planted-{name.lower()}-{i}x" not in redact(f"see planted-{name.lower()}-{i}x here")
