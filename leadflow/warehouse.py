@@ -336,13 +336,7 @@ create table if not exists ops.routing_lease (
 def _migrate_routing(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a warehouse made before the rules engine up to ROUTING_DDL (idempotent)."""
     con.execute("alter table ops.lead_assignments add column if not exists action varchar")
-    audit_cols = {
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'ops' and table_name = 'routing_audit'"
-        ).fetchall()
-    }
+    audit_cols = set(table_columns(con, "ops", "routing_audit"))
     if audit_cols and "decision_id" not in audit_cols:
         # The first audit was keyed (lead_id, run_id), which a re-route in the same run breaks.
         con.execute("alter table ops.routing_audit rename to routing_audit_v1")
@@ -417,6 +411,18 @@ create table if not exists ops.notifications (
     run_id          varchar not null         -- the run that queued it
 );
 """
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    """A table's column names in order; empty when the table does not exist (yet)."""
+    return [
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
 
 
 def utcnow() -> datetime:

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from leadflow.redact import redact
+from leadflow.warehouse import table_columns
 from routing.roster import load_roster
 
 __all__ = ["explain_routing"]
@@ -35,14 +36,6 @@ def _load(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _columns(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = 'ops' and table_name = 'routing_audit'"
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
 def _rule_line(step: dict[str, Any]) -> str:
     mark = "matched" if step.get("matched") else "did not match"
     line = f"    rule {step.get('rule')}: {mark}"
@@ -59,7 +52,7 @@ def explain_routing(con: duckdb.DuckDBPyConnection, lead_id: str) -> list[str]:
     An unknown lead, or a lead never routed, gives one line saying so (never an exception), so the
     caller can print the result as it is.
     """
-    cols = _columns(con)
+    cols = set(table_columns(con, "ops", "routing_audit"))
     if not cols:
         return ["routing: no routing audit in this warehouse yet"]
     wanted = [

@@ -37,7 +37,7 @@ from connectors.http import AuthError, ConnectorError, FatalError, RetriableErro
 from connectors.slack import SlackMessage, WebhookClient, post_message
 from connectors.slack import models as blocks
 from leadflow.config import NotificationsConfig, NotifyChannel, SlaConfig
-from leadflow.warehouse import nulls_to_none
+from leadflow.warehouse import nulls_to_none, table_columns
 
 __all__ = [
     "NotifyResult",
@@ -165,13 +165,7 @@ def crm_record_url(
 
 def _facts(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> dict[str, Any]:
     """Everything a message says about one queued notification, read fresh at send time."""
-    present = {
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'intermediate' and table_name = 'int_leads_unified'"
-        ).fetchall()
-    }
+    present = set(table_columns(con, "intermediate", "int_leads_unified"))
     lead_cols = ", ".join(
         f"l.{c}" if c in present else f"null as {c}" for c in ("first_name", "last_name", "company")
     )

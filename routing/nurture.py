@@ -38,7 +38,7 @@ import duckdb
 from connectors.http import ApiClient, ConnectorError
 from connectors.lemlist import add_lead, remove_lead, replies
 from leadflow.config import NurtureConfig, NurtureTrack, RoutingConfig
-from leadflow.warehouse import nulls_to_none, transaction
+from leadflow.warehouse import nulls_to_none, table_columns, transaction
 from routing.conditions import is_eligible
 from scoring.rules import matches
 
@@ -57,12 +57,6 @@ __all__ = [
 # Exit reasons that mean "ready for sales now": routing takes a lead whose nurture_exit_reason is one
 # of these. Other reasons (unsubscribed, recycled, closed) end a membership without that meaning.
 EXIT_TRIGGERS = ("mql", "pricing_visit", "replied")
-
-_PROFILE_HAS_UNSUBSCRIBED = """
-select count(*) from information_schema.columns
-where table_schema = 'intermediate' and table_name = 'int_leads_unified'
-  and column_name = 'is_unsubscribed'
-"""
 
 # The newest version of every HubSpot contact, folded per lead: its lead status and opt-out.
 _LEAD_FRAME = """
@@ -130,14 +124,14 @@ class NurtureResult:
 
 def lead_frame(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every scored lead with what enrolment, exits and track conditions look at."""
-    has_flag = con.execute(_PROFILE_HAS_UNSUBSCRIBED).fetchone()
+    has_flag = "is_unsubscribed" in table_columns(con, "intermediate", "int_leads_unified")
     unsubscribed = (
         "coalesce(leads.is_unsubscribed, crm.crm_unsubscribed, false)"
-        if has_flag is not None and has_flag[0]
+        if has_flag
         else "coalesce(crm.crm_unsubscribed, false)"
     )
     sql = _LEAD_FRAME.format(unsubscribed=unsubscribed)
-    if has_flag is not None and has_flag[0]:
+    if has_flag:
         sql = sql.replace("leads.*,", "leads.* exclude (is_unsubscribed),", 1)
     frame = nulls_to_none(con.execute(sql).df())
     return frame.to_dict("records")

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from leadflow.config import ConfigError, RoutingConfig
-from leadflow.warehouse import nulls_to_none
+from leadflow.warehouse import nulls_to_none, table_columns
 from routing.engine import Owner, Roster, RoutingState, Workload
 from routing.pools import PoolState
 
@@ -40,17 +40,6 @@ CLOSED_STAGES = ("opportunity", "customer", "evangelist")
 _LOOKBACK = timedelta(days=32)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? "
-            "and table_name = ? order by ordinal_position",
-            [schema, table],
-        ).fetchall()
-    ]
-
-
 def load_roster(con: duckdb.DuckDBPyConnection) -> Roster:
     rows = con.execute(
         """
@@ -64,7 +53,7 @@ def load_roster(con: duckdb.DuckDBPyConnection) -> Roster:
 
 def lead_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The fields a routing condition may read (what load_leads returns)."""
-    cols = _columns(con, "intermediate", "int_leads_unified")
+    cols = table_columns(con, "intermediate", "int_leads_unified")
     return [*cols, *(f for f in SCORE_FIELDS if f not in cols), "nurture_exit_reason"]
 
 
@@ -78,7 +67,7 @@ def load_leads(
     Unrouted = no assignment and not waiting in a routing queue. Oldest first, so that when capacity
     runs short the lead that waited longest gets the rep.
     """
-    if not _columns(con, "intermediate", "int_leads_unified"):
+    if not table_columns(con, "intermediate", "int_leads_unified"):
         return []
     nurture = (
         # The reason of the lead's latest membership, and only once it ended: a lead back in a
@@ -87,10 +76,10 @@ def load_leads(
                    case when exited_at is not null then exit_reason end as nurture_exit_reason
             from ops.nurture_memberships
             qualify row_number() over (partition by lead_id order by entered_at desc) = 1)"""
-        if _columns(con, "ops", "nurture_memberships")
+        if table_columns(con, "ops", "nurture_memberships")
         else "(select null::varchar as lead_id, null::varchar as nurture_exit_reason where false)"
     )
-    own = set(_columns(con, "intermediate", "int_leads_unified"))
+    own = set(table_columns(con, "intermediate", "int_leads_unified"))
     scores = ", ".join(f"s.{f}" for f in SCORE_FIELDS if f not in own)
     if lead_ids is None:
         where = """not exists (select 1 from ops.lead_assignments a where a.lead_id = l.lead_id)
@@ -115,7 +104,7 @@ def load_leads(
 
 
 def _workload(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Workload:
-    lead_cols = set(_columns(con, "intermediate", "int_leads_unified"))
+    lead_cols = set(table_columns(con, "intermediate", "int_leads_unified"))
     closed = []
     if "became_opportunity_at" in lead_cols:
         closed.append("l.became_opportunity_at is not null")
@@ -124,7 +113,7 @@ def _workload(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Workload:
     if "lifecycle_stage" in lead_cols:
         stages = ", ".join(f"'{s}'" for s in CLOSED_STAGES)
         closed.append(f"lower(coalesce(l.lifecycle_stage, '')) in ({stages})")
-    if _columns(con, "ops", "lead_recycling"):
+    if table_columns(con, "ops", "lead_recycling"):
         closed.append(
             "exists (select 1 from ops.lead_recycling r where r.lead_id = a.lead_id "
             "and r.recycled_at >= a.assigned_at)"
@@ -153,7 +142,7 @@ def _workload(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Workload:
 
 
 def _accounts(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
-    cols = set(_columns(con, "intermediate", "int_leads_unified"))
+    cols = set(table_columns(con, "intermediate", "int_leads_unified"))
     if not {"email_domain", "crm_owner_id"} <= cols:
         return {}
     free = "and not coalesce(is_free_email, false)" if "is_free_email" in cols else ""

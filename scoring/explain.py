@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from enrichment.normalize import normalize_email
+from leadflow.warehouse import table_columns
 
 __all__ = ["LeadNotFound", "explain_lead", "find_lead", "render"]
 
@@ -53,17 +54,6 @@ class Explanation:
             "routing_source": self.routing_source,
             "notes": self.notes,
         }
-
-
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    return {
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns"
-            " where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()
-    }
 
 
 def find_lead(con: duckdb.DuckDBPyConnection, key: str) -> str:
@@ -111,7 +101,7 @@ def explain_lead(con: duckdb.DuckDBPyConnection, lead_id: str) -> Explanation:
             [lead_id],
         ).fetchall()
     ]
-    score_columns = _columns(con, "ops", "lead_scores")
+    score_columns = set(table_columns(con, "ops", "lead_scores"))
     wanted = [
         c
         for c in (
@@ -148,7 +138,7 @@ def explain_lead(con: duckdb.DuckDBPyConnection, lead_id: str) -> Explanation:
             [lead_id],
         ).fetchall()
     }
-    cause = "cause" if "cause" in _columns(con, "ops", "lead_score_history") else "null"
+    cause = "cause" if "cause" in table_columns(con, "ops", "lead_score_history") else "null"
     history = [
         {
             "scored_at": at,

@@ -27,6 +27,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from leadflow.warehouse import table_columns
+
 # Events decay like the rules' intent points: an event this old counts half.
 EVENT_HALF_LIFE_DAYS = 30.0
 
@@ -174,13 +176,7 @@ def _slug(name: str) -> str:
 
 
 def _lead_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    present = {
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'intermediate' and table_name = 'int_leads_unified'"
-        ).fetchall()
-    }
+    present = set(table_columns(con, "intermediate", "int_leads_unified"))
     return [c for c in BASE_ATTRIBUTES + OPTIONAL_ATTRIBUTES if c in present]
 
 
