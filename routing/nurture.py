@@ -58,6 +58,16 @@ __all__ = [
 # of these. Other reasons (unsubscribed, recycled, closed) end a membership without that meaning.
 EXIT_TRIGGERS = ("mql", "pricing_visit", "replied")
 
+# Each lead's newest nurture membership, and the exit reason routing reads from it: the reason of the
+# latest membership, and only once it ended. A lead back in a track (recycled) has none, whatever an
+# earlier membership ended with. routing/roster.py reads the same two definitions.
+LATEST_MEMBERSHIP = """
+    select *
+    from ops.nurture_memberships
+    qualify row_number() over (partition by lead_id order by entered_at desc) = 1
+"""
+NURTURE_EXIT_REASON = "case when {m}.exited_at is not null then {m}.exit_reason end"
+
 # The newest version of every HubSpot contact, folded per lead: its lead status and opt-out.
 _LEAD_FRAME = """
 with hubspot_latest as (
@@ -77,11 +87,7 @@ crm as (
     inner join hubspot_latest as h on identity.record_key = 'hubspot:contacts:' || h.record_id
     group by identity.lead_id
 ),
-latest_membership as (
-    select *
-    from ops.nurture_memberships
-    qualify row_number() over (partition by lead_id order by entered_at desc) = 1
-)
+latest_membership as ({latest_membership})
 select
     leads.*,
     scores.score,
@@ -97,8 +103,7 @@ select
     latest_membership.lemlist_campaign_id as nurture_campaign_id,
     latest_membership.lead_id is not null as was_nurtured,
     -- the reason routing reads: only while the lead is not back in a track
-    case when latest_membership.exited_at is not null then latest_membership.exit_reason end
-        as nurture_exit_reason
+    {nurture_exit_reason} as nurture_exit_reason
 from intermediate.int_leads_unified as leads
 inner join ops.lead_scores as scores on scores.lead_id = leads.lead_id
 left join crm on crm.lead_id = leads.lead_id
@@ -130,7 +135,11 @@ def lead_frame(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         if has_flag
         else "coalesce(crm.crm_unsubscribed, false)"
     )
-    sql = _LEAD_FRAME.format(unsubscribed=unsubscribed)
+    sql = _LEAD_FRAME.format(
+        unsubscribed=unsubscribed,
+        latest_membership=LATEST_MEMBERSHIP,
+        nurture_exit_reason=NURTURE_EXIT_REASON.format(m="latest_membership"),
+    )
     if has_flag:
         sql = sql.replace("leads.*,", "leads.* exclude (is_unsubscribed),", 1)
     frame = nulls_to_none(con.execute(sql).df())

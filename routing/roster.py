@@ -24,6 +24,7 @@ import duckdb
 from leadflow.config import ConfigError, RoutingConfig
 from leadflow.warehouse import nulls_to_none, table_columns
 from routing.engine import Owner, Roster, RoutingState, Workload
+from routing.nurture import LATEST_MEMBERSHIP, NURTURE_EXIT_REASON
 from routing.pools import PoolState
 
 __all__ = [
@@ -70,12 +71,8 @@ def load_leads(
     if not table_columns(con, "intermediate", "int_leads_unified"):
         return []
     nurture = (
-        # The reason of the lead's latest membership, and only once it ended: a lead back in a
-        # track (recycled) has none, whatever an earlier membership ended with.
-        """(select lead_id,
-                   case when exited_at is not null then exit_reason end as nurture_exit_reason
-            from ops.nurture_memberships
-            qualify row_number() over (partition by lead_id order by entered_at desc) = 1)"""
+        f"""(select m.lead_id, {NURTURE_EXIT_REASON.format(m="m")} as nurture_exit_reason
+            from ({LATEST_MEMBERSHIP}) as m)"""
         if table_columns(con, "ops", "nurture_memberships")
         else "(select null::varchar as lead_id, null::varchar as nurture_exit_reason where false)"
     )
