@@ -21,6 +21,7 @@ from leadflow import pipeline
 from leadflow.config import Settings, load_settings
 from leadflow.embedded import embedded_sandbox
 from leadflow.redact import install_log_redaction, register_env_secrets
+from leadflow.run_lock import run_exclusively
 from leadflow.warehouse import to_utc_naive, utcnow
 from routing.recycle import RecycleResult
 
@@ -41,6 +42,16 @@ def lead_recycle(
     run_as_of = to_utc_naive(as_of) if as_of is not None else utcnow()
     run_id = uuid.uuid4().hex
     logger = get_run_logger()
+    return run_exclusively(
+        settings.warehouse_path,
+        flow="lead-recycle",
+        wait_seconds=settings.warehouse.lock_wait_seconds,
+        run=lambda: _recycle(settings, run_id, run_as_of, logger),
+        log=logger,
+    )
+
+
+def _recycle(settings: Settings, run_id: str, run_as_of: datetime, logger: Any) -> dict[str, Any]:
     pipeline.warehouse(settings).ensure_schema()
     with embedded_sandbox(settings):
         result = recycle_task(settings, run_id, run_as_of)

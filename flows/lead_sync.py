@@ -24,6 +24,7 @@ from leadflow.config import Settings, load_settings
 from leadflow.embedded import embedded_sandbox
 from leadflow.landing import LandResult
 from leadflow.redact import install_log_redaction, register_env_secrets
+from leadflow.run_lock import run_exclusively
 from leadflow.warehouse import to_utc_naive, utcnow
 from routing import RouteResult
 from routing.notify import NotifyResult
@@ -98,6 +99,16 @@ def lead_sync(config_path: str = "leadflow.yml", as_of: datetime | None = None) 
     run_as_of = to_utc_naive(as_of) if as_of is not None else utcnow()
     run_id = uuid.uuid4().hex
     logger = get_run_logger()
+    return run_exclusively(
+        settings.warehouse_path,
+        flow="lead-sync",
+        wait_seconds=settings.warehouse.lock_wait_seconds,
+        run=lambda: _sync(settings, run_id, run_as_of, logger),
+        log=logger,
+    )
+
+
+def _sync(settings: Settings, run_id: str, run_as_of: datetime, logger: Any) -> dict[str, Any]:
     pipeline.start_run(settings, run_id, run_as_of)
     try:
         with embedded_sandbox(settings):

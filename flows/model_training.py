@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from leadflow.config import Settings, load_settings
 from leadflow.redact import install_log_redaction, register_env_secrets
+from leadflow.run_lock import run_exclusively
 from leadflow.warehouse import to_utc_naive
 from scoring.model import TrainingResult, train_and_evaluate
 from scoring.report import render
@@ -48,6 +49,23 @@ def model_training(
     settings = load_settings(config_path)
     register_env_secrets(settings.secret_env_names())
     logger = get_run_logger()
+    return run_exclusively(
+        settings.warehouse_path,
+        flow="model-training",
+        wait_seconds=settings.warehouse.lock_wait_seconds,
+        run=lambda: _train(settings, as_of, from_history, activate, report_path, logger),
+        log=logger,
+    )
+
+
+def _train(
+    settings: Settings,
+    as_of: datetime | None,
+    from_history: bool,
+    activate: bool,
+    report_path: str,
+    logger: Any,
+) -> dict[str, Any]:
     result = train_task(settings, to_utc_naive(as_of) if as_of else None, from_history, activate)
     report = render(result)
     path = settings.resolve(Path(report_path))

@@ -110,6 +110,8 @@ def run(
                 f"the warehouse {settings.warehouse_path} is open in another process; close it and re-run"
             )
         raise
+    if summary.get("status") == "skipped":
+        _fail(f"run skipped: {summary['reason']}")
     if as_json:
         typer.echo(json.dumps(summary, default=str))
     else:

@@ -50,6 +50,9 @@ class WarehouseConfig(_Model):
     """The DuckDB file LeadFlow owns (raw, ops, and the schemas dbt builds)."""
 
     path: Path = Path(".leadflow/warehouse.duckdb")
+    # A run waits this long for another LeadFlow run on the same warehouse to finish, then exits
+    # cleanly without touching anything (leadflow/run_lock.py). The hourly sync takes minutes.
+    lock_wait_seconds: float = Field(600.0, ge=0)
 
 
 class SandboxPorts(_Model):
