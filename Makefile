@@ -10,12 +10,13 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv demo test lint typecheck bench-scale bench-routing bench-scoring clean-demo help
+.PHONY: venv demo test lint typecheck dbt-postgres bench-scale bench-routing bench-scoring clean-demo help
 
 help:
 	@echo "make demo   - install, start the sandbox, run the sync once, print a summary"
 	@echo "make test   - the whole test suite (what CI runs)"
 	@echo "make lint   - ruff and mypy"
+	@echo "make dbt-postgres - copy the warehouse (raw + ops) into PostgreSQL, build and test dbt there"
 
 # The venv is rebuilt when the pins change. constraints.txt pins the whole dependency tree.
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -32,6 +33,11 @@ demo: venv
 
 test: venv
 	$(BIN)/pytest
+
+# The warehouse mirrored into PostgreSQL (LEADFLOW_PG_HOST/PORT/USER/PASSWORD/DBNAME, default
+# postgres@127.0.0.1:5432/leadflow) with every dbt model built and tested there: what a BI tool reads.
+dbt-postgres: venv
+	$(BIN)/leadflow dbt-postgres
 
 lint: venv
 	$(BIN)/ruff check .

@@ -9,6 +9,9 @@
                                           route the unrouted leads now, or preview it
     leadflow train [--from-history] [--no-activate] [--out report.md]
                                           train the predictive score and report on it
+    leadflow dbt-postgres [--dbname NAME] copy raw + ops into PostgreSQL, build and test dbt there
+    leadflow report [--out report.html] [--top N] [--json]
+                                          write the funnel report, one self-contained HTML file
 
 A mistake the user can fix (bad config, missing token, a locked warehouse) ends in one line on
 stderr and exit status 2, not a traceback.
@@ -182,8 +185,9 @@ def render_summary(summary: dict[str, Any]) -> str:
         "",
         "Where to look next",
         f"  warehouse      {warehouse}",
+        "  report         .venv/bin/leadflow report  (the funnel as one HTML page; docs/report.md)",
         f"  funnel         .venv/bin/python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True)"
-        ".sql('from marts.fct_funnel_weekly order by created_week desc limit 10'))\"",
+        ".sql('from marts.rpt_cohort_conversion order by created_week desc limit 10'))\"",
         "  leads          marts.dim_leads, marts.fct_lead_stage_history; quarantine: ops.quarantine",
         "  Prefect UI     .venv/bin/prefect server start, then open http://127.0.0.1:4200 (see README)",
     ]
@@ -406,6 +410,53 @@ def backtest(
         typer.echo(render(result))
 
 
+@app.command()
+def report(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="HTML file to write (default: report.html next to the warehouse)"
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    top: Annotated[int, typer.Option("--top", help="How many stale and dead leads to list")] = 25,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Write the funnel report: one self-contained HTML file to open in a browser (docs/report.md)."""
+    from leadflow.report import build_report, missing_marts
+    from leadflow.warehouse import utcnow
+
+    settings, _ = _settings(config)
+    if top < 1:
+        _fail("--top must be at least 1")
+    target = out or settings.warehouse_path.parent / "report.html"
+    con = _read_only_warehouse(settings)
+    try:
+        missing = missing_marts(con)
+        if missing:
+            _fail(
+                f"the warehouse has no {', '.join('marts.' + m for m in missing)} yet: "
+                "run `leadflow run` first"
+            )
+        html = build_report(
+            con, warehouse=str(settings.warehouse_path), generated_at=utcnow(), top_n=top
+        )
+    finally:
+        con.close()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"could not write the report to {target}: {exc.strerror or exc}")
+    charts = html.count("<svg data-chart=")
+    empty = html.count('data-empty="true"')
+    if as_json:
+        typer.echo(json.dumps({"out": str(target), "charts": charts, "empty_charts": empty}))
+    else:
+        note = f" ({empty} with no data yet)" if empty else ""
+        typer.echo(f"report: {target} ({charts} charts{note})")
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(config: ConfigOption = None) -> None:
     """Serve the HubSpot, Meta and Typeform sandboxes on the configured ports until Ctrl-C."""
@@ -437,6 +488,54 @@ def config_check(config: ConfigOption = None) -> None:
     settings, path = _settings(config)
     sources = ", ".join(settings.sources.enabled()) or "none"
     typer.echo(f"{path}: ok (sources: {sources}; warehouse: {settings.warehouse_path})")
+
+
+@app.command("dbt-postgres")
+def dbt_postgres(
+    config: ConfigOption = None,
+    dbname: Annotated[
+        str | None,
+        typer.Option(
+            "--dbname", help="PostgreSQL database to mirror into (default: $LEADFLOW_PG_DBNAME)"
+        ),
+    ] = None,
+) -> None:
+    """Copy the warehouse's raw and ops tables into PostgreSQL, then build and test every model there.
+
+    The server comes from LEADFLOW_PG_HOST/PORT/USER/PASSWORD/DBNAME (the dbt profile's `postgres`
+    target); the database is created if missing. See leadflow/pg_mirror.py.
+    """
+    import psycopg
+
+    from leadflow.dbt import DbtError
+    from leadflow.pg_mirror import MirrorError, PgSettings, PostgresUnreachable, mirror_and_build
+    from leadflow.redact import redact
+
+    settings, _ = _settings(config)
+    bands = settings.scoring.bands
+    try:
+        pg = PgSettings.from_env(dbname=dbname)
+        result = mirror_and_build(
+            settings.warehouse_path,
+            pg,
+            # Not dbt_project/target: the sync's DuckDB builds keep their partial-parse cache there.
+            target_path=settings.warehouse_path.parent / "dbt_target_postgres",
+            dbt_vars={
+                "score_grades": list(bands.grades),
+                "score_temperatures": list(bands.temperature),
+            },
+        )
+    except (PostgresUnreachable, MirrorError) as exc:
+        _fail(str(exc))
+        raise AssertionError from exc  # unreachable: _fail exits
+    except DbtError as exc:
+        _fail(f"dbt on PostgreSQL failed: {redact(str(exc))}")
+        raise AssertionError from exc  # unreachable: _fail exits
+    except psycopg.Error as exc:
+        detail = redact(" ".join(str(exc).split()))[:300]
+        _fail(f"PostgreSQL refused the mirror ({type(exc).__name__}: {detail})")
+        raise AssertionError from exc  # unreachable: _fail exits
+    typer.echo(result.summary())
 
 
 def main() -> None:  # pragma: no cover - console entry point

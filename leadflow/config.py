@@ -126,6 +126,18 @@ class MetaSourceConfig(_Connector):
     forms: list[FormConfig] = []
     page_size: int = Field(100, ge=1, le=1000)
     lookback_minutes: int = Field(10, ge=0)
+    # Ad spend (the Marketing API's Insights): the ad account the lead ads run in, with or without
+    # its act_ prefix; unset, the ad_insights stream is skipped. Meta restates a day's numbers for
+    # up to 28 days, so each pull re-reads that many days before its cursor.
+    ad_account_id: Annotated[str, Field(pattern=r"^(act_)?\d+$")] | None = None
+    insights_lookback_days: int = Field(28, ge=0, le=90)
+    # How far back the first pull reads (Meta keeps insights for 37 months).
+    insights_backfill_days: int = Field(365, ge=1, le=1_100)
+
+    @field_validator("ad_account_id")
+    @classmethod
+    def _strip_act_prefix(cls, value: str | None) -> str | None:
+        return value.removeprefix("act_") if value else value
 
 
 class TypeformSourceConfig(_Connector):

@@ -140,7 +140,7 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     started = time.monotonic()
-    with _dbt_lock, _environ({WAREHOUSE_PATH_ENV: str(warehouse_path)}):
+    with _dbt_lock, scoped_environ({WAREHOUSE_PATH_ENV: str(warehouse_path)}):
         outcome = dbtRunner().invoke(invocation)
     elapsed = time.monotonic() - started
 
@@ -244,7 +244,7 @@ def _failure_message(
 
 
 @contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
+def scoped_environ(values: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the duration of the block, then restore them."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)

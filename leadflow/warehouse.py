@@ -26,10 +26,14 @@ SCHEMAS = ("raw", "ops")
 
 # Raw landing tables: one per source stream, append-only, the original payload kept verbatim.
 # A re-read of an unchanged record produces the same _raw_id and is not stored twice.
+# Lead streams (connectors.LEAD_STREAMS) become ops.lead_records; the others (owners, deals, ad
+# insights) are reference and activity data that only dbt and routing read.
 RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("hubspot", "contacts"),
     ("hubspot", "owners"),
+    ("hubspot", "deals"),
     ("meta", "leads"),
+    ("meta", "ad_insights"),
     ("typeform", "responses"),
 )
 

@@ -15,10 +15,15 @@ Wire details that matter to a connector, all as HubSpot does them:
   (contact, owner): most within minutes, some hours later, some never. The touch appears, with a new
   `lastmodifieddate`, once the sandbox clock passes it.
 - `GET /account-info/v3/details` gives the portal id that record links need.
+- Deals (read-only): `POST /crm/v3/objects/deals/search` with the same filters, sorts, paging and
+  10,000-result cap as contacts (and the same per-second search limit), and their contacts through
+  `POST /crm/v4/associations/deals/contacts/batch/read` (at most 1,000 inputs; a deal without
+  contacts is an error in a 207 answer, the others are returned).
 
 Docs: https://developers.hubspot.com/docs/api/crm/search,
 https://developers.hubspot.com/docs/api/crm/contacts, https://developers.hubspot.com/docs/api/crm/owners,
-https://developers.hubspot.com/docs/api/usage-details
+https://developers.hubspot.com/docs/api/usage-details,
+https://developers.hubspot.com/docs/api/crm/deals, https://developers.hubspot.com/docs/api/crm/associations
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import json
 import re
 import sqlite3
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,11 +43,16 @@ from sandbox.limits import Decision
 from sandbox.properties import (
     ALWAYS_RETURNED,
     CONTACT_PROPERTIES,
+    DEAL_ALWAYS_RETURNED,
+    DEAL_DEFAULT_RETURNED,
+    DEAL_PROPERTIES_BY_NAME,
     DEFAULT_RETURNED,
-    FIRST_ENGAGEMENT_TYPES,
     PROPERTIES_BY_NAME,
     PROPERTY_NAMES,
     UNIQUE_ID_PROPERTIES,
+    ContactProperty,
+    first_touch_delay_ms,
+    touch_type,
 )
 from sandbox.server import Request, Response, VendorApp
 
@@ -49,14 +61,15 @@ SEARCH_PATH = f"{CONTACTS}/search"
 OWNERS = "/crm/v3/owners"
 PROPERTIES = "/crm/v3/properties/contacts"
 ACCOUNT_DETAILS = "/account-info/v3/details"
+DEALS = "/crm/v3/objects/deals"
+DEAL_SEARCH_PATH = f"{DEALS}/search"
+DEAL_CONTACTS_BATCH_READ = "/crm/v4/associations/deals/contacts/batch/read"
+ASSOCIATIONS_MAX_INPUTS = 1_000
+# HubSpot's association type for an unlabeled deal -> contact association.
+DEAL_TO_CONTACT_TYPE_ID = 3
 SANDBOX_PORTAL_ID = 24681357
 
 # When an owner first touches a newly assigned contact: (share, from ms, to ms); the rest never do.
-FIRST_TOUCH_DELAYS = (
-    (0.70, 60_000, 4 * 60_000),  # within minutes
-    (0.15, 10 * 60_000, 90 * 60_000),  # late for a hot lead
-    (0.07, 3 * 3_600_000, 30 * 3_600_000),  # next day
-)
 _TOUCH_TABLE = """CREATE TABLE IF NOT EXISTS hs_first_touch (
     contact_id INTEGER PRIMARY KEY, owner_id TEXT, due_ms INTEGER, object_type TEXT)"""
 
@@ -86,12 +99,44 @@ OPERATORS = {
     "NOT_CONTAINS_TOKEN",
 }
 _COMPARE = {"EQ": "=", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">="}
-_SEARCHABLE = ("firstname", "lastname", "email", "phone", "company")
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
     "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+
+
+@dataclass(frozen=True)
+class CrmObject:
+    """What search needs to know of an object type: its table and its properties."""
+
+    name: str
+    table: str
+    properties: Mapping[str, ContactProperty]
+    always_returned: tuple[str, ...]
+    default_returned: tuple[str, ...]
+    modified: str  # the property HubSpot moves on every change
+    searchable: tuple[str, ...]  # what the free-text `query` matches
+
+
+CONTACT = CrmObject(
+    "contacts",
+    "hs_contacts",
+    PROPERTIES_BY_NAME,
+    ALWAYS_RETURNED,
+    DEFAULT_RETURNED,
+    "lastmodifieddate",
+    ("firstname", "lastname", "email", "phone", "company"),
+)
+DEAL = CrmObject(
+    "deals",
+    "hs_deals",
+    DEAL_PROPERTIES_BY_NAME,
+    DEAL_ALWAYS_RETURNED,
+    DEAL_DEFAULT_RETURNED,
+    "hs_lastmodifieddate",
+    ("dealname",),
 )
 
 
@@ -152,7 +197,7 @@ class HubSpotApp(VendorApp):
         token = req.bearer_token()
         if token is None or token != self.ctx.tokens["hubspot"]:
             return error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
-        is_search = req.method == "POST" and req.path.rstrip("/") == SEARCH_PATH
+        is_search = req.method == "POST" and req.path.rstrip("/") in (SEARCH_PATH, DEAL_SEARCH_PATH)
         buckets = ["hubspot", "hubspot_search"] if is_search else ["hubspot"]
         decision = self.ctx.limiter.acquire(buckets, token)
         if not decision.allowed:
@@ -215,6 +260,10 @@ class HubSpotApp(VendorApp):
         get = req.method == "GET"
         if path == SEARCH_PATH:
             return self._search(self._body(req)) if post else _not_allowed()
+        if path == DEAL_SEARCH_PATH:
+            return self._search(self._body(req), DEAL) if post else _not_allowed()
+        if path == DEAL_CONTACTS_BATCH_READ:
+            return self._deal_contacts(self._body(req)) if post else _not_allowed()
         if path == f"{CONTACTS}/batch/upsert":
             return self._batch_upsert(self._body(req)) if post else _not_allowed()
         if path == f"{CONTACTS}/batch/update":
@@ -261,7 +310,7 @@ class HubSpotApp(VendorApp):
 
     # ------------------------------------------------------------------ search
 
-    def _search(self, body: dict[str, Any]) -> Response:
+    def _search(self, body: dict[str, Any], obj: CrmObject = CONTACT) -> Response:
         limit = _int(body.get("limit", SEARCH_DEFAULT_LIMIT), "limit")
         if limit < 0 or limit > SEARCH_MAX_LIMIT:
             raise _invalid(
@@ -281,21 +330,80 @@ class HubSpotApp(VendorApp):
                 f"limit={limit} pages past them. Narrow the query with filters instead.",
                 context={"after": [str(after)], "limit": [str(limit)]},
             )
-        where, params = _where(body.get("filterGroups") or [], body.get("query"))
-        order = _order(body.get("sorts") or [])
-        props = _requested(body.get("properties"))
+        where, params = _where(body.get("filterGroups") or [], body.get("query"), obj)
+        order = _order(body.get("sorts") or [], obj)
+        props = _requested(body.get("properties"), obj)
         with self.ctx.store.read() as conn:
             total = conn.execute(
-                f"SELECT COUNT(*) FROM hs_contacts WHERE {where}", params
+                f"SELECT COUNT(*) FROM {obj.table} WHERE {where}", params
             ).fetchone()[0]
             rows = conn.execute(
-                f"SELECT * FROM hs_contacts WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                f"SELECT * FROM {obj.table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                 [*params, limit, after],
             ).fetchall()
-        out: dict[str, Any] = {"total": total, "results": [_object(r, props) for r in rows]}
+        out: dict[str, Any] = {
+            "total": total,
+            "results": [_object(r, props, obj) for r in rows],
+        }
         if after + len(rows) < total and rows:
             out["paging"] = {"next": {"after": str(after + len(rows))}}
         return Response(200, out)
+
+    # ------------------------------------------------------------------ associations
+
+    def _deal_contacts(self, body: dict[str, Any]) -> Response:
+        """POST /crm/v4/associations/deals/contacts/batch/read: each deal's contacts."""
+        started = self.ctx.clock.now_ms()
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            raise _invalid("Invalid input JSON: inputs must be an array")
+        if len(inputs) > ASSOCIATIONS_MAX_INPUTS:
+            raise _invalid(
+                f"Batch read is limited to {ASSOCIATIONS_MAX_INPUTS} inputs (got {len(inputs)})"
+            )
+        results, errors = [], []
+        with self.ctx.store.read() as conn:
+            for item in inputs:
+                raw = str(item.get("id", "")) if isinstance(item, dict) else ""
+                rows = (
+                    conn.execute(
+                        "SELECT contact_id FROM hs_deals WHERE id = ? AND contact_id IS NOT NULL "
+                        "ORDER BY contact_id",
+                        (int(raw),),
+                    ).fetchall()
+                    if raw.isdigit()
+                    else []
+                )
+                if not rows:
+                    errors.append(
+                        {
+                            "status": "error",
+                            "category": "OBJECT_NOT_FOUND",
+                            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                            "message": f"No contacts are associated with deal {raw}.",
+                            "context": {"fromObjectId": [raw]},
+                        }
+                    )
+                    continue
+                results.append(
+                    {
+                        "from": {"id": raw},
+                        "to": [
+                            {
+                                "toObjectId": int(row[0]),
+                                "associationTypes": [
+                                    {
+                                        "category": "HUBSPOT_DEFINED",
+                                        "typeId": DEAL_TO_CONTACT_TYPE_ID,
+                                        "label": None,
+                                    }
+                                ],
+                            }
+                            for row in rows
+                        ],
+                    }
+                )
+        return _batch_response(results, errors, started, self.ctx.clock.now_ms())
 
     # ------------------------------------------------------------------ batch writes
 
@@ -632,7 +740,7 @@ class HubSpotApp(VendorApp):
         if delay is not None:
             conn.execute(
                 "INSERT INTO hs_first_touch VALUES (?, ?, ?, ?)",
-                (written["id"], owner, now + delay, _touch_type(str(written["id"]), str(owner))),
+                (written["id"], owner, now + delay, touch_type(str(written["id"]), str(owner))),
             )
         row: sqlite3.Row = conn.execute(
             "SELECT * FROM hs_contacts WHERE id = ?", (written["id"],)
@@ -653,12 +761,20 @@ class HubSpotApp(VendorApp):
         with self.ctx.store.transaction() as conn:
             due = conn.execute(query, (now,)).fetchall()
             for contact_id, owner_id, due_ms, object_type in due:
+                # The touch is a logged sales activity too: HubSpot counts it and dates it.
+                touched = hubspot_time(due_ms)
                 conn.execute(
                     "UPDATE hs_contacts SET hs_sa_first_engagement_date = ?, "
-                    "hs_sa_first_engagement_object_type = ?, lastmodifieddate = ? "
+                    "hs_sa_first_engagement_object_type = ?, lastmodifieddate = ?, "
+                    "num_contacted_notes = CAST(COALESCE(num_contacted_notes, '0') AS INTEGER) + 1, "
+                    "notes_last_contacted = CASE WHEN notes_last_contacted > ? "
+                    "THEN notes_last_contacted ELSE ? END, "
+                    "notes_last_updated = CASE WHEN notes_last_updated > ? "
+                    "THEN notes_last_updated ELSE ? END "
                     "WHERE id = ? AND hubspot_owner_id = ?",
-                    (hubspot_time(due_ms), object_type, hubspot_time(now), contact_id, owner_id),
-                )
+                    (touched, object_type, hubspot_time(now), touched, touched, touched, touched,
+                     contact_id, owner_id),
+                )  # fmt: skip
                 conn.execute("DELETE FROM hs_first_touch WHERE contact_id = ?", (contact_id,))
 
     def _account_details(self) -> dict[str, Any]:
@@ -745,24 +861,6 @@ class HubSpotApp(VendorApp):
 # --------------------------------------------------------------------------- helpers
 
 
-def first_touch_delay_ms(contact_id: str, owner_id: str) -> int | None:
-    """How long after being assigned an owner first touches a contact: deterministic per (contact,
-    owner). Most touch within minutes, some late, some never (None)."""
-    digest = hashlib.sha256(f"first-touch:{contact_id}:{owner_id}".encode()).digest()
-    u = int.from_bytes(digest[:4], "big") / 2**32
-    v = int.from_bytes(digest[4:8], "big") / 2**32
-    for share, low_ms, high_ms in FIRST_TOUCH_DELAYS:
-        if u < share:
-            return int(low_ms + v * (high_ms - low_ms))
-        u -= share
-    return None
-
-
-def _touch_type(contact_id: str, owner_id: str) -> str:
-    digest = hashlib.sha256(f"touch-type:{contact_id}:{owner_id}".encode()).digest()
-    return FIRST_ENGAGEMENT_TYPES[digest[0] % len(FIRST_ENGAGEMENT_TYPES)]
-
-
 def _not_allowed() -> Response:
     return error(405, "HTTP method not allowed for this resource", "VALIDATION_ERROR")
 
@@ -802,14 +900,14 @@ def _time_ms(value: Any) -> int:
     return parse_iso_ms(text)
 
 
-def _requested(props: Any) -> list[str]:
+def _requested(props: Any, obj: CrmObject = CONTACT) -> list[str]:
     if not props:
-        return list(DEFAULT_RETURNED)
+        return list(obj.default_returned)
     if not isinstance(props, list):
         raise _invalid("properties must be an array of property names")
     # Unknown names are ignored, as HubSpot does on reads.
-    wanted = [p for p in props if isinstance(p, str) and p in PROPERTIES_BY_NAME]
-    return list(dict.fromkeys([*wanted, *ALWAYS_RETURNED]))
+    wanted = [p for p in props if isinstance(p, str) and p in obj.properties]
+    return list(dict.fromkeys([*wanted, *obj.always_returned]))
 
 
 def _written_props(props: dict[str, Any], id_prop: str | None) -> list[str]:
@@ -819,12 +917,15 @@ def _written_props(props: dict[str, Any], id_prop: str | None) -> list[str]:
     return list(dict.fromkeys([*names, *ALWAYS_RETURNED]))
 
 
-def _object(row: sqlite3.Row, props: list[str]) -> dict[str, Any]:
+def _object(row: sqlite3.Row, props: list[str], obj: CrmObject = CONTACT) -> dict[str, Any]:
+    # Contacts keep hs_object_id in a column of its own; deals serve it from the row id.
+    columns = set(row.keys())
+    values = {name: row[name] if name in columns else str(row["id"]) for name in props}
     return {
         "id": str(row["id"]),
-        "properties": {name: row[name] for name in props},
+        "properties": values,
         "createdAt": row["createdate"],
-        "updatedAt": row["lastmodifieddate"],
+        "updatedAt": row[obj.modified],
         "archived": False,
     }
 
@@ -913,7 +1014,7 @@ def _property_def(prop: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- search SQL
 
 
-def _where(groups: Any, query: Any) -> tuple[str, list[Any]]:
+def _where(groups: Any, query: Any, obj: CrmObject = CONTACT) -> tuple[str, list[Any]]:
     """SQL for HubSpot's filterGroups (OR of ANDs) and the free-text `query`."""
     if not isinstance(groups, list):
         raise _invalid("filterGroups must be an array")
@@ -933,7 +1034,7 @@ def _where(groups: Any, query: Any) -> tuple[str, list[Any]]:
         total += len(filters)
         ands = []
         for flt in filters:
-            sql, values = _filter_sql(flt)
+            sql, values = _filter_sql(flt, obj)
             ands.append(sql)
             params.extend(values)
         if ands:
@@ -945,17 +1046,17 @@ def _where(groups: Any, query: Any) -> tuple[str, list[Any]]:
         if not isinstance(query, str):
             raise _invalid("query must be a string")
         like = f"%{query.strip().lower()}%"
-        clauses.append("(" + " OR ".join(f"lower({c}) LIKE ?" for c in _SEARCHABLE) + ")")
-        params.extend([like] * len(_SEARCHABLE))
+        clauses.append("(" + " OR ".join(f"lower({c}) LIKE ?" for c in obj.searchable) + ")")
+        params.extend([like] * len(obj.searchable))
     return (" AND ".join(clauses) or "1"), params
 
 
-def _filter_sql(flt: Any) -> tuple[str, list[Any]]:
+def _filter_sql(flt: Any, obj: CrmObject = CONTACT) -> tuple[str, list[Any]]:
     if not isinstance(flt, dict):
         raise _invalid("a filter must be an object")
     name = flt.get("propertyName")
     op = flt.get("operator", "EQ")
-    prop = PROPERTIES_BY_NAME.get(str(name))
+    prop = obj.properties.get(str(name))
     if prop is None:
         raise _invalid(f"There was a problem with a filter: property {name!r} does not exist")
     if op not in OPERATORS:
@@ -1010,7 +1111,7 @@ def _filter_sql(flt: Any) -> tuple[str, list[Any]]:
     return f"({col} IS NULL OR lower({col}) NOT LIKE ?)", [pattern]
 
 
-def _order(sorts: Any) -> str:
+def _order(sorts: Any, obj: CrmObject = CONTACT) -> str:
     if not isinstance(sorts, list):
         raise _invalid("sorts must be an array")
     if len(sorts) > 1:
@@ -1025,7 +1126,7 @@ def _order(sorts: Any) -> str:
         direction = str(sort.get("direction", "ASCENDING")).upper()
     else:
         raise _invalid("a sort is a property name or {propertyName, direction}")
-    prop = PROPERTIES_BY_NAME.get(str(name))
+    prop = obj.properties.get(str(name))
     if prop is None:
         raise _invalid(f"There was a problem with a sort: property {name!r} does not exist")
     if direction not in ("ASCENDING", "DESCENDING"):

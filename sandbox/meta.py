@@ -4,13 +4,22 @@
 `after`/`before` cursors; newest leads first; `paging.next` a full URL on this server. Also the
 form list of the Page (`/{page_id}/leadgen_forms`) and single nodes (a form, a lead) by id.
 
+The Marketing API's Insights edge of the ad account, `GET /{version}/act_{ad_account_id}/insights`
+with `level=campaign`, `fields`, `time_range={"since","until"}` (or `date_preset`), `time_increment`
+(1 = one row per campaign per day, or all_days), `limit` and cursor paging (`paging.cursors.after`,
+`paging.next`). Daily spend is drawn per campaign per day from the leads that campaign brought that
+day, around the campaign's cost per lead (META_CAMPAIGN_CPL) with noise, plus spend that brought no
+lead; numbers are strings, as Graph sends them. The account's day is UTC. Today's row grows as the
+sandbox clock moves, and a row Graph has served may change later: a reader re-reads recent days.
+
 Errors come in Graph's envelope `{"error": {message, type, code, error_subcode?, fbtrace_id}}`
 with Graph's HTTP statuses: 400 for OAuth and parameter errors (codes 104, 190, 100), 403 for
 throttling (code 4, `is_transient: true`), 500/503 for codes 1 and 2.
 
 Docs: https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving,
 https://developers.facebook.com/docs/graph-api/results,
-https://developers.facebook.com/docs/graph-api/guides/error-handling
+https://developers.facebook.com/docs/graph-api/guides/error-handling,
+https://developers.facebook.com/docs/marketing-api/insights/parameters
 """
 
 from __future__ import annotations
@@ -20,13 +29,26 @@ import json
 import re
 import secrets
 import sqlite3
+from datetime import UTC, date, datetime, timedelta
+from random import Random
 from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.clock import graph_time
 from sandbox.limits import Decision
 from sandbox.server import Request, Response, VendorApp
-from sandbox.world import META_FORMS, META_PAGE_ID, META_QUESTIONS
+from sandbox.world import (
+    DAY_MS,
+    META_AD_ACCOUNT_ID,
+    META_AD_ACCOUNT_NAME,
+    META_AD_CURRENCY,
+    META_CAMPAIGN_CPL,
+    META_CAMPAIGNS,
+    META_FORMS,
+    META_PAGE_ID,
+    META_QUESTIONS,
+    WINDOW_DAYS,
+)
 
 DEFAULT_LIMIT = 25
 DEFAULT_FIELDS = ("id", "created_time", "field_data")
@@ -61,6 +83,33 @@ FILTER_OPERATORS = {
     "LESS_THAN_OR_EQUAL": "<=",
 }
 _PATH = re.compile(r"^/(?:v\d+\.\d+/)?(\d+)(?:/(leads|leadgen_forms))?/?$")
+_INSIGHTS_PATH = re.compile(r"^/(?:v\d+\.\d+/)?act_(\d+)/insights/?$")
+# Insights fields the sandbox serves (a subset of the AdsInsights node); others are refused.
+INSIGHTS_FIELDS = {
+    "account_id",
+    "account_name",
+    "account_currency",
+    "campaign_id",
+    "campaign_name",
+    "spend",
+    "impressions",
+    "clicks",
+    "cpc",
+    "cpm",
+    "ctr",
+    "date_start",
+    "date_stop",
+}
+INSIGHTS_DEFAULT_FIELDS = ("spend", "impressions", "date_start", "date_stop")
+INSIGHTS_LEVELS = ("account", "campaign", "adset", "ad")
+DATE_PRESETS = {
+    "today": 0,
+    "yesterday": 1,
+    "last_7d": 7,
+    "last_14d": 14,
+    "last_30d": 30,
+    "last_90d": 90,
+}
 _FORMS = {form.id: form for form in META_FORMS}
 
 
@@ -201,7 +250,12 @@ class MetaApp(VendorApp):
             raise _param_error(f"Unsupported {req.method} request on {req.path}")
         match = _PATH.match(req.path)
         if match is None:
-            return graph_error(400, f"Unknown path components: {req.path}", 2500)
+            insights = _INSIGHTS_PATH.match(req.path)
+            if insights is None:
+                return graph_error(400, f"Unknown path components: {req.path}", 2500)
+            if insights.group(1) != META_AD_ACCOUNT_ID:
+                raise _missing_object(f"act_{insights.group(1)}")
+            return self._insights(req, from_query=from_query)
         object_id, edge = match.group(1), match.group(2)
         if edge == "leads":
             if object_id not in _FORMS:
@@ -276,6 +330,102 @@ class MetaApp(VendorApp):
             raise _missing_object(object_id)
         return Response(200, _lead_json(row, fields))
 
+    # ------------------------------------------------------------------ insights
+
+    def _insights(self, req: Request, *, from_query: bool) -> Response:
+        fields = _fields(req, INSIGHTS_FIELDS, INSIGHTS_DEFAULT_FIELDS)
+        level = req.param("level") or "account"
+        if level not in INSIGHTS_LEVELS:
+            raise _param_error(
+                f"level must be one of the following values: {', '.join(INSIGHTS_LEVELS)}"
+            )
+        if level not in ("account", "campaign"):
+            raise _param_error(f"The sandbox serves level=account and level=campaign, not {level}")
+        increment = req.param("time_increment") or "all_days"
+        if increment not in ("1", "all_days"):
+            raise _param_error("The sandbox serves time_increment=1 or all_days")
+        today = datetime.fromtimestamp(self.ctx.clock.now_ms() / 1000, UTC).date()
+        since, until = _time_range(req, today)
+        limit = _limit(req.param("limit"), self.ctx.knobs.meta_max_limit)
+        offset = 0
+        cursor = req.param("after") or req.param("before")
+        if cursor:
+            # Both cursors name an absolute position in the result.
+            decoded = _decode_offset(cursor)
+            if decoded is None:
+                raise _param_error("The paging cursor is not valid")
+            offset = decoded
+        rows = self._insight_rows(since, until, today, level, daily=increment == "1")
+        page = rows[offset : offset + limit]
+        out: dict[str, Any] = {
+            "data": [{k: v for k, v in row.items() if k in fields} for row in page]
+        }
+        if page:
+            after_cursor = _encode_offset(offset + len(page))
+            paging: dict[str, Any] = {
+                "cursors": {"before": _encode_offset(offset), "after": after_cursor}
+            }
+            if offset + len(page) < len(rows):
+                paging["next"] = _page_url(req, "after", after_cursor, limit, from_query)
+            if offset:
+                paging["previous"] = _page_url(
+                    req, "before", _encode_offset(max(0, offset - limit)), limit, from_query
+                )
+            out["paging"] = paging
+        return Response(200, out)
+
+    def _insight_rows(
+        self, since: date, until: date, today: date, level: str, *, daily: bool
+    ) -> list[dict[str, Any]]:
+        """Rows sorted by day, then campaign; days before the world began or after today have none."""
+        now_ms = self.ctx.clock.now_ms()
+        with self.ctx.store.read() as conn:
+            seed = self.ctx.store.meta_get(conn, "seed") or "0"
+            made_ms = int(self.ctx.store.meta_get(conn, "generated_at_ms") or now_ms)
+            first_day = _day(made_ms - WINDOW_DAYS * DAY_MS)
+            start, stop = max(since, first_day), min(until, today)
+            counts: dict[tuple[str, date], int] = {}
+            totals: dict[str, int] = {}
+            if start <= stop:
+                lo = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
+                hi = lo + ((stop - start).days + 1) * 86_400
+                for campaign_id, created_s in conn.execute(
+                    "SELECT json_extract(data, '$.campaign_id'), created_s FROM meta_leads "
+                    "WHERE created_s >= ? AND created_s < ?",
+                    (lo, hi),
+                ):
+                    if campaign_id:
+                        key = (str(campaign_id), _day(int(created_s) * 1000))
+                        counts[key] = counts.get(key, 0) + 1
+                for campaign_id, n in conn.execute(
+                    "SELECT json_extract(data, '$.campaign_id'), COUNT(*) FROM meta_leads "
+                    "GROUP BY 1"
+                ):
+                    if campaign_id:
+                        totals[str(campaign_id)] = int(n)
+        days = (_day(now_ms) - first_day).days + 1
+        rows: list[dict[str, Any]] = []
+        day = start
+        while day <= stop:
+            # Today is still running: its spend so far.
+            share = 1.0 if day < today else (now_ms % DAY_MS) / DAY_MS
+            for campaign_id, name in META_CAMPAIGNS:
+                rows.append(
+                    _insight_day(
+                        seed, campaign_id, name, day, counts.get((campaign_id, day), 0),
+                        totals.get(campaign_id, 0) / days, share,
+                    )
+                )  # fmt: skip
+            day += timedelta(days=1)
+        if level == "account":
+            rows = _roll_up(rows, ["date_start"] if daily else [])
+        elif not daily:
+            rows = _roll_up(rows, ["campaign_id", "campaign_name"])
+        if not daily:
+            for row in rows:
+                row["date_start"], row["date_stop"] = since.isoformat(), until.isoformat()
+        return [_with_rates(row) for row in rows]
+
     # ------------------------------------------------------------------ forms
 
     def _forms(self, req: Request) -> Response:
@@ -312,6 +462,112 @@ class MetaApp(VendorApp):
 # --------------------------------------------------------------------------- helpers
 
 
+def _day(ms: int) -> date:
+    return datetime.fromtimestamp(ms / 1000, UTC).date()
+
+
+def _insight_day(
+    seed: str,
+    campaign_id: str,
+    name: str,
+    day: date,
+    leads: int,
+    mean_leads: float,
+    share: float,
+) -> dict[str, Any]:
+    """One campaign's day: the leads it brought at its cost per lead, plus spend that brought none.
+
+    Its own generator per (seed, campaign, day): the same day always gives the same numbers.
+    """
+    rng = Random(f"{seed}:meta-insights:{campaign_id}:{day.isoformat()}")
+    cpl = META_CAMPAIGN_CPL[campaign_id] * rng.uniform(0.7, 1.3)
+    idle = cpl * mean_leads * rng.uniform(0.2, 0.6)
+    spend = round((leads * cpl + idle) * share, 2)
+    cpm = rng.uniform(6.0, 14.0)
+    impressions = int(spend / cpm * 1000)
+    clicks = max(leads, int(impressions * rng.uniform(0.008, 0.016)))
+    return {
+        "account_id": META_AD_ACCOUNT_ID,
+        "account_name": META_AD_ACCOUNT_NAME,
+        "account_currency": META_AD_CURRENCY,
+        "campaign_id": campaign_id,
+        "campaign_name": name,
+        "spend": f"{spend:.2f}",
+        "impressions": str(impressions),
+        "clicks": str(clicks),
+        "date_start": day.isoformat(),
+        "date_stop": day.isoformat(),
+    }
+
+
+def _roll_up(rows: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
+    """Sum spend, impressions and clicks over rows sharing `keys` (in first-seen order)."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        into = merged.get(key)
+        if into is None:
+            into = merged[key] = {
+                k: v for k, v in row.items() if not k.startswith("campaign_") or k in keys
+            }
+            into.update(spend="0.00", impressions="0", clicks="0")
+        into["spend"] = f"{float(into['spend']) + float(row['spend']):.2f}"
+        into["impressions"] = str(int(into["impressions"]) + int(row["impressions"]))
+        into["clicks"] = str(int(into["clicks"]) + int(row["clicks"]))
+        into["date_stop"] = row["date_stop"]
+    return list(merged.values())
+
+
+def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
+    spend, impressions, clicks = float(row["spend"]), int(row["impressions"]), int(row["clicks"])
+    if clicks:
+        row["cpc"] = f"{spend / clicks:.6f}"
+    if impressions:
+        row["cpm"] = f"{spend / impressions * 1000:.6f}"
+        row["ctr"] = f"{clicks / impressions * 100:.6f}"
+    return row
+
+
+def _time_range(req: Request, today: date) -> tuple[date, date]:
+    """`time_range={"since": "YYYY-MM-DD", "until": "YYYY-MM-DD"}`, else `date_preset` (last_30d)."""
+    raw = req.param("time_range")
+    if raw:
+        try:
+            value = json.loads(raw)
+            since = date.fromisoformat(str(value["since"]))
+            until = date.fromisoformat(str(value["until"]))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise _param_error(
+                "param time_range must be an object with since and until dates (YYYY-MM-DD)"
+            ) from None
+        if since > until:
+            raise _param_error("time_range: since must not be after until")
+        return since, until
+    preset = req.param("date_preset") or "last_30d"
+    if preset not in DATE_PRESETS:
+        raise _param_error(
+            f"date_preset must be one of the following values: {', '.join(DATE_PRESETS)}"
+        )
+    back = DATE_PRESETS[preset]
+    if back == 0:
+        return today, today
+    # Graph's last_Nd presets end yesterday.
+    return today - timedelta(days=back), today - timedelta(days=1)
+
+
+def _encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"insights:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_offset(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    kind, _, value = text.partition(":")
+    return int(value) if kind == "insights" and value.isdigit() else None
+
+
 def _exists(
     conn: sqlite3.Connection, where: list[str], params: list[Any], op: str, row: sqlite3.Row
 ) -> bool:
@@ -342,7 +598,13 @@ def _fields(req: Request, allowed: set[str], default: tuple[str, ...]) -> list[s
     fields = [f.strip() for f in raw.split(",") if f.strip()]
     for name in fields:
         if name not in allowed:
-            node = "Lead" if "field_data" in allowed else "LeadgenForm"
+            node = (
+                "Lead"
+                if "field_data" in allowed
+                else "AdsInsights"
+                if "spend" in allowed
+                else "LeadgenForm"
+            )
             raise _param_error(f"Tried accessing nonexisting field ({name}) on node type ({node})")
     return fields
 

@@ -1,4 +1,4 @@
-"""The HubSpot contact properties the sandbox knows, with their types and write rules.
+"""The HubSpot contact and deal properties the sandbox knows, with their types and write rules.
 
 HubSpot stores every property value as a string (or no value at all); the type decides how a
 search filter compares values and how a write is validated. The list is fixed: the standard
@@ -8,6 +8,7 @@ any other property fails the way HubSpot fails it (PROPERTY_DOESNT_EXIST).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,6 +40,31 @@ LEAD_STATUSES = (
 
 # Engagement object types a first sales touch can be.
 FIRST_ENGAGEMENT_TYPES = ("CALL", "EMAIL", "MEETING")
+# How long after being assigned an owner first touches a contact: (share, low, high) in ms.
+FIRST_TOUCH_DELAYS = (
+    (0.70, 60_000, 4 * 60_000),  # within minutes
+    (0.15, 10 * 60_000, 90 * 60_000),  # late for a hot lead
+    (0.07, 3 * 3_600_000, 30 * 3_600_000),  # next day
+)
+
+
+def first_touch_delay_ms(contact_id: str, owner_id: str) -> int | None:
+    """How long after being assigned an owner first touches a contact: deterministic per (contact,
+    owner). Most touch within minutes, some late, some never (None)."""
+    digest = hashlib.sha256(f"first-touch:{contact_id}:{owner_id}".encode()).digest()
+    u = int.from_bytes(digest[:4], "big") / 2**32
+    v = int.from_bytes(digest[4:8], "big") / 2**32
+    for share, low_ms, high_ms in FIRST_TOUCH_DELAYS:
+        if u < share:
+            return int(low_ms + v * (high_ms - low_ms))
+        u -= share
+    return None
+
+
+def touch_type(contact_id: str, owner_id: str) -> str:
+    digest = hashlib.sha256(f"touch-type:{contact_id}:{owner_id}".encode()).digest()
+    return FIRST_ENGAGEMENT_TYPES[digest[0] % len(FIRST_ENGAGEMENT_TYPES)]
+
 
 # HubSpot's default `numemployees` contact property options.
 EMPLOYEE_RANGES = ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+")
@@ -118,6 +144,28 @@ CONTACT_PROPERTIES: tuple[ContactProperty, ...] = (
         writable=False,
         options=FIRST_ENGAGEMENT_TYPES,
     ),
+    # Sales activity HubSpot rolls up from logged calls, emails, meetings and notes.
+    ContactProperty(
+        "num_contacted_notes",
+        "Number of Sales Activities",
+        "number",
+        group="sales_properties",
+        writable=False,
+    ),
+    ContactProperty(
+        "notes_last_contacted",
+        "Last Contacted",
+        "datetime",
+        group="sales_properties",
+        writable=False,
+    ),
+    ContactProperty(
+        "notes_last_updated",
+        "Last Activity Date",
+        "datetime",
+        group="sales_properties",
+        writable=False,
+    ),
     ContactProperty("createdate", "Create Date", "datetime"),
     ContactProperty(
         "hs_email_optout",
@@ -196,3 +244,53 @@ DEFAULT_RETURNED = (
 )
 # Properties an upsert may name as `idProperty` (HubSpot: "unique value" properties only).
 UNIQUE_ID_PROPERTIES = ("email", "leadflow_lead_id")
+
+# Deals: HubSpot's default sales pipeline and the deal properties LeadFlow reads. The sandbox serves
+# deals read-only (search), so none is writable through it.
+DEAL_PIPELINE = "default"
+DEAL_STAGES = (
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+    "closedwon",
+    "closedlost",
+)
+DEAL_PROPERTIES: tuple[ContactProperty, ...] = (
+    ContactProperty("hs_object_id", "Record ID", "number", "dealinformation", False, True),
+    ContactProperty("dealname", "Deal Name", "string", "dealinformation", False),
+    ContactProperty("amount", "Amount", "number", "dealinformation", False),
+    ContactProperty(
+        "dealstage", "Deal Stage", "enumeration", "dealinformation", False, options=DEAL_STAGES
+    ),
+    ContactProperty(
+        "pipeline", "Pipeline", "enumeration", "dealinformation", False, options=(DEAL_PIPELINE,)
+    ),
+    ContactProperty("closedate", "Close Date", "datetime", "dealinformation", False),
+    ContactProperty("createdate", "Create Date", "datetime", "dealinformation", False),
+    ContactProperty("hs_lastmodifieddate", "Last Modified Date", "datetime", "dealinformation", False),
+    ContactProperty("hubspot_owner_id", "Deal owner", "enumeration", "dealinformation", False),
+    ContactProperty("deal_currency_code", "Currency", "enumeration", "dealinformation", False),
+    ContactProperty(
+        "hs_is_closed", "Is Deal Closed?", "enumeration", "dealinformation", False,
+        options=("true", "false"),
+    ),
+    ContactProperty(
+        "hs_is_closed_won", "Is Closed Won", "enumeration", "dealinformation", False,
+        options=("true", "false"),
+    ),
+)  # fmt: skip
+DEAL_PROPERTIES_BY_NAME: dict[str, ContactProperty] = {p.name: p for p in DEAL_PROPERTIES}
+DEAL_PROPERTY_NAMES: tuple[str, ...] = tuple(p.name for p in DEAL_PROPERTIES)
+DEAL_ALWAYS_RETURNED = ("createdate", "hs_lastmodifieddate", "hs_object_id")
+DEAL_DEFAULT_RETURNED = (
+    "amount",
+    "closedate",
+    "createdate",
+    "dealname",
+    "dealstage",
+    "hs_lastmodifieddate",
+    "hs_object_id",
+    "pipeline",
+)

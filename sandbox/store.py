@@ -21,7 +21,7 @@ from pathlib import Path
 from random import Random
 
 from sandbox.clock import from_ms
-from sandbox.properties import PROPERTY_NAMES
+from sandbox.properties import DEAL_PROPERTY_NAMES, PROPERTY_NAMES
 from sandbox.world import (
     FORMS,
     Bundle,
@@ -44,10 +44,12 @@ log = logging.getLogger("sandbox")
 # Bump when the tables or the generator change, so stale state files are regenerated.
 # 3: contacts carry leadflow_nurture_track
 # 4: contacts carry hubspot_owner_assigneddate and the first sales engagement (hs_sa_first_*)
-SCHEMA_VERSION = "4"  # 2: contacts carry industry, numemployees, email opt-out and bounce
+# 5: deals (hs_deals) and the contacts' sales activity (num_contacted_notes, notes_last_*)
+SCHEMA_VERSION = "5"  # 2: contacts carry industry, numemployees, email opt-out and bounce
 CHUNK = 5_000
 
 _CONTACT_COLUMNS = ", ".join(f"{name} TEXT" for name in PROPERTY_NAMES if name != "hs_object_id")
+_DEAL_COLUMNS = [name for name in DEAL_PROPERTY_NAMES if name != "hs_object_id"]
 
 SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,12 +77,23 @@ CREATE INDEX hs_contacts_lastmod ON hs_contacts(lastmodifieddate, id);
 CREATE INDEX hs_contacts_created ON hs_contacts(createdate, id);
 CREATE TABLE meta_leads (id INTEGER PRIMARY KEY, form_id TEXT, created_s INTEGER, data TEXT);
 CREATE INDEX meta_leads_form_time ON meta_leads(form_id, created_s, id);
+CREATE INDEX meta_leads_time ON meta_leads(created_s);
+CREATE TABLE hs_deals (
+    id INTEGER PRIMARY KEY, contact_id INTEGER, {", ".join(f"{name} TEXT" for name in _DEAL_COLUMNS)}
+);
+CREATE INDEX hs_deals_lastmod ON hs_deals(hs_lastmodifieddate, id);
+CREATE INDEX hs_deals_contact ON hs_deals(contact_id);
 CREATE TABLE tf_responses (
     seq INTEGER PRIMARY KEY, token TEXT UNIQUE, form_id TEXT, submitted_ms INTEGER,
     landed_ms INTEGER, data TEXT
 );
 CREATE INDEX tf_responses_form_time ON tf_responses(form_id, submitted_ms, seq);
 """
+
+_DEAL_INSERT = (
+    f"INSERT INTO hs_deals (id, contact_id, {', '.join(_DEAL_COLUMNS)}) "
+    f"VALUES (?, ?, {', '.join('?' for _ in _DEAL_COLUMNS)})"
+)
 
 _CONTACT_INSERT = (
     f"INSERT INTO hs_contacts (id, {', '.join(PROPERTY_NAMES)}) "
@@ -245,6 +258,14 @@ class Store:
             ],
         )
         conn.executemany(
+            _DEAL_INSERT,
+            [
+                (d["id"], d["contact_id"], *(d[name] for name in _DEAL_COLUMNS))
+                for b in bundles
+                for d in b.deals
+            ],
+        )
+        conn.executemany(
             "INSERT INTO meta_leads VALUES (?, ?, ?, ?)", [m for b in bundles for m in b.meta]
         )
         conn.executemany(
@@ -399,7 +420,7 @@ class Store:
         with self.read() as conn:
             return {
                 table: int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-                for table in ("people", "hs_contacts", "meta_leads", "tf_responses")
+                for table in ("people", "hs_contacts", "hs_deals", "meta_leads", "tf_responses")
             }
 
     def add_truth(self, conn: sqlite3.Connection, source: str, record_id: str, email: str) -> None:

@@ -29,13 +29,16 @@ from itertools import accumulate
 from random import Random
 from typing import Any, overload
 
-from sandbox.clock import hubspot_time
+from sandbox.clock import hubspot_time, parse_iso_ms
 from sandbox.properties import (
     ANALYTICS_SOURCES,
+    DEAL_STAGES,
     EMPLOYEE_RANGES,
     FUNNEL_STAGES,
     HARD_BOUNCE_REASONS,
     PROPERTY_NAMES,
+    first_touch_delay_ms,
+    touch_type,
 )
 
 # --------------------------------------------------------------------------- world constants
@@ -507,6 +510,16 @@ META_CAMPAIGNS = (
     ("120210000000000102", "Pricing Guide - Retargeting"),
     ("120210000000000103", "Brand - Lookalike 2%"),
 )
+# The ad account the campaigns run in, its currency, and each campaign's typical cost per lead
+# (the Insights API's daily spend is drawn around it; see sandbox/meta.py).
+META_AD_ACCOUNT_ID = "1000000000042"
+META_AD_ACCOUNT_NAME = "Quillstone Ads"
+META_AD_CURRENCY = "USD"
+META_CAMPAIGN_CPL = {
+    "120210000000000101": 24.0,
+    "120210000000000102": 38.0,
+    "120210000000000103": 55.0,
+}
 _ADSET_NAMES = ("US & CA - Broad", "EMEA - Interests")
 _AD_NAMES = ("Video 15s", "Carousel - Customer stories")
 
@@ -660,6 +673,27 @@ HUBSPOT_EMPLOYEES_RATE = 0.55
 HUBSPOT_OPTOUT_RATE = 0.05
 HUBSPOT_BOUNCE_RATE = 0.02
 
+# Sales activity on a contact (num_contacted_notes): mean touches per funnel depth (lead, MQL, SQL,
+# opportunity, customer), for a contact with an owner; an unowned contact gets a fraction of them.
+SALES_TOUCH_MEANS = (0.4, 1.5, 3.5, 6.0, 9.0)
+UNOWNED_TOUCH_FACTOR = 0.25
+# Mean delay between a contact's creation and the CRM's own owner assignment (HubSpot workflows and
+# round robins assign within minutes).
+CRM_ASSIGNMENT_DELAY_MS = 6 * 60_000
+
+# Deals in HubSpot's default pipeline. Most contacts that reached opportunity have one; some SQLs
+# do (and lose it or keep it early); a customer's deal is closed won at its customer date, and some
+# customers lost an earlier deal first.
+DEAL_OPEN_STAGES = tuple(stage for stage in DEAL_STAGES if not stage.startswith("closed"))
+DEAL_FIRST_ID = 30_000_000_000  # a contact's deals are DEAL_FIRST_ID + 4 * contact id + n
+DEAL_RATE_OPPORTUNITY = 0.9
+DEAL_RATE_SQL = 0.25
+DEAL_LOST_RATE = 0.45  # of deals not won, once their close date has passed
+DEAL_PRIOR_LOST_RATE = 0.15  # of customers
+DEAL_CYCLE_DAYS = 21.0  # mean days from a deal's creation to its loss
+DEAL_CURRENCY = "USD"
+DEAL_PRODUCTS = ("Platform", "Team plan", "Enterprise plan", "Pilot", "Expansion")
+
 
 def employee_range(employees: int) -> str:
     """A head count as HubSpot's numemployees option (each range holds its lower bound)."""
@@ -709,6 +743,7 @@ class Bundle:
     hubspot: list[dict[str, str | None]]
     meta: list[tuple[int, str, int, str]]
     typeform: list[tuple[str, str, int, int, str]]
+    deals: list[dict[str, Any]] = field(default_factory=list)
 
 
 def make_companies(rng: Random, count: int) -> list[Company]:
@@ -1063,8 +1098,130 @@ class Generator:
         modified = max(last_event, later)
         props["createdate"] = hubspot_time(created)
         props["lastmodifieddate"] = hubspot_time(modified)
+        self._hubspot_activity(props, contact_id, depth, created, stage_at, modified)
+        bundle.deals.extend(self._hubspot_deals(props, ctx, contact_id))
         bundle.hubspot.append(props)
         return str(contact_id)
+
+    def _hubspot_activity(
+        self,
+        props: dict[str, str | None],
+        contact_id: int,
+        depth: int,
+        created: int,
+        stage_at: int,
+        modified: int,
+    ) -> None:
+        """The contact's sales activity: how many touches were logged and when the last were.
+
+        More touches further down the funnel and on owned contacts; the last contact falls after
+        the contact reached its stage, the last activity after that, both by the contact's last
+        modification (so never after the world's now). A contact the CRM already gave an owner was
+        assigned soon after it was created and, if touched at all, first touched with the delays
+        the sandbox applies to LeadFlow's own assignments (`hubspot_owner_assigneddate`,
+        `hs_sa_first_engagement_date`): the history speed-to-lead is measured on. Drawn from their
+        own generator, so every other draw of the world stays as it was.
+        """
+        rng = Random(f"{self.seed}:hubspot-activity:{contact_id}")
+        mean = SALES_TOUCH_MEANS[depth] * (
+            1.0 if props["hubspot_owner_id"] else UNOWNED_TOUCH_FACTOR
+        )
+        touches = _poisson(rng, mean)
+        props["num_contacted_notes"] = str(touches)
+        if touches:
+            contacted = stage_at + int(rng.random() * max(0, modified - stage_at))
+            updated = contacted + int(rng.random() * max(0, modified - contacted))
+            owner = props["hubspot_owner_id"]
+            assigned = created + int(rng.expovariate(1 / CRM_ASSIGNMENT_DELAY_MS))
+            if owner and assigned <= modified:
+                props["hubspot_owner_assigneddate"] = hubspot_time(assigned)
+                delay = first_touch_delay_ms(str(contact_id), owner)
+                if delay is not None and assigned + delay <= modified:
+                    first = assigned + delay
+                    props["hs_sa_first_engagement_date"] = hubspot_time(first)
+                    props["hs_sa_first_engagement_object_type"] = touch_type(str(contact_id), owner)
+                    contacted = max(contacted, first)
+                    updated = max(updated, contacted)
+            props["notes_last_contacted"] = hubspot_time(contacted)
+            props["notes_last_updated"] = hubspot_time(updated)
+
+    def _hubspot_deals(
+        self, props: dict[str, str | None], ctx: _RecordContext, contact_id: int
+    ) -> list[dict[str, Any]]:
+        """The contact's deals in the default pipeline, each associated with the contact.
+
+        Drawn from their own generator, so adding them left every other draw of the world as it was.
+        """
+        rng = Random(f"{self.seed}:hubspot-deals:{contact_id}")
+        stage = props["lifecyclestage"]
+        dates = {
+            name: parse_hubspot_ms(props.get(f"hs_lifecyclestage_{name}_date"))
+            for name in ("salesqualifiedlead", "opportunity", "customer")
+        }
+        sql_at, opp_at, won_at = (
+            dates["salesqualifiedlead"],
+            dates["opportunity"],
+            dates["customer"],
+        )
+        now = ctx.now_ms
+        deals: list[dict[str, Any]] = []
+
+        def deal(created: int, outcome: str, closed: int | None) -> None:
+            deal_id = DEAL_FIRST_ID + 4 * contact_id + len(deals)
+            if outcome == "open":
+                age_days = (now - created) / DAY_MS
+                index = min(len(DEAL_OPEN_STAGES) - 1, int(age_days / 7 * rng.uniform(0.5, 1.5)))
+                dealstage = DEAL_OPEN_STAGES[index]
+                close = created + int(rng.uniform(30, 90) * DAY_MS)  # the expected close date
+            else:
+                dealstage = "closedwon" if outcome == "won" else "closedlost"
+                close = closed if closed is not None else created
+            last_event = max(created, closed or created)
+            modified = max(
+                last_event,
+                min(now - rng.randrange(1_000, 3_600_000), last_event + int(rng.random() * DAY_MS)),
+            )
+            scale = 0.25 * math.log10(ctx.company.employees + 1)
+            amount = round(rng.lognormvariate(math.log(6_000) + scale, 0.6), -2)
+            deals.append(
+                {
+                    "id": deal_id,
+                    "contact_id": contact_id,
+                    "dealname": f"{ctx.company.name} - {rng.choice(DEAL_PRODUCTS)}",
+                    "amount": f"{max(amount, 500):.0f}",
+                    "dealstage": dealstage,
+                    "pipeline": "default",
+                    "closedate": hubspot_time(close),
+                    "createdate": hubspot_time(created),
+                    "hs_lastmodifieddate": hubspot_time(modified),
+                    "hubspot_owner_id": props["hubspot_owner_id"],
+                    "deal_currency_code": DEAL_CURRENCY,
+                    "hs_is_closed": "false" if outcome == "open" else "true",
+                    "hs_is_closed_won": "true" if outcome == "won" else "false",
+                }
+            )
+
+        def lost_or_open(created: int) -> None:
+            closes = created + int(rng.expovariate(1 / (DEAL_CYCLE_DAYS * DAY_MS)))
+            if rng.random() < DEAL_LOST_RATE and closes < now - 3_600_000:
+                deal(created, "lost", closes)
+            else:
+                deal(created, "open", None)
+
+        if stage == "customer" and opp_at is not None and won_at is not None:
+            if sql_at is not None and rng.random() < DEAL_PRIOR_LOST_RATE:
+                created = sql_at + int(rng.random() * (opp_at - sql_at))
+                deal(created, "lost", created + int(rng.random() * (opp_at - created)))
+            # A quick close: a deal is never created after it was won.
+            deal(min(opp_at + rng.randrange(60_000, 4 * 3_600_000), won_at), "won", won_at)
+        elif stage == "opportunity" and opp_at is not None:
+            if rng.random() < DEAL_RATE_OPPORTUNITY:
+                lost_or_open(min(opp_at + rng.randrange(60_000, 4 * 3_600_000), now - 60_000))
+        elif stage == "salesqualifiedlead" and sql_at is not None and rng.random() < DEAL_RATE_SQL:
+            created = sql_at + int(rng.expovariate(1 / (5 * DAY_MS)))
+            if created < now - 60_000:
+                lost_or_open(created)
+        return deals
 
     def _hubspot_attributes(
         self, props: dict[str, str | None], company: Company, contact_id: int
@@ -1246,6 +1403,20 @@ def _title_variant(title: str, rng: Random) -> str:
 
 def _country_spelling(country: Country, rng: Random) -> str:
     return country.spellings[0] if rng.random() < 0.45 else rng.choice(country.spellings)
+
+
+def _poisson(rng: Random, mean: float) -> int:
+    """A Poisson draw (Knuth's method: fine for the small means used here)."""
+    limit, k, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k
+
+
+def parse_hubspot_ms(value: str | None) -> int | None:
+    """A HubSpot timestamp string ("2026-05-01T10:20:30.123Z") as epoch ms; None stays None."""
+    return None if not value else parse_iso_ms(value)
 
 
 def arrival_times(rng: Random, count: int, now_ms: int) -> list[int]:

@@ -1,10 +1,14 @@
-"""Shared fixtures: one Prefect test harness per session, a fresh warehouse, offline settings."""
+"""Shared fixtures: one Prefect test harness per session, a fresh warehouse, a synced sandbox world,
+offline settings."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -33,3 +37,41 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     wh.ensure_schema()
     with wh.connect() as connection:
         yield connection
+
+
+@dataclass(frozen=True)
+class SyncedWorld:
+    """A warehouse after one real sync of a sandbox world. Read-only: copy it before writing."""
+
+    warehouse: Path
+    config: Path
+    as_of: datetime
+    summary: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def synced_world(
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SyncedWorld]:
+    """One lead_sync run on sandbox.Sandbox(seed=23, leads=150), as tests/flows/test_lead_sync.py
+    runs it (the shipped leadflow.yml pointed at the sandbox), for tests that need a realistic
+    warehouse: every source, scored, routed, nurtured and pushed leads, and every mart built."""
+    from flows.lead_sync import lead_sync
+    from leadflow.warehouse import utcnow
+    from sandbox import Sandbox
+    from tests.flows.test_lead_sync import TOKEN_ENV, TOKENS, write_config
+
+    tmp = tmp_path_factory.mktemp("synced_world")
+    patch = pytest.MonkeyPatch()
+    for vendor, env in TOKEN_ENV.items():
+        patch.setenv(env, TOKENS[vendor])
+    try:
+        with Sandbox(seed=23, leads=150, tokens=TOKENS) as sandbox:
+            patch.setenv("LEADFLOW_SLACK_WEBHOOK_URL", sandbox.slack_webhook_url)
+            sandbox.set_rate_limit("slack", 0, 1)
+            config = write_config(tmp, sandbox.urls, smtp_port=sandbox.smtp_address[1])
+            as_of = utcnow()
+            summary = lead_sync(config_path=str(config), as_of=as_of)
+    finally:
+        patch.undo()
+    yield SyncedWorld(tmp / "warehouse.duckdb", config, as_of, summary)

@@ -24,7 +24,8 @@ def describe_error(response: requests.Response) -> tuple[str, str]:
 
 def make_client(base_url: str, token: SecretStr, http: HttpSettings | None = None) -> ApiClient:
     calls, period = settings.GENERAL_LIMIT
-    search_calls, search_period = settings.SEARCH_LIMIT
+    # HubSpot's search limit is one per token, whatever the object: the two paths share it.
+    search = RateLimiter(*settings.SEARCH_LIMIT)
     return ApiClient(
         source="hubspot",
         base_url=base_url,
@@ -33,7 +34,8 @@ def make_client(base_url: str, token: SecretStr, http: HttpSettings | None = Non
         describe_error=describe_error,
         limiters={
             "/": RateLimiter(calls, period),
-            settings.SEARCH_CONTACTS: RateLimiter(search_calls, search_period),
+            settings.SEARCH_CONTACTS: search,
+            settings.SEARCH_DEALS: search,
         },
     )
 
@@ -42,14 +44,22 @@ def _ms(value: datetime) -> str:
     return str(int((value - datetime(1970, 1, 1)).total_seconds() * 1000))
 
 
-def _modified(record: dict[str, Any]) -> datetime | None:
-    return parse_timestamp((record.get("properties") or {}).get(settings.CURSOR_PROPERTY))
+def _modified(record: dict[str, Any], cursor: str = settings.CURSOR_PROPERTY) -> datetime | None:
+    return parse_timestamp((record.get("properties") or {}).get(cursor))
 
 
 def search_modified_since(
-    client: ApiClient, since: datetime | None, properties: tuple[str, ...], limit: int
+    client: ApiClient,
+    since: datetime | None,
+    properties: tuple[str, ...],
+    limit: int,
+    *,
+    path: str = settings.SEARCH_CONTACTS,
+    cursor: str = settings.CURSOR_PROPERTY,
 ) -> Iterator[Page]:
-    """Every contact modified at or after `since`, oldest change first, with nothing skipped.
+    """Every object modified at or after `since`, oldest change first, with nothing skipped.
+
+    Contacts by default; deals with `path=SEARCH_DEALS, cursor=DEAL_CURSOR_PROPERTY`.
 
     Keyset pagination on lastmodifieddate instead of HubSpot's `after` offsets: each page asks again
     for `lastmodifieddate >= <last value seen>`. Offsets shift when a record changes during the
@@ -64,53 +74,55 @@ def search_modified_since(
         filters = (
             []
             if lower is None
-            else [
-                {"propertyName": settings.CURSOR_PROPERTY, "operator": "GTE", "value": _ms(lower)}
-            ]
+            else [{"propertyName": cursor, "operator": "GTE", "value": _ms(lower)}]
         )
         body = {
             "filterGroups": [{"filters": filters}] if filters else [],
-            "sorts": [{"propertyName": settings.CURSOR_PROPERTY, "direction": "ASCENDING"}],
+            "sorts": [{"propertyName": cursor, "direction": "ASCENDING"}],
             "properties": list(properties),
             "limit": limit,
         }
-        data = client.post_json(settings.SEARCH_CONTACTS, body)[1]
+        data = client.post_json(path, body)[1]
         results: list[dict[str, Any]] = data.get("results") or []
         more = bool((data.get("paging") or {}).get("next"))
         fresh = [
-            r for r in results if not (_modified(r) == lower and str(r.get("id")) in seen_at_lower)
+            r
+            for r in results
+            if not (_modified(r, cursor) == lower and str(r.get("id")) in seen_at_lower)
         ]
         if not more:
             yield Page(fresh, last=True)
             return
         if fresh:
             yield Page(fresh)
-        top = _modified(results[-1])
+        top = _modified(results[-1], cursor)
         if top is None:  # cannot move a keyset on a missing value; HubSpot always sets it
-            raise ValueError("hubspot: a search result has no lastmodifieddate")
+            raise ValueError(f"hubspot: a search result has no {cursor}")
         if top == lower or not fresh:
-            yield from _drain_timestamp(client, top, properties, limit)
+            yield from _drain_timestamp(client, top, properties, limit, path=path, cursor=cursor)
             lower, seen_at_lower = top + timedelta(milliseconds=1), set()
             continue
         lower = top
-        seen_at_lower = {str(r.get("id")) for r in results if _modified(r) == top}
+        seen_at_lower = {str(r.get("id")) for r in results if _modified(r, cursor) == top}
 
 
 def _drain_timestamp(
-    client: ApiClient, stamp: datetime, properties: tuple[str, ...], limit: int
+    client: ApiClient,
+    stamp: datetime,
+    properties: tuple[str, ...],
+    limit: int,
+    *,
+    path: str,
+    cursor: str,
 ) -> Iterator[Page]:
-    """All contacts sharing exactly one lastmodifieddate (a bulk import), paged by hs_object_id."""
+    """All objects sharing exactly one modified time (a bulk import), paged by hs_object_id."""
     last_id = "0"
     while True:
         body = {
             "filterGroups": [
                 {
                     "filters": [
-                        {
-                            "propertyName": settings.CURSOR_PROPERTY,
-                            "operator": "EQ",
-                            "value": _ms(stamp),
-                        },
+                        {"propertyName": cursor, "operator": "EQ", "value": _ms(stamp)},
                         {"propertyName": "hs_object_id", "operator": "GT", "value": last_id},
                     ]
                 }
@@ -119,7 +131,7 @@ def _drain_timestamp(
             "properties": list(properties),
             "limit": limit,
         }
-        data = client.post_json(settings.SEARCH_CONTACTS, body)[1]
+        data = client.post_json(path, body)[1]
         results = data.get("results") or []
         if results:
             yield Page(results)
@@ -140,3 +152,45 @@ def list_owners(client: ApiClient) -> Iterator[Page]:
         yield Page(data.get("results") or [], last=after is None)
         if after is None:
             return
+
+
+def search_deals_modified_since(
+    client: ApiClient, since: datetime | None, limit: int
+) -> Iterator[Page]:
+    """Deals modified at or after `since` (the contacts keyset, on hs_lastmodifieddate), each with
+    its contacts: `associations.contacts` holds the v4 batch read's `to` list for the deal
+    ([{toObjectId, associationTypes}], empty when it has none)."""
+    for page in search_modified_since(
+        client,
+        since,
+        settings.DEAL_PROPERTIES,
+        limit,
+        path=settings.SEARCH_DEALS,
+        cursor=settings.DEAL_CURSOR_PROPERTY,
+    ):
+        contacts = deal_contacts(client, [str(deal.get("id")) for deal in page.records])
+        for deal in page.records:
+            deal["associations"] = {"contacts": contacts.get(str(deal.get("id")), [])}
+        yield page
+
+
+def deal_contacts(client: ApiClient, deal_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """deal id -> its contacts, from POST /crm/v4/associations/deals/contacts/batch/read.
+
+    At most 1,000 ids a request. HubSpot answers 207 when some deals have no contacts (an
+    OBJECT_NOT_FOUND error each, which is simply no contacts); a deal with more than a page of
+    contacts carries a `paging.next.after` token that is asked for again with its id.
+    """
+    found: dict[str, list[dict[str, Any]]] = {}
+    pending: list[dict[str, str]] = [{"id": deal_id} for deal_id in deal_ids]
+    while pending:
+        batch = pending[: settings.ASSOCIATIONS_MAX_INPUTS]
+        pending = pending[settings.ASSOCIATIONS_MAX_INPUTS :]
+        body = client.post_json(settings.DEAL_CONTACTS_BATCH_READ, {"inputs": batch})[1]
+        for result in body.get("results") or []:
+            deal_id = str((result.get("from") or {}).get("id"))
+            found.setdefault(deal_id, []).extend(result.get("to") or [])
+            after = ((result.get("paging") or {}).get("next") or {}).get("after")
+            if after:
+                pending.append({"id": deal_id, "after": str(after)})
+    return found

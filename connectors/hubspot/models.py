@@ -1,4 +1,5 @@
-"""HubSpot record shapes: contacts and owners as the API returns them, parsed to SourceRecord."""
+"""HubSpot record shapes: contacts, owners and deals as the API returns them; contacts parse to
+SourceRecord (deals and owners are read by dbt straight from raw)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ def owner_id(payload: dict[str, Any]) -> str | None:
 
 def owner_cursor(payload: dict[str, Any]) -> Any:
     return parse_timestamp(payload.get("updatedAt"))
+
+
+def deal_id(payload: dict[str, Any]) -> str | None:
+    return text(payload.get("id"))
+
+
+def deal_cursor(payload: dict[str, Any]) -> Any:
+    props = payload.get("properties") or {}
+    return parse_timestamp(props.get("hs_lastmodifieddate") or payload.get("updatedAt"))
 
 
 def parse_contact(payload: dict[str, Any]) -> SourceRecord:

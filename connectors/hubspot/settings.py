@@ -3,7 +3,10 @@
 Docs: https://developers.hubspot.com/docs/api/crm/search (search, its 200-per-page and 10,000-result
 limits, 5 requests/s), https://developers.hubspot.com/docs/api/crm/contacts (batch upsert/update, 100
 inputs), https://developers.hubspot.com/docs/api/usage-details (100 requests per 10 s per private
-app on Free/Starter; 190 on Professional/Enterprise).
+app on Free/Starter; 190 on Professional/Enterprise), https://developers.hubspot.com/docs/api/crm/deals
+(deals search: the same limits as contacts), https://developers.hubspot.com/docs/api/crm/associations
+(v4 batch read: at most 1,000 inputs a request since 2025-02-10; up to 500 associations per object a
+page, more behind a per-input `after` token).
 """
 
 from __future__ import annotations
@@ -12,17 +15,21 @@ SEARCH_CONTACTS = "/crm/v3/objects/contacts/search"
 BATCH_UPSERT_CONTACTS = "/crm/v3/objects/contacts/batch/upsert"
 BATCH_UPDATE_CONTACTS = "/crm/v3/objects/contacts/batch/update"
 OWNERS = "/crm/v3/owners"
+SEARCH_DEALS = "/crm/v3/objects/deals/search"
+DEAL_CONTACTS_BATCH_READ = "/crm/v4/associations/deals/contacts/batch/read"
 
 SEARCH_MAX_LIMIT = 200
 SEARCH_RESULT_CAP = 10_000
 BATCH_MAX_INPUTS = 100
 OWNERS_PAGE_LIMIT = 100
+ASSOCIATIONS_MAX_INPUTS = 1_000
 
 # Client-side limits, a little under the documented ones so clock skew never trips them.
 GENERAL_LIMIT = (98, 10.0)  # requests per seconds, every endpoint
 SEARCH_LIMIT = (4, 1.0)  # the search endpoints' own, lower limit
 
 CURSOR_PROPERTY = "lastmodifieddate"
+DEAL_CURSOR_PROPERTY = "hs_lastmodifieddate"  # deals name the same thing differently
 
 # Read on every pull: identity, lifecycle, intent signals and what LeadFlow itself writes back.
 CONTACT_PROPERTIES: tuple[str, ...] = (
@@ -45,6 +52,9 @@ CONTACT_PROPERTIES: tuple[str, ...] = (
     "hubspot_owner_assigneddate",  # set by HubSpot when the current owner was assigned
     "hs_sa_first_engagement_date",  # the current owner's first sales touch (SLA tracking)
     "hs_sa_first_engagement_object_type",
+    "num_contacted_notes",  # "Number of sales activities": calls, emails, meetings, notes logged
+    "notes_last_contacted",  # "Last contacted": the last call, email or meeting
+    "notes_last_updated",  # "Last activity date": the last sales activity of any kind
     "createdate",
     "lastmodifieddate",
     "hs_lifecyclestage_lead_date",
@@ -83,4 +93,19 @@ IDENTITY_PROPERTIES: tuple[str, ...] = (
     "company",
     "jobtitle",
     "country",
+)
+
+# Read on every deals pull: what the pipeline marts need (value, stage, owner, dates).
+DEAL_PROPERTIES: tuple[str, ...] = (
+    "dealname",
+    "amount",
+    "deal_currency_code",
+    "dealstage",
+    "pipeline",
+    "hubspot_owner_id",
+    "createdate",
+    "closedate",
+    "hs_lastmodifieddate",
+    "hs_is_closed",
+    "hs_is_closed_won",
 )

@@ -1,10 +1,11 @@
-"""The Graph API session (bearer token in a header, never in a URL) and the leads paginator."""
+"""The Graph API session (bearer token in a header, never in a URL) and the leads and insights
+paginators."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import requests
@@ -83,6 +84,35 @@ def list_leads(
             [{"field": "time_created", "operator": "GREATER_THAN", "value": epoch - 1}]
         )
     path = settings.LEADS.format(version=version, form_id=form_id)
+    yield from graph_pages(client, path, params)
+
+
+def list_insights(
+    client: ApiClient,
+    version: str,
+    account_id: str,
+    since: date,
+    until: date,
+    limit: int = settings.INSIGHTS_PAGE_LIMIT,
+) -> Iterator[Page]:
+    """One row per campaign per day of the ad account from `since` to `until` (both included),
+    following `paging.cursors.after` while Graph gives a `paging.next`."""
+    params: dict[str, Any] = {
+        "level": "campaign",
+        "fields": ",".join(settings.INSIGHTS_FIELDS),
+        "time_increment": 1,
+        "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()}),
+        "limit": limit,
+    }
+    path = settings.INSIGHTS.format(version=version, account_id=account_id)
+    yield from graph_pages(client, path, params)
+
+
+def graph_pages(client: ApiClient, path: str, params: dict[str, Any]) -> Iterator[Page]:
+    """The Graph API's cursor paging: follow `paging.cursors.after` while a `paging.next` is given.
+
+    https://developers.facebook.com/docs/graph-api/results (cursor-based pagination).
+    """
     while True:
         data = client.get_json(path, params=params)
         paging = data.get("paging") or {}

@@ -21,6 +21,17 @@ def lead_cursor(payload: dict[str, Any]) -> Any:
     return parse_timestamp(payload.get("created_time"))
 
 
+def insight_id(payload: dict[str, Any]) -> str | None:
+    """An insights row has no id: '<campaign_id>:<date_start>' names one campaign's day."""
+    campaign, day = text(payload.get("campaign_id")), text(payload.get("date_start"))
+    return f"{campaign}:{day}" if campaign and day else None
+
+
+def insight_cursor(payload: dict[str, Any]) -> Any:
+    """The day the row covers (midnight of date_start)."""
+    return parse_timestamp(payload.get("date_start"))
+
+
 def field_values(payload: dict[str, Any]) -> dict[str, str]:
     """field_data as {name: first non-empty value}; custom questions keep their own names."""
     values: dict[str, str] = {}

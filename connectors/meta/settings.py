@@ -3,12 +3,15 @@
 Docs: https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving (the leads edge,
 `filtering` on time_created, `field_data`), https://developers.facebook.com/docs/graph-api/results
 (cursor paging), https://developers.facebook.com/docs/graph-api/overview/rate-limiting and
-https://developers.facebook.com/docs/graph-api/guides/error-handling (error codes).
+https://developers.facebook.com/docs/graph-api/guides/error-handling (error codes),
+https://developers.facebook.com/docs/marketing-api/insights/parameters (the Insights edge: `level`,
+`time_increment`, `time_range`; 37 months of history; a day's numbers restated for up to 28 days).
 """
 
 from __future__ import annotations
 
 LEADS = "/{version}/{form_id}/leads"
+INSIGHTS = "/{version}/act_{account_id}/insights"
 
 LEAD_FIELDS: tuple[str, ...] = (
     "id",
@@ -24,6 +27,20 @@ LEAD_FIELDS: tuple[str, ...] = (
     "is_organic",
     "platform",
 )
+
+# One row per campaign per day: what cost per lead needs.
+INSIGHTS_FIELDS: tuple[str, ...] = (
+    "account_id",
+    "account_currency",
+    "campaign_id",
+    "campaign_name",
+    "spend",
+    "impressions",
+    "clicks",
+    "date_start",
+    "date_stop",
+)
+INSIGHTS_PAGE_LIMIT = 500
 
 # Graph error codes that mean "try again later": unknown/transient (1, 2), application, user and
 # page throttling (4, 17, 32, 613), custom-level throttling (80000-80014) and temporary blocks (341).

@@ -4,3 +4,13 @@
 {% macro hubspot_property(name, column='payload') -%}
     nullif({{ json_text(column, ['properties', name]) }}, '')
 {%- endmacro %}
+
+{#- True when a deal stage id is in a list var (hubspot_won_deal_stages, hubspot_lost_deal_stages). -#}
+{% macro hubspot_deal_stage_in(column, stages_var) -%}
+    {%- set stages = var(stages_var) -%}
+    {%- if stages | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in ({% for stage in stages %}'{{ stage }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}

@@ -59,3 +59,29 @@
     {%- endfor -%}
     {{ return(parts) }}
 {%- endmacro %}
+
+
+{#- One row per element of a JSON array of objects, giving one field of each element as text: a
+    set-returning expression for a select list. Elements without the field give null.
+    select record_id, {{ json_array_field_elements('payload', ['associations', 'contacts'], 'toObjectId') }} -#}
+{% macro json_array_field_elements(column, array_path, field) -%}
+    {{ return(adapter.dispatch('json_array_field_elements', 'leadflow')(column, leadflow._json_path_parts(array_path), leadflow._json_path_parts(field)[0])) }}
+{%- endmacro %}
+
+{% macro duckdb__json_array_field_elements(column, array_path, field) -%}
+    unnest(json_extract_string({{ column }}, '$
+    {%- for part in array_path -%}
+        {%- if part is number -%}[{{ part }}]{%- else -%}."{{ part }}"{%- endif -%}
+    {%- endfor -%}
+    [*]."{{ field }}"'))
+{%- endmacro %}
+
+{% macro postgres__json_array_field_elements(column, array_path, field) -%}
+    (jsonb_array_elements(cast({{ column }} as jsonb) #> '{ {{- array_path | join(',') -}} }') ->> '{{ field }}')
+{%- endmacro %}
+
+{% macro default__json_array_field_elements(column, array_path, field) -%}
+    {{ exceptions.raise_compiler_error(
+        "json_array_field_elements has no implementation for the " ~ adapter.type() ~ " adapter: add "
+        ~ adapter.type() ~ "__json_array_field_elements to macros/json.sql") }}
+{%- endmacro %}

@@ -7,6 +7,11 @@ The fixture (five leads, all three sources):
 - lead-cy: a Typeform response with a phone only; LeadFlow MQL; pushed before (push_state id 555).
 - lead-dee: a Meta lead without email; LeadFlow MQL; scored B.
 - lead-eve: a HubSpot-only customer that skipped mql and opportunity; not scored.
+
+Deals: ann's contact 101 has two (one open in contractsent, one closed lost), eve's contact 102 one
+closed won; a fourth deal's only contact (777) is not a known lead. Sales activity on both contacts
+(touches, last contacted, last activity). Meta ad insights: campaign Spring (bob's and dee's) on
+two days, one of them restated by a later load, and a campaign Summer that brought no lead.
 """
 
 from __future__ import annotations
@@ -78,6 +83,11 @@ RAW_HUBSPOT_CONTACTS = [
             hs_analytics_source="ORGANIC_SEARCH",
             hs_analytics_num_page_views="12",
             hs_analytics_last_visit_timestamp="2026-05-02T08:00:00.000Z",
+            hs_sa_first_engagement_date="2026-04-28T09:20:00.000Z",
+            hs_sa_first_engagement_object_type="CALL",
+            num_contacted_notes="3",
+            notes_last_contacted="2026-05-04T10:00:00.000Z",
+            notes_last_updated="2026-05-06T12:00:00.000Z",
         ),
     ),
     (
@@ -94,6 +104,9 @@ RAW_HUBSPOT_CONTACTS = [
             hs_lifecyclestage_salesqualifiedlead_date="2026-05-08T08:00:00.000Z",
             hs_lifecyclestage_customer_date="2026-05-09T16:00:00.000Z",
             hs_analytics_num_page_views="0",
+            num_contacted_notes="5",
+            notes_last_contacted="2026-05-09T15:00:00.000Z",
+            notes_last_updated="2026-05-09T15:30:00.000Z",
         ),
     ),
 ]
@@ -108,6 +121,124 @@ RAW_HUBSPOT_OWNERS = [
         {"id": "51000002", "email": "sam@ourco.com", "firstName": "Sam", "lastName": "Seller"},
     ),
 ]
+
+
+def hubspot_deal(
+    deal_id: str, updated: str, contact_ids: list[int], **properties: str | None
+) -> dict[str, Any]:
+    """A deal as the search API returns it, with the v4 associations the connector adds."""
+    base = {"hs_object_id": deal_id, "pipeline": "default", "hs_lastmodifieddate": updated}
+    return {
+        "id": deal_id,
+        "properties": {**base, **properties},
+        "createdAt": properties.get("createdate"),
+        "updatedAt": updated,
+        "archived": False,
+        "associations": {
+            "contacts": [
+                {
+                    "toObjectId": contact_id,
+                    "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}
+                    ],
+                }
+                for contact_id in contact_ids
+            ]
+        },
+    }
+
+
+RAW_HUBSPOT_DEALS = [
+    (
+        "9001",
+        "2026-05-09 16:00:00",
+        hubspot_deal(
+            "9001",
+            "2026-05-09T16:00:00.000Z",
+            [102],
+            dealname="BigCo platform",
+            amount="12000",
+            dealstage="closedwon",
+            deal_currency_code="EUR",
+            hubspot_owner_id="51000002",
+            createdate="2026-05-08T09:00:00.000Z",
+            closedate="2026-05-09T16:00:00.000Z",
+            hs_is_closed="true",
+            hs_is_closed_won="true",
+        ),
+    ),
+    (
+        "9002",
+        "2026-05-06 10:00:00",
+        hubspot_deal(
+            "9002",
+            "2026-05-06T10:00:00.000Z",
+            [101],
+            dealname="Acme expansion",
+            amount="5000",
+            dealstage="contractsent",
+            deal_currency_code="EUR",
+            hubspot_owner_id="51000001",
+            createdate="2026-05-03T10:00:00.000Z",
+            closedate="2026-06-30T00:00:00.000Z",
+        ),
+    ),
+    (
+        "9003",
+        "2026-05-05 17:00:00",
+        hubspot_deal(
+            "9003",
+            "2026-05-05T17:00:00.000Z",
+            [101],
+            dealname="Acme pilot",
+            amount="2500.75",
+            dealstage="closedlost",
+            deal_currency_code="EUR",
+            hubspot_owner_id="51000001",
+            createdate="2026-05-03T11:00:00.000Z",
+            closedate="2026-05-05T17:00:00.000Z",
+        ),
+    ),
+    (
+        "9004",
+        "2026-05-08 08:00:00",
+        hubspot_deal(
+            "9004",
+            "2026-05-08T08:00:00.000Z",
+            [777],
+            dealname="Unknown Ltd",
+            amount="1000",
+            dealstage="appointmentscheduled",
+            deal_currency_code="EUR",
+            hubspot_owner_id="51000002",
+            createdate="2026-05-08T08:00:00.000Z",
+        ),
+    ),
+]
+
+
+def meta_insight(campaign_id: str, name: str, day: str, spend: str, clicks: str) -> dict[str, Any]:
+    """A Marketing API insights row (level=campaign, time_increment=1): numbers are strings."""
+    return {
+        "account_id": "1234567890",
+        "account_currency": "USD",
+        "campaign_id": campaign_id,
+        "campaign_name": name,
+        "spend": spend,
+        "impressions": str(int(clicks) * 40),
+        "clicks": clicks,
+        "date_start": day,
+        "date_stop": day,
+    }
+
+
+# (record_id, day, payload, loaded_at): Meta restated Spring's 04-30 after the first load
+RAW_META_AD_INSIGHTS = [
+    ("c1:2026-04-29", "2026-04-29 00:00:00", meta_insight("c1", "Spring", "2026-04-29", "40.00", "31"), LOADED),
+    ("c1:2026-04-30", "2026-04-30 00:00:00", meta_insight("c1", "Spring", "2026-04-30", "30.00", "20"), datetime(2026, 5, 1, 6, 0)),
+    ("c1:2026-04-30", "2026-04-30 00:00:00", meta_insight("c1", "Spring", "2026-04-30", "35.50", "24"), LOADED),
+    ("c2:2026-04-30", "2026-04-30 00:00:00", meta_insight("c2", "Summer", "2026-04-30", "20.00", "9"), LOADED),
+]  # fmt: skip
 
 RAW_META_LEADS = [
     (
@@ -317,6 +448,18 @@ def load_fixture(con: duckdb.DuckDBPyConnection) -> None:
     raw("hubspot__owners", [(i, "2026-04-01 00:00:00", p) for i, p in RAW_HUBSPOT_OWNERS])
     raw("meta__leads", RAW_META_LEADS, partition="fbform1")
     raw("typeform__responses", RAW_TYPEFORM_RESPONSES, partition="tfform1")
+    raw("hubspot__deals", RAW_HUBSPOT_DEALS)
+    for n, (record_id, day, payload, loaded) in enumerate(RAW_META_AD_INSIGHTS):
+        con.execute(
+            """
+            insert into raw.meta__ad_insights
+                (_raw_id, record_id, _partition, record_updated_at, payload, payload_hash,
+                 _run_id, _loaded_at)
+            values (?, ?, 'act_1234567890', ?, ?, ?, ?, ?)
+            """,
+            [f"meta__ad_insights-{n}", record_id, ts(day), json.dumps(payload), f"h{n}", RUN,
+             loaded],
+        )  # fmt: skip
 
     for r in LEAD_RECORDS:
         source, stream, record_id = r.key.split(":")
@@ -551,13 +694,9 @@ def test_stage_history(query: Any) -> None:
     )
 
 
-def test_weekly_funnel(query: Any) -> None:
-    rows = query(
-        """
-        select * from marts.fct_funnel_weekly order by created_week, first_touch_source
-        """
-    )
-    got = {(str(r["created_week"]), r["first_touch_source"]): r for r in rows}
+def test_cohort_conversion(query: Any) -> None:
+    rows = query("select * from marts.rpt_cohort_conversion order by created_week, source")
+    got = {(str(r["created_week"]), r["source"]): r for r in rows}
     assert set(got) == {
         ("2026-04-27", "meta"),
         ("2026-04-27", "typeform"),
@@ -631,6 +770,80 @@ def test_quarantine_reasons(query: Any) -> None:
         {"source": "meta", "reason": "created_time is not a timestamp", "count_records": 1},
         {"source": "meta", "reason": "email and phone are both missing", "count_records": 2},
     ]
+
+
+def test_deals_staging_and_attribution(query: Any) -> None:
+    # GIVEN four deals: eve's won, ann's open and lost, one whose contact 777 is no lead
+    rows = query(
+        """
+        select deal_id, lead_id, deal_stage, is_closed, is_won, amount, currency_code, owner_id,
+            created_at, closed_at
+        from intermediate.int_deals_attributed order by deal_id
+        """
+    )
+    # THEN each deal is credited to its contact's lead, closed dates only on closed deals
+    assert [tuple(r.values()) for r in rows] == [
+        ("9001", "lead-eve", "closedwon", True, True, Decimal("12000.00"), "EUR", "51000002",
+         ts("2026-05-08 09:00:00"), ts("2026-05-09 16:00:00")),
+        ("9002", "lead-ann", "contractsent", False, False, Decimal("5000.00"), "EUR", "51000001",
+         ts("2026-05-03 10:00:00"), None),
+        ("9003", "lead-ann", "closedlost", True, False, Decimal("2500.75"), "EUR", "51000001",
+         ts("2026-05-03 11:00:00"), ts("2026-05-05 17:00:00")),
+        ("9004", None, "appointmentscheduled", False, False, Decimal("1000.00"), "EUR", "51000002",
+         ts("2026-05-08 08:00:00"), None),
+    ]  # fmt: skip
+    # AND the association to the unknown contact is kept in staging
+    pairs = query("select deal_id, hubspot_contact_id from staging.stg_hubspot__deal_contacts")
+    assert sorted((r["deal_id"], r["hubspot_contact_id"]) for r in pairs) == [
+        ("9001", "102"), ("9002", "101"), ("9003", "101"), ("9004", "777"),
+    ]  # fmt: skip
+    # AND the open deal's closedate is its expected close date
+    open_deal = query("select * from staging.stg_hubspot__deals where deal_id = '9002'")[0]
+    assert open_deal["expected_close_at"] == ts("2026-06-30 00:00:00")
+
+
+def test_ad_insights_keep_the_restated_day(query: Any) -> None:
+    rows = query(
+        """
+        select campaign_id, campaign_name, spend_date, spend, currency_code, impressions, clicks,
+            ad_account_id
+        from staging.stg_meta__ad_insights order by campaign_id, spend_date
+        """
+    )
+    # THEN one row per campaign per day; Meta's restated 04-30 (35.50) replaces the first (30.00)
+    assert [(r["campaign_id"], str(r["spend_date"]), r["spend"], r["clicks"]) for r in rows] == [
+        ("c1", "2026-04-29", Decimal("40.00"), 31),
+        ("c1", "2026-04-30", Decimal("35.50"), 24),
+        ("c2", "2026-04-30", Decimal("20.00"), 9),
+    ]
+    assert {(r["ad_account_id"], r["currency_code"]) for r in rows} == {("1234567890", "USD")}
+    assert rows[1]["impressions"] == 960
+
+
+def test_sales_activity_and_touches_on_leads(query: Any) -> None:
+    rows = {r["lead_id"]: r for r in query("select * from intermediate.int_leads_unified")}
+    ann, eve, bob = rows["lead-ann"], rows["lead-eve"], rows["lead-bob"]
+    # THEN the contact's sales activity reaches the lead
+    assert (ann["count_sales_touches"], ann["first_engagement_at"]) == (
+        3,
+        ts("2026-04-28 09:20:00"),
+    )
+    assert (ann["last_contacted_at"], ann["last_activity_at"]) == (
+        ts("2026-05-04 10:00:00"),
+        ts("2026-05-06 12:00:00"),
+    )
+    assert (eve["count_sales_touches"], eve["first_engagement_at"]) == (5, None)
+    assert bob["count_sales_touches"] is None  # no HubSpot contact: no activity known
+    # AND first- and last-touch: ann came through Typeform's brand campaign, then HubSpot
+    assert (ann["first_touch_source"], ann["campaign"]) == ("typeform", "brand")
+    assert (ann["last_touch_source"], ann["last_touch_campaign"]) == ("hubspot", None)
+    # AND a Meta lead's campaign is its ad campaign
+    assert (bob["campaign"], bob["last_touch_source"], bob["last_touch_campaign"]) == (
+        "Spring",
+        "meta",
+        "Spring",
+    )
+    assert rows["lead-cy"]["campaign"] is None  # its response had no utm_campaign
 
 
 def test_a_failing_dbt_test_raises_naming_it(built: Built, tmp_path: Path) -> None:

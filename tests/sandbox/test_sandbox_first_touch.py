@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from sandbox import Sandbox
-from sandbox.hubspot import SANDBOX_PORTAL_ID, first_touch_delay_ms
+from sandbox.hubspot import SANDBOX_PORTAL_ID
+from sandbox.properties import first_touch_delay_ms
 from tests.sandbox.sandbox_helpers import SEARCH, UPDATE, Client
 
 FIRST_TOUCH = [

@@ -1,7 +1,10 @@
 {#- Fields chosen per field by survivorship: the first non-null value by source priority
     (var source_priority), then the most recently updated record. email_domain follows email;
     seniority and department follow job_title. An email flag (unsubscribed, bounced) is true when
-    any of the lead's records says so: one opt-out is enough. -#}
+    any of the lead's records says so: one opt-out is enough. A record's campaign is its Meta ad
+    campaign or its Typeform hidden utm_campaign; the first and the newest record give the lead's
+    first- and last-touch source and campaign. Sales activity comes from the lead's HubSpot
+    contacts: the earliest first engagement, the latest contact and activity, the most touches. -#}
 {%- set survivor_fields = ['email', 'phone_e164', 'first_name', 'last_name', 'company', 'job_title', 'industry', 'employee_band', 'country_code'] -%}
 {%- set any_true_flags = ['is_unsubscribed', 'is_bounced'] -%}
 
@@ -37,6 +40,18 @@ free_email_domains as (
 
 ),
 
+meta_leads as (
+
+    select * from {{ ref('stg_meta__leads') }}
+
+),
+
+typeform_responses as (
+
+    select * from {{ ref('stg_typeform__responses') }}
+
+),
+
 lead_records as (
 
     select
@@ -61,11 +76,24 @@ lead_records as (
         -- a record without a source creation time counts from when LeadFlow first saw it
         coalesce(records.record_created_at, records.first_seen_at) as created_at,
         coalesce(records.record_updated_at, records.record_created_at, records.first_seen_at) as updated_at,
-        records.record_updated_at
+        records.record_updated_at,
+        -- the campaign the record came through, where its source says
+        coalesce(meta_leads.campaign_name, typeform_responses.utm_campaign) as campaign,
+        -- sales activity, on HubSpot contacts only
+        record_contacts.first_engagement_at,
+        record_contacts.last_contacted_at,
+        record_contacts.last_activity_at,
+        record_contacts.count_sales_touches
 
     from identity
     inner join records
         on records.record_key = identity.record_key
+    left join hubspot_contacts as record_contacts
+        on record_contacts.record_key = records.record_key
+    left join meta_leads
+        on meta_leads.record_key = records.record_key
+    left join typeform_responses
+        on typeform_responses.record_key = records.record_key
 
 ),
 
@@ -89,6 +117,10 @@ ranked as (
             partition by lead_id
             order by created_at, source_priority, record_key
         ) as first_touch_rank,
+        row_number() over (
+            partition by lead_id
+            order by created_at desc, source_priority, record_key
+        ) as last_touch_rank,
         row_number() over (
             partition by lead_id
             order by case when form_id is null then 1 else 0 end, created_at, record_key
@@ -123,6 +155,13 @@ collapsed as (
         count(*) as count_records,
         count(distinct source) as count_sources,
         max(case when first_touch_rank = 1 then source end) as first_touch_source,
+        max(case when first_touch_rank = 1 then campaign end) as campaign,
+        max(case when last_touch_rank = 1 then source end) as last_touch_source,
+        max(case when last_touch_rank = 1 then campaign end) as last_touch_campaign,
+        min(first_engagement_at) as first_engagement_at,
+        max(last_contacted_at) as last_contacted_at,
+        max(last_activity_at) as last_activity_at,
+        max(count_sales_touches) as count_sales_touches,
         max(case when first_form_rank = 1 then form_id end) as first_form_id,
         max(case when hubspot_contact_rank = 1 and is_hubspot_contact then record_id end) as hubspot_contact_id,
         max(case when hubspot_contact_rank = 1 and is_hubspot_contact then crm_owner_id end) as hubspot_record_owner_id
@@ -169,6 +208,9 @@ unified as (
         collapsed.count_sources,
         collapsed.first_touch_source,
         collapsed.first_form_id,
+        collapsed.campaign,
+        collapsed.last_touch_source,
+        collapsed.last_touch_campaign,
 
         -- CRM (the lead's oldest HubSpot contact)
         collapsed.hubspot_contact_id,
@@ -181,6 +223,12 @@ unified as (
         hubspot_contacts.became_customer_at,
         hubspot_contacts.page_views,
         hubspot_contacts.last_visit_at,
+
+        -- sales activity (over all the lead's HubSpot contacts)
+        collapsed.first_engagement_at,
+        collapsed.last_contacted_at,
+        collapsed.last_activity_at,
+        collapsed.count_sales_touches,
 
         -- timestamps
         collapsed.created_at,

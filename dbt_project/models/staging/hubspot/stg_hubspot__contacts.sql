@@ -46,6 +46,11 @@ renamed as (
         {{ iso_to_utc_timestamp(hubspot_property('hs_sa_first_engagement_date')) }} as first_engagement_at,
         {{ hubspot_property('hs_sa_first_engagement_object_type') }} as first_engagement_type,
 
+        -- sales activity (HubSpot's "Number of sales activities", "Last contacted", "Last activity date")
+        {{ dbt.safe_cast(hubspot_property('num_contacted_notes'), dbt.type_int()) }} as count_sales_touches,
+        {{ iso_to_utc_timestamp(hubspot_property('notes_last_contacted')) }} as last_contacted_at,
+        {{ iso_to_utc_timestamp(hubspot_property('notes_last_updated')) }} as last_activity_at,
+
         -- firmographics, as the contact holds them (normalized ones are in stg_leadflow__lead_records)
         {{ hubspot_property('industry') }} as industry,
         {{ hubspot_property('numemployees') }} as employee_range,
