@@ -9,17 +9,7 @@ source as (
 latest as (
 
     -- the associations of a deal's newest raw version only: a removed contact is gone
-    select *
-    from (
-        select
-            *,
-            row_number() over (
-                partition by record_id
-                order by record_updated_at desc nulls last, _loaded_at desc
-            ) as version_rank
-        from source
-    ) as versions
-    where version_rank = 1
+    {{ newest_raw_versions('source') }}
 
 ),
 

@@ -10,17 +10,7 @@ latest as (
 
     -- Meta restates a day's numbers for up to 28 days; the connector re-reads them and the newest
     -- version wins
-    select *
-    from (
-        select
-            *,
-            row_number() over (
-                partition by record_id
-                order by _loaded_at desc, record_updated_at desc nulls last
-            ) as version_rank
-        from source
-    ) as versions
-    where version_rank = 1
+    {{ newest_raw_versions('source', order_by='_loaded_at desc, record_updated_at desc nulls last') }}
 
 ),
 

@@ -9,17 +9,7 @@ source as (
 latest as (
 
     -- raw keeps one row per version of a record: the newest one wins
-    select *
-    from (
-        select
-            *,
-            row_number() over (
-                partition by record_id
-                order by record_updated_at desc nulls last, _loaded_at desc
-            ) as version_rank
-        from source
-    ) as versions
-    where version_rank = 1
+    {{ newest_raw_versions('source') }}
 
 ),
 

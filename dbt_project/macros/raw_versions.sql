@@ -1,0 +1,18 @@
+{#
+    Raw tables keep one row per version of a record (`_raw_id` = record id + payload hash): the
+    rows of `relation` that are each record's newest version, by `order_by` (default: the source's
+    own update time, then when LeadFlow loaded it). Staging models use it as their `latest` CTE.
+#}
+{% macro newest_raw_versions(relation, order_by='record_updated_at desc nulls last, _loaded_at desc') -%}
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by record_id
+                order by {{ order_by }}
+            ) as version_rank
+        from {{ relation }}
+    ) as versions
+    where version_rank = 1
+{%- endmacro %}
