@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +29,7 @@ import pytest
 
 from leadflow.dbt import DbtError, DbtRunResult, build, run_dbt
 from leadflow.warehouse import Warehouse
+from tests.dbt_project.querying import rows
 
 RUN = "run-1"
 LOADED = datetime(2026, 5, 10, 12, 0)
@@ -563,16 +563,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture
-def query(built: Built) -> Iterator[Any]:
-    con = duckdb.connect(str(built.path), read_only=True)
-
+def query(built: Built) -> Any:
     def run(sql: str) -> list[dict[str, Any]]:
-        cursor = con.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return rows(built.path, sql)
 
-    yield run
-    con.close()
+    return run
 
 
 def test_prepare_and_publish_succeed_and_release_the_file(built: Built) -> None:

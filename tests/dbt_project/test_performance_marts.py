@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 
 from leadflow.dbt import DbtRunResult, build
 from leadflow.warehouse import Warehouse
+from tests.dbt_project.querying import rows
 from tests.dbt_project.test_dbt_build import LOADED, RAW_HUBSPOT_CONTACTS, RUN, load_fixture, ts
 
 # eve: created 2026-05-07 08:00 (her contact's createdate), assigned at 08:01, touched at 08:04
@@ -103,16 +103,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture
-def query(built: Built) -> Iterator[Any]:
-    con = duckdb.connect(str(built.path), read_only=True)
-
+def query(built: Built) -> Any:
     def run(sql: str) -> list[dict[str, Any]]:
-        cursor = con.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return rows(built.path, sql)
 
-    yield run
-    con.close()
+    return run
 
 
 def test_publish_builds_and_tests_the_performance_marts(built: Built) -> None:
