@@ -77,6 +77,28 @@
     )
 {%- endmacro %}
 
+{#- The stage-to-stage conversions the funnel marts report: (rate name, numerator count,
+    denominator count), in funnel order. -#}
+{% macro funnel_conversion_rates() -%}
+    {{ return([
+        ('lead_to_mql', 'mqls', 'leads'),
+        ('mql_to_sql', 'sqls', 'mqls'),
+        ('sql_to_opportunity', 'opportunities', 'sqls'),
+        ('opportunity_to_won', 'won', 'opportunities'),
+    ]) }}
+{%- endmacro %}
+
+{#- The newest of `columns` (timestamps that may be null), never older than `floor` (not null):
+    greatest() over null-free values, whose null handling differs between warehouses otherwise. -#}
+{% macro latest_since(floor, columns) -%}
+    greatest(
+        {{ floor }}
+        {%- for column in columns %},
+        coalesce({{ column }}, {{ floor }})
+        {%- endfor %}
+    )
+{%- endmacro %}
+
 {#- The terminal stages after the funnel (fct_lead_stage_history), with their stage_order. -#}
 {% macro terminal_stages() -%}
     {%- set n = var('funnel_stages') | length -%}

@@ -1,9 +1,4 @@
-{%- set rates = [
-    ('lead_to_mql', 'mqls', 'leads'),
-    ('mql_to_sql', 'sqls', 'mqls'),
-    ('sql_to_opportunity', 'opportunities', 'sqls'),
-    ('opportunity_to_won', 'won', 'opportunities'),
-] -%}
+{%- set rates = funnel_conversion_rates() -%}
 
 with
 

@@ -179,24 +179,22 @@ joined as (
         outcomes.count_recycles,
 
         -- the newest sign of life: CRM activity, a sales touch, a web visit, a stage entered
-        greatest(
-            leads.created_at,
-            coalesce(leads.last_activity_at, leads.created_at),
-            coalesce(leads.last_contacted_at, leads.created_at),
-            coalesce(leads.last_visit_at, leads.created_at),
-            coalesce(stage_entries.last_stage_entered_at, leads.created_at)
-        ) as latest_activity_at,
+        {{ latest_since('leads.created_at', [
+            'leads.last_activity_at',
+            'leads.last_contacted_at',
+            'leads.last_visit_at',
+            'stage_entries.last_stage_entered_at',
+        ]) }} as latest_activity_at,
 
         -- the newest change to anything the funnel marts read about the lead (incremental builds)
-        greatest(
-            leads.created_at,
-            coalesce(leads.updated_at, leads.created_at),
-            coalesce(assignments.assigned_at, leads.created_at),
-            coalesce(stage_entries.last_stage_entered_at, leads.created_at),
-            coalesce(outcomes.disqualified_at, leads.created_at),
-            coalesce(outcomes.last_recycling_at, leads.created_at),
-            coalesce(outcomes.deals_updated_at, leads.created_at)
-        ) as last_changed_at
+        {{ latest_since('leads.created_at', [
+            'leads.updated_at',
+            'assignments.assigned_at',
+            'stage_entries.last_stage_entered_at',
+            'outcomes.disqualified_at',
+            'outcomes.last_recycling_at',
+            'outcomes.deals_updated_at',
+        ]) }} as last_changed_at
 
     from leads
     left join scores
