@@ -105,12 +105,12 @@ def test_stage_history_ends_with_the_outcome(query: Any) -> None:
          Decimal("235")),
         ("lead-bob", "disqualified", 7, True, None, None, True, None),
     ]  # fmt: skip
-    # a current funnel stage runs to as_of: cy entered mql 2026-05-06 09:00
+    # a current stay has no length in the fact (it would depend on "now"): cy is still an MQL
     cy = query(
-        "select hours_in_stage from marts.fct_lead_stage_history"
+        "select is_current, hours_in_stage from marts.fct_lead_stage_history"
         " where lead_id = 'lead-cy' and stage = 'mql'"
     )
-    assert cy == [{"hours_in_stage": Decimal("147")}]
+    assert cy == [{"is_current": True, "hours_in_stage": None}]
 
 
 def test_daily_funnel_counts_each_entry_on_its_day(query: Any) -> None:
@@ -219,15 +219,22 @@ def test_incremental_funnel_events_match_a_full_refresh(built: Built, tmp_path: 
     shutil.copy(built.path, path)
     with duckdb.connect(str(path)) as con:
         add_later_activity(con)
-        # AND a stored event of lead-cy on a day it no longer has (as a rewritten CRM date leaves)
+        # AND lead-cy's stored events were derived from an older state of hers: one on a day she
+        # no longer has (as a rewritten CRM date leaves), all under another funnel_state_hash
         con.execute(
             "update marts.fct_lead_funnel_events"
             " set occurred_at = '2026-04-01 00:00:00', activity_date = '2026-04-01'"
             " where lead_id = 'lead-cy' and event = 'lead'"
         )
+        for fact in ("fct_lead_funnel_events", "fct_lead_stage_history"):
+            con.execute(
+                f"update marts.{fact} set funnel_state_hash = 'older' where lead_id = 'lead-cy'"
+            )
+        # AND lead-eve was merged into lead-ann since: her records now resolve to ann
+        con.execute("update ops.lead_identity set lead_id = 'lead-ann' where lead_id = 'lead-eve'")
         (unchanged,) = con.execute(
             "select min(lead_id) from marts.fct_lead_funnel_events"
-            " where lead_id not in ('lead-cy', 'lead-fay')"
+            " where lead_id not in ('lead-cy', 'lead-fay', 'lead-ann', 'lead-eve')"
         ).fetchone() or (None,)
         assert unchanged is not None
     # AND a copy where an unchanged lead's stored event is tampered with: whether the incremental
@@ -239,7 +246,7 @@ def test_incremental_funnel_events_match_a_full_refresh(built: Built, tmp_path: 
             "update marts.fct_lead_funnel_events set activity_date = '2026-01-01' where lead_id = ?",
             [unchanged],
         )
-    hourly_vars = {"as_of": AS_OF, "funnel_lookback_days": 0}
+    hourly_vars = {"as_of": AS_OF}
 
     # WHEN the hourly run builds both incrementally
     for warehouse in (path, tampered):
@@ -255,13 +262,19 @@ def test_incremental_funnel_events_match_a_full_refresh(built: Built, tmp_path: 
     refreshed = tmp_path / "refreshed.duckdb"
     shutil.copy(path, refreshed)
     run_dbt(
-        ["run", "--select", "fct_lead_funnel_events+", "--full-refresh"],
+        ["run", "--select", "fct_lead_stage_history+", "--full-refresh"],
         warehouse_path=refreshed,
         target_path=built.target_path,
         dbt_vars=hourly_vars,
     )
+    for fact in ("fct_lead_stage_history", "fct_lead_funnel_events"):
+        every_row = f"select * from marts.{fact} order by all"
+        assert rows(path, every_row) == rows(refreshed, every_row), fact
     incremental = funnel_daily(path)
     assert incremental == funnel_daily(refreshed)
+    # AND the merged-away lead-eve has no rows left in either fact
+    for fact in ("fct_lead_stage_history", "fct_lead_funnel_events"):
+        assert rows(path, f"select * from marts.{fact} where lead_id = 'lead-eve'") == []
     # AND lead-cy's moved event left nothing behind on its old day
     assert date(2026, 4, 1) not in {r[0] for r in incremental}
     # AND it holds the new activity: fay's lead, and cy's days moved to her new owner
@@ -275,3 +288,30 @@ def test_incremental_funnel_events_match_a_full_refresh(built: Built, tmp_path: 
         f"select distinct activity_date from marts.fct_lead_funnel_events where lead_id = '{unchanged}'",
     )
     assert [str(r["activity_date"]) for r in kept] == ["2026-01-01"]
+
+
+def test_facts_built_before_the_state_hash_are_derived_again(built: Built, tmp_path: Path) -> None:
+    # GIVEN incremental facts built by an earlier LeadFlow: no funnel_state_hash, and the funnel
+    # events' old watermark column
+    path = tmp_path / "w.duckdb"
+    shutil.copy(built.path, path)
+    with duckdb.connect(str(path)) as con:
+        for fact in ("fct_lead_stage_history", "fct_lead_funnel_events"):
+            con.execute(f"alter table marts.{fact} drop column funnel_state_hash")
+        con.execute("alter table marts.fct_lead_funnel_events add column lead_changed_at timestamp")
+        con.execute("delete from marts.fct_lead_funnel_events where event = 'lead'")
+
+    # WHEN the hourly publish runs
+    run_dbt(
+        ["run", "--selector", "publish"],
+        warehouse_path=path,
+        target_path=built.target_path,
+        dbt_vars={"as_of": AS_OF},
+    )
+
+    # THEN every lead was derived again: the facts equal the first build's, hash column included
+    for fact in ("fct_lead_stage_history", "fct_lead_funnel_events"):
+        every_row = f"select * from marts.{fact} order by lead_id, occurred_at"
+        if fact == "fct_lead_stage_history":
+            every_row = every_row.replace("occurred_at", "stage_order")
+        assert rows(path, every_row) == rows(built.path, every_row), fact

@@ -1,16 +1,14 @@
-{#- Incremental by lead (delete+insert on lead_id): an hourly build re-derives the events of only
-    the leads changed since the last build (dim_leads.last_changed_at newer than the newest one this
-    table holds, less var funnel_lookback_days for source timestamps that arrive late). It deletes
-    every stored event of those leads and inserts their current ones, so an entry that moved to
-    another day (a CRM date rewritten) leaves nothing behind. A lead that no longer exists (merged
-    into another) keeps its rows here until a full refresh; rpt_funnel_daily drops them by joining
-    dim_leads. `dbt build --full-refresh` rebuilds everything. -#}
+{#- Incremental by lead (macros/incremental.sql): an hourly build re-derives the events of the leads
+    whose dim_leads.funnel_state_hash changed (their stages, outcomes or recyclings), deleting every
+    stored event of theirs first, so an entry that moved to another day (a CRM date rewritten)
+    leaves nothing behind; the events of leads merged away are deleted. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='lead_id',
-        on_schema_change='fail',
+        on_schema_change='sync_all_columns',
+        post_hook="{{ delete_rows_of_gone_leads() }}",
     )
 }}
 
@@ -19,6 +17,20 @@ with
 leads as (
 
     select * from {{ ref('dim_leads') }}
+
+),
+
+to_derive as (
+
+    -- dim_leads drops leads merged away; their events are left out
+    select
+        lead_id,
+        funnel_state_hash
+
+    from leads
+    {% if is_incremental() %}
+    where lead_id in ({{ leads_to_rebuild('leads') }})
+    {% endif %}
 
 ),
 
@@ -56,19 +68,6 @@ events as (
 
 ),
 
-{% if is_incremental() %}
-changed_leads as (
-
-    select lead_id
-    from leads
-    where last_changed_at > (
-        select {{ dbt.dateadd('day', -1 * var('funnel_lookback_days'), "coalesce(max(lead_changed_at), cast('1900-01-01' as timestamp))") }}
-        from {{ this }}
-    )
-
-),
-{% endif %}
-
 final as (
 
     select
@@ -76,14 +75,11 @@ final as (
         events.event,
         events.occurred_at,
         cast(events.occurred_at as date) as activity_date,
-        leads.last_changed_at as lead_changed_at
+        to_derive.funnel_state_hash
 
     from events
-    inner join leads
-        on leads.lead_id = events.lead_id
-    {% if is_incremental() %}
-    where events.lead_id in (select lead_id from changed_leads)
-    {% endif %}
+    inner join to_derive
+        on to_derive.lead_id = events.lead_id
 
 )
 

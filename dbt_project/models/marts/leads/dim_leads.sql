@@ -82,8 +82,7 @@ deal_outcomes as (
         lead_id,
         count(*) as count_deals,
         sum(case when is_closed and not coalesce(is_won, false) then 1 else 0 end) as count_lost_deals,
-        max(case when is_closed and not coalesce(is_won, false) then closed_at end) as last_lost_at,
-        max(updated_at) as deals_updated_at
+        max(case when is_closed and not coalesce(is_won, false) then closed_at end) as last_lost_at
 
     from deals
     where lead_id is not null
@@ -103,8 +102,7 @@ recycling_outcomes as (
             end
         ) as disqualified_at,
         sum(case when recycle_action = 'recycled' then 1 else 0 end) as count_recycles,
-        max(case when recycle_action = 'recycled' then recycled_at end) as recycled_at,
-        max(recycled_at) as last_recycling_at
+        max(case when recycle_action = 'recycled' then recycled_at end) as recycled_at
 
     from recycling
     group by lead_id
@@ -126,9 +124,7 @@ outcomes as (
             'case when ' ~ is_disqualified_lead_status('hubspot_contacts.lead_status') ~ ' then hubspot_contacts.updated_at end'
         ) }} as disqualified_at,
         coalesce(recycling_outcomes.count_recycles, 0) as count_recycles,
-        recycling_outcomes.recycled_at,
-        recycling_outcomes.last_recycling_at,
-        deal_outcomes.deals_updated_at
+        recycling_outcomes.recycled_at
 
     from leads
     left join hubspot_contacts
@@ -184,17 +180,7 @@ joined as (
             'leads.last_contacted_at',
             'leads.last_visit_at',
             'stage_entries.last_stage_entered_at',
-        ]) }} as latest_activity_at,
-
-        -- the newest change to anything the funnel marts read about the lead (incremental builds)
-        {{ latest_since('leads.created_at', [
-            'leads.updated_at',
-            'assignments.assigned_at',
-            'stage_entries.last_stage_entered_at',
-            'outcomes.disqualified_at',
-            'outcomes.last_recycling_at',
-            'outcomes.deals_updated_at',
-        ]) }} as last_changed_at
+        ]) }} as latest_activity_at
 
     from leads
     left join scores
@@ -221,7 +207,9 @@ final as (
             and not is_disqualified
         ) as is_open,
         {{ duration_between('created_at', as_of(), 'day') }} as lead_age_days,
-        {{ duration_between('latest_activity_at', as_of(), 'day') }} as days_since_activity
+        {{ duration_between('latest_activity_at', as_of(), 'day') }} as days_since_activity,
+        -- what the incremental lead-grain facts are derived from (macros/incremental.sql)
+        {{ state_hash(funnel_state_columns()) }} as funnel_state_hash
 
     from joined
 

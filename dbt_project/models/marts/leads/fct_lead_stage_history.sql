@@ -1,15 +1,20 @@
-{#- Rebuilt in full every run, not incremental: a lead's rows change whenever a later stage is
-    entered (exited_at, next_stage, is_current) and hours_in_stage of current stages grows with
-    time, so an incremental version would re-derive every open lead's rows anyway. -#}
+{#- Incremental by lead (macros/incremental.sql): an hourly build re-derives the rows of the leads
+    whose dim_leads.funnel_state_hash changed, and deletes the rows of leads merged away. Every
+    column is a function of the lead's stage dates and outcomes alone, so a lead's rows change only
+    when its hash does; how long an open stay has lasted so far depends on "now" and is left to
+    the reports (rpt_stale_leads, dim_leads.current_stage_entered_at). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='lead_id',
+        on_schema_change='sync_all_columns',
+        post_hook="{{ delete_rows_of_gone_leads() }}",
+    )
+}}
 {%- set terminal = terminal_stages() -%}
 
 with
-
-stages as (
-
-    select * from {{ ref('int_lead_stages_unpivoted') }}
-
-),
 
 leads as (
 
@@ -17,48 +22,63 @@ leads as (
 
 ),
 
+to_derive as (
+
+    select
+        lead_id,
+        {% for stage in var('funnel_stages') -%}
+        {{ stage }}_entered_at,
+        {% endfor -%}
+        lost_at,
+        disqualified_at,
+        funnel_state_hash
+
+    from leads
+    {% if is_incremental() %}
+    where lead_id in ({{ leads_to_rebuild('leads') }})
+    {% endif %}
+
+),
+
 entries as (
 
+    -- every funnel stage the lead entered (a skipped stage has no row), then the terminal
+    -- outcomes: a lost deal, a disqualification
+    {% for stage in var('funnel_stages') %}
     select
         lead_id,
-        stage,
-        stage_order,
-        entered_at,
-        false as is_terminal
+        '{{ stage }}' as stage,
+        {{ funnel_stage_order(stage) }} as stage_order,
+        {{ stage }}_entered_at as entered_at,
+        false as is_terminal,
+        funnel_state_hash
 
-    from stages
-
-    -- the terminal outcomes, after the funnel stages: a lost deal, a disqualification
-    union all
-
-    select
-        lead_id,
-        'lost' as stage,
-        {{ terminal['lost'] }} as stage_order,
-        lost_at as entered_at,
-        true as is_terminal
-
-    from leads
-    where lost_at is not null
+    from to_derive
+    where {{ stage }}_entered_at is not null
 
     union all
-
+    {% endfor %}
+    {%- for outcome in ['lost', 'disqualified'] %}
     select
         lead_id,
-        'disqualified' as stage,
-        {{ terminal['disqualified'] }} as stage_order,
-        disqualified_at as entered_at,
-        true as is_terminal
+        '{{ outcome }}' as stage,
+        {{ terminal[outcome] }} as stage_order,
+        {{ outcome }}_at as entered_at,
+        true as is_terminal,
+        funnel_state_hash
 
-    from leads
-    where disqualified_at is not null
+    from to_derive
+    where {{ outcome }}_at is not null
+    {% if not loop.last %}
+    union all
+    {% endif %}
+    {%- endfor %}
 
 ),
 
 sequenced as (
 
-    -- a lead leaves a stage when it enters the next stage it reaches, in funnel order (stages it
-    -- skipped have no row)
+    -- a lead leaves a stage when it enters the next stage it reaches, in funnel order
     select
         lead_id,
         stage,
@@ -66,7 +86,8 @@ sequenced as (
         is_terminal,
         entered_at,
         lead(entered_at) over (partition by lead_id order by stage_order) as exited_at,
-        lead(stage) over (partition by lead_id order by stage_order) as next_stage
+        lead(stage) over (partition by lead_id order by stage_order) as next_stage,
+        funnel_state_hash
 
     from entries
 
@@ -83,11 +104,12 @@ final as (
         exited_at,
         next_stage,
         next_stage is null as is_current,
-        -- a terminal stage is an end, not a stay: it has no duration
+        -- a completed stay's length; an open stay (and a terminal stage, an end rather than a stay)
+        -- has none
         case
             when exited_at is not null then {{ duration_between('entered_at', 'exited_at', 'hour') }}
-            when not is_terminal then {{ duration_between('entered_at', as_of(), 'hour') }}
-        end as hours_in_stage
+        end as hours_in_stage,
+        funnel_state_hash
 
     from sequenced
 

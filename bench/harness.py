@@ -1,0 +1,109 @@
+"""What the pipeline benchmarks share: a LeadFlow config pointed at an in-process sandbox with its
+rate limits off (they measure LeadFlow, not the vendors' limits), and one sync run's steps, timed,
+called directly (no Prefect server, whose ~10 s start-up would drown the small numbers)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from leadflow import pipeline  # noqa: E402
+from leadflow.config import Settings, load_settings  # noqa: E402
+from sandbox import Sandbox  # noqa: E402
+
+TOKENS = {
+    "hubspot": "bench-hubspot-token",
+    "meta": "bench-meta-token",
+    "typeform": "bench-typeform-token",
+}
+TOKEN_ENV = {
+    "hubspot": "HUBSPOT_ACCESS_TOKEN",
+    "meta": "META_ACCESS_TOKEN",
+    "typeform": "TYPEFORM_ACCESS_TOKEN",
+}
+
+
+def sandbox(seed: int, leads: int) -> Sandbox:
+    """A sandbox world of `leads` people whose vendors never rate-limit; the tokens are exported."""
+    for vendor, env in TOKEN_ENV.items():
+        os.environ[env] = TOKENS[vendor]
+    return Sandbox(seed=seed, leads=leads, tokens=TOKENS)
+
+
+def settings_for(sb: Sandbox, workdir: Path) -> Settings:
+    """leadflow.yml with its warehouse in `workdir` and every vendor at the sandbox."""
+    for bucket in ("hubspot", "hubspot_search", "meta", "typeform"):
+        sb.set_rate_limit(bucket, 0, 1)
+    config = yaml.safe_load((REPO / "leadflow.yml").read_text(encoding="utf-8"))
+    config["warehouse"]["path"] = str(workdir / "warehouse.duckdb")
+    config["sandbox"]["embedded"] = False
+    for vendor in TOKENS:
+        config["sources"][vendor]["base_url"] = sb.urls[vendor]
+    config["destinations"]["hubspot"]["base_url"] = sb.urls["hubspot"]
+    path = workdir / "leadflow.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return load_settings(path)
+
+
+def one_run(settings: Settings, run_id: str, as_of: datetime, hook: Any = None) -> dict[str, Any]:
+    """One sync run, step by step, with each step's seconds. `hook(event)` is called at
+    "after_prepare", "before_publish" and "after_publish" (to read dbt's artifacts, copy the
+    warehouse)."""
+    hook = hook or (lambda event: None)
+    stages: dict[str, float] = {}
+
+    def timed(name: str, fn: Any, *args: Any) -> Any:
+        started = time.perf_counter()
+        result = fn(*args)
+        stages[name] = round(time.perf_counter() - started, 3)
+        return result
+
+    pipeline.start_run(settings, run_id, as_of)
+    pulls = []
+    for source in settings.sources.enabled():
+        pulls += timed(f"pull_{source}", pipeline.pull_source, settings, source, run_id, as_of)
+    staged = timed("validate_enrich", pipeline.stage_records, settings, run_id, as_of)
+    identity = timed("dedupe", pipeline.resolve_identities, settings, run_id, as_of)
+    timed("dbt_prepare", pipeline.build_models, settings, "prepare")
+    hook("after_prepare")
+    scores = timed("score", pipeline.score_leads, settings, run_id, as_of)
+    routes = timed("route", pipeline.route_leads, settings, run_id, as_of)
+    hook("before_publish")
+    timed("dbt_publish", pipeline.build_models, settings, "publish")
+    hook("after_publish")
+    pushed = timed("push", pipeline.push_hubspot, settings, run_id, as_of)
+    summary = pipeline.summarize(
+        settings, run_id, as_of, pulls, staged, identity, scores, routes, pushed
+    )
+    pipeline.finish_run(settings, run_id, "completed", summary)
+    return {
+        "total_s": round(sum(stages.values()), 3),
+        "stages_s": stages,
+        "records_pulled": summary["records_pulled"],
+        "leads": summary["leads"],
+        "records_pushed": summary["records_pushed"],
+    }
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

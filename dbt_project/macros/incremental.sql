@@ -1,0 +1,65 @@
+{#
+    Incremental lead-grain facts (fct_lead_stage_history, fct_lead_funnel_events). Each row keeps
+    the funnel_state_hash of its lead (dim_leads) from when it was derived; an hourly build
+    re-derives exactly the leads whose hash is new or different, and delete+insert on lead_id
+    replaces every stored row of theirs. No watermark and no lookback window: a lead that arrives
+    late with old dates (a backfill, a new source) is new to the table and built; an unchanged lead
+    is never re-read. `dbt build --full-refresh` rebuilds the whole table.
+#}
+
+{#- A fingerprint of `columns` (any type, nullable) as one md5: equal on DuckDB and PostgreSQL,
+    which print timestamps, booleans and numbers the same way as text. -#}
+{% macro state_hash(columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- if not loop.first %}{% do parts.append("'|'") %}{% endif -%}
+        {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '~')") -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
+
+{#- The lead_ids of `leads` (a relation or CTE with lead_id and funnel_state_hash) that the
+    incremental model being built must re-derive: those it holds no rows for, or rows derived from
+    another state of the lead. A table built before it kept funnel_state_hash (an upgrade) has
+    every lead derived again; on_schema_change then adds the column. -#}
+{% macro leads_to_rebuild(leads) -%}
+    {%- if execute and not is_hash_stored_in_this() %}
+    select lead_id from {{ leads }}
+    {%- else %}
+    select leads.lead_id
+    from {{ leads }} as leads
+    left join (select distinct lead_id, funnel_state_hash from {{ this }}) as built
+        on built.lead_id = leads.lead_id
+    where built.funnel_state_hash is distinct from leads.funnel_state_hash
+    {%- endif %}
+{%- endmacro %}
+
+{#- True when the model's table has funnel_state_hash, or does not exist yet (a first build; a unit
+    test's `this`, which is its given rows). -#}
+{% macro is_hash_stored_in_this() -%}
+    {%- if this is string -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if relation is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {{ return('funnel_state_hash' in names) }}
+{%- endmacro %}
+
+{#- post_hook: the rows of leads no longer in dim_leads (merged into another lead) go. -#}
+{% macro delete_rows_of_gone_leads() -%}
+    delete from {{ this }}
+    where lead_id not in (select lead_id from {{ ref('dim_leads') }})
+{%- endmacro %}
+
+{#- The dim_leads columns the incremental facts are derived from: when the lead entered each
+    funnel stage, its terminal outcomes, its recyclings. funnel_state_hash fingerprints them. -#}
+{% macro funnel_state_columns() -%}
+    {%- set columns = [] -%}
+    {%- for stage in var('funnel_stages') -%}
+        {%- do columns.append(stage ~ '_entered_at') -%}
+    {%- endfor -%}
+    {{ return(columns + ['lost_at', 'disqualified_at', 'count_recycles', 'recycled_at']) }}
+{%- endmacro %}
