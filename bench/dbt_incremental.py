@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=3)
     parser.add_argument("--arrivals", type=int, default=0, help="new people an hour (0: leads/500)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="copy the final warehouse here (to profile it)")
     args = parser.parse_args()
     arrivals = args.arrivals or max(1, args.leads // 500)
 
@@ -136,6 +137,8 @@ def main() -> None:
             target_path=workdir / "full_refresh_target",
         )
         full_refresh = node_timings(workdir / "full_refresh_target")
+        if args.keep:
+            shutil.copyfile(settings.warehouse_path, args.keep)
         compared = {
             f"{schema}.{name}": differing_rows(settings.warehouse_path, copy, f"{schema}.{name}")
             for schema, name in incremental_models()
