@@ -99,20 +99,15 @@ lead_records as (
 
 ranked as (
 
-    -- For each field, rank the lead's records so that rank 1 is the survivor. No IGNORE NULLS or
-    -- arg_max here: ranking nulls last and picking rank 1 works on every warehouse.
+    -- One survivor order per lead (source priority, then the most recently updated record): the
+    -- survivor of a field is its non-null value with the lowest order. No IGNORE NULLS or arg_max:
+    -- a row_number() and a min() per field work on every warehouse, and share one sort.
     select
         lead_records.*,
-        {% for field in survivor_fields -%}
         row_number() over (
             partition by lead_id
-            order by
-                case when {{ field }} is null then 1 else 0 end,
-                source_priority,
-                record_updated_at desc nulls last,
-                record_key
-        ) as {{ field }}_rank,
-        {% endfor -%}
+            order by source_priority, record_updated_at desc nulls last, record_key
+        ) as survivor_order,
         row_number() over (
             partition by lead_id
             order by created_at, source_priority, record_key
@@ -134,16 +129,30 @@ ranked as (
 
 ),
 
+survivors as (
+
+    -- per lead and field, the survivor order of the record whose value wins
+    select
+        {% for field in survivor_fields -%}
+        min(case when {{ field }} is not null then survivor_order end) as {{ field }}_survivor,
+        {% endfor -%}
+        lead_id
+
+    from ranked
+    group by lead_id
+
+),
+
 collapsed as (
 
     select
-        lead_id,
+        ranked.lead_id,
         {% for field in survivor_fields -%}
-        max(case when {{ field }}_rank = 1 then {{ field }} end) as {{ field }},
+        max(case when survivor_order = {{ field }}_survivor then {{ field }} end) as {{ field }},
         {% endfor -%}
-        max(case when email_rank = 1 then email_domain end) as email_domain,
-        max(case when job_title_rank = 1 then seniority end) as seniority,
-        max(case when job_title_rank = 1 then department end) as department,
+        max(case when survivor_order = email_survivor then email_domain end) as email_domain,
+        max(case when survivor_order = job_title_survivor then seniority end) as seniority,
+        max(case when survivor_order = job_title_survivor then department end) as department,
         {% for flag in any_true_flags -%}
         case max(case when {{ flag }} then 1 when not {{ flag }} then 0 end)
             when 1 then true
@@ -167,7 +176,9 @@ collapsed as (
         max(case when hubspot_contact_rank = 1 and is_hubspot_contact then crm_owner_id end) as hubspot_record_owner_id
 
     from ranked
-    group by lead_id
+    inner join survivors
+        on survivors.lead_id = ranked.lead_id
+    group by ranked.lead_id
 
 ),
 
