@@ -3,7 +3,8 @@
 Nothing reads the config at import time. `load_settings()` is called by the CLI and by the flow; every
 other module receives the pieces it needs as arguments. Secrets are never written in the file: each
 connector names the environment variable holding its token (`access_token_env`), and the token is
-read only when a client is built, as a `SecretStr`.
+read only when a client is built, as a `SecretStr`; where the variable is not set, the Prefect Secret
+block of the same name in lower case with dashes (`hubspot-access-token`) is read instead.
 
 A user mistake (a typo in a key, a value out of range, a missing file or variable) raises
 `ConfigError` whose message is one line naming the key and the problem; the CLI prints it without a
@@ -16,7 +17,7 @@ import os
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -29,6 +30,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from leadflow.redact import register_secret
 
 DEFAULT_CONFIG = Path("leadflow.yml")
 CONFIG_ENV = "LEADFLOW_CONFIG"
@@ -887,11 +890,54 @@ class Settings(_Model):
         return self.resolve(self.warehouse.path)
 
 
+def secret_block_name(env_name: str) -> str:
+    """The Prefect Secret block read when `env_name` is not set: HUBSPOT_ACCESS_TOKEN is looked up
+    as the block `hubspot-access-token` (block names are lower case with dashes)."""
+    return env_name.strip().lower().replace("_", "-")
+
+
 def read_secret(env_name: str) -> SecretStr:
+    """A secret from the environment variable `env_name`, else from the Prefect Secret block of the
+    same name (`secret_block_name`). Whatever is read is masked in every log line from then on."""
     value = os.environ.get(env_name, "")
     if not value:
-        raise ConfigError(f"{env_name} is not set: export it with the token for this connector")
+        block = secret_block_name(env_name)
+        value, problem = _prefect_secret(block)
+        if not value:
+            raise ConfigError(
+                f"{env_name} is not set and {problem}: export it with the token for this connector,"
+                f" or save the token as the Prefect Secret block '{block}'"
+            )
+    register_secret(value)
     return SecretStr(value)
+
+
+def _prefect_secret(block: str) -> tuple[str, str]:
+    """(the value, "") of the Prefect Secret block `block`, or ("", why it could not be read).
+
+    Only tried when Prefect's API is configured (PREFECT_API_URL: every worker and deployment run,
+    the test harness): without one, Prefect would start a temporary server just to find nothing.
+    """
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        return (
+            "",
+            f"no Prefect API is configured (PREFECT_API_URL) to read the Secret block '{block}'",
+        )
+    from prefect.blocks.system import Secret
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        secret = cast(Secret, Secret.load(block))  # sync here: aload is the async form
+    except (ValueError, ObjectNotFound):
+        return "", f"there is no Prefect Secret block '{block}'"
+    except Exception as exc:  # the API unreachable or refusing: say so, without its message
+        return "", f"the Prefect Secret block '{block}' could not be read ({type(exc).__name__})"
+    value = secret.get()
+    if not isinstance(value, str) or not value:
+        return "", f"the Prefect Secret block '{block}' does not hold a non-empty string"
+    return value, ""
 
 
 def _format_error(source: str, err: ValidationError) -> str:
