@@ -197,6 +197,8 @@ class ApiClient:
             else:
                 verdict = self.classify(response)
                 if verdict == "ok":
+                    if response.status_code == 204:  # No Content: success without a body
+                        return 204, None
                     try:
                         return response.status_code, response.json()
                     except ValueError:

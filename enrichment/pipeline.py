@@ -7,7 +7,8 @@ between landing and here leaves those rows unprocessed, and the next run picks t
 A record whose newest version fails validation keeps its last good version in ops.lead_records
 (the lead goes on working on the data that was valid) while the failing version is quarantined with
 its reasons. Every raw version therefore ends up current in ops.lead_records, quarantined, or
-superseded by a newer version of the same record.
+superseded by a newer version of the same record; or, for a person erased by `leadflow forget`,
+deleted here and counted in ops.erasure_log (leadflow/forget.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from connectors import LEAD_STREAMS
 from enrichment import enrich
 from enrichment.normalize import department, seniority
 from expectations.gate import Gate
+from leadflow.forget import Suppressions, drop_arrivals
 from leadflow.warehouse import raw_table, registered, transaction
 
 log = logging.getLogger("leadflow.enrichment")
@@ -68,6 +70,7 @@ class StageResult:
     processed: int = 0
     accepted: int = 0
     quarantined: int = 0
+    erased: int = 0  # arriving records of erased people, dropped (leadflow/forget.py)
     reasons: Counter[str] = field(default_factory=Counter)
 
 
@@ -102,28 +105,40 @@ def stage_new_versions(
 ) -> StageResult:
     """Process every unprocessed raw version of every lead stream; one transaction per stream."""
     total = StageResult()
+    suppressions = Suppressions.load(con)
     for (source, stream), parse in LEAD_STREAMS.items():
         raw = _unprocessed(con, source, stream)
         if raw.empty:
             continue
         rows: list[dict[str, Any]] = []
+        erased: list[str] = []
         for item in raw.itertuples(index=False):
             payload = json.loads(item.payload)
             record = parse(payload, item.partition_key)
             event = intent_events.get(
                 (source, record.form_id or ""), "form_submission" if record.form_id else None
             )
+            enriched = enrich(record, default_region=default_region, intent_event=event)
+            if suppressions.covers(source, stream, item.record_id, enriched["email"]):
+                erased.append(item.record_id)
+                continue
             rows.append(
                 {
-                    **enrich(record, default_region=default_region, intent_event=event),
+                    **enriched,
                     "_raw_id": item.raw_id,
                     "payload": item.payload,
                     "raw_record_id": item.record_id,
                 }
             )
+        if erased:
+            total.erased += drop_arrivals(con, source, stream, erased, run_id=run_id, as_of=as_of)
+        if not rows:
+            continue
         frame = pd.DataFrame(rows)
-        frame["record_created_at"] = pd.to_datetime(frame["record_created_at"])
-        frame["record_updated_at"] = pd.to_datetime(frame["record_updated_at"])
+        # pandas holds 1677..2262 only: a time outside (year 0001, 9999) is unreadable, so NaT, and
+        # a record without a readable creation time is quarantined with that reason.
+        for column in ("record_created_at", "record_updated_at"):
+            frame[column] = pd.to_datetime(frame[column], errors="coerce")
         result = gate.check(f"{source}__{stream}", frame, as_of)
         with transaction(con):
             _write_quarantine(con, result.failed, result.failures, run_id, as_of)

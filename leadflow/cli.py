@@ -4,6 +4,8 @@
     leadflow sandbox serve                the local vendor APIs, until Ctrl-C
     leadflow config check                 validate leadflow.yml
     leadflow explain <email or lead id>   every point of a lead's score, its history, its routing
+    leadflow forget <email> [--crm-delete] [--reference TICKET] [--dry-run] [--json]
+                                          erase a person from the warehouse (docs/privacy.md)
     leadflow backtest --candidate FILE    how a candidate scoring config would have graded recent leads
     leadflow route [--dry-run] [--sample leads.csv|.json] [--json]
                                           route the unrouted leads now, or preview it
@@ -59,6 +61,14 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _fail_if_warehouse_locked(settings: Settings, exc: Exception) -> None:
+    """DuckDB's "Could not set lock" (another process has the file open) as one plain line."""
+    if "Could not set lock" in str(exc):
+        _fail(
+            f"the warehouse {settings.warehouse_path} is open in another process; close it and re-run"
+        )
+
+
 def _settings(config: Path | None) -> tuple[Settings, Path]:
     path = config or Path(os.environ.get("LEADFLOW_CONFIG", "leadflow.yml"))
     try:
@@ -108,10 +118,7 @@ def run(
 
         if isinstance(exc, ConnectorError | DbtError):
             _fail(f"run failed: {redact(str(exc))}")
-        if "Could not set lock" in str(exc):
-            _fail(
-                f"the warehouse {settings.warehouse_path} is open in another process; close it and re-run"
-            )
+        _fail_if_warehouse_locked(settings, exc)
         raise
     if summary.get("status") == "skipped":
         _fail(f"run skipped: {summary['reason']}")
@@ -177,7 +184,9 @@ def render_summary(summary: dict[str, Any]) -> str:
     acc = summary["accounting"]
     lines.append(
         f"Every raw record accounted for: {acc['lead']} leads + {acc['merged']} merged + "
-        f"{acc['crm_copy']} CRM copies + {acc['quarantined']} quarantined = {acc['total']}"
+        f"{acc['crm_copy']} CRM copies + {acc['quarantined']} quarantined"
+        + (f" + {acc['erased']} erased" if acc.get("erased") else "")
+        + f" = {acc['total']}"
         + (f" ({acc['unprocessed']} UNPROCESSED)" if acc["unprocessed"] else "")
     )
     warehouse = summary["warehouse"]
@@ -232,10 +241,7 @@ def train(
         _fail(str(exc))
         return
     except Exception as exc:
-        if "Could not set lock" in str(exc):
-            _fail(
-                f"the warehouse {settings.warehouse_path} is open in another process; close it and re-run"
-            )
+        _fail_if_warehouse_locked(settings, exc)
         raise
     report = render(result)
     if out is not None:
@@ -303,10 +309,7 @@ def route(
         _fail(str(exc))
         return
     except Exception as exc:
-        if "Could not set lock" in str(exc):
-            _fail(
-                f"the warehouse {settings.warehouse_path} is open in another process; close it and re-run"
-            )
+        _fail_if_warehouse_locked(settings, exc)
         raise
     if routed.lease_busy:
         _fail("another router is routing right now; nothing was done (re-run when it finishes)")
@@ -364,6 +367,94 @@ def explain(
         typer.echo(json.dumps(explanation.as_dict(), default=str))
     else:
         typer.echo(render(explanation))
+
+
+@app.command()
+def forget(
+    email: Annotated[str, typer.Argument(help="The person's email address")],
+    config: ConfigOption = None,
+    crm_delete: Annotated[
+        bool,
+        typer.Option("--crm-delete", help="Also ask HubSpot to delete the contact(s) permanently"),
+    ] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="Your ticket id for the request, kept in the audit"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be erased; change nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Erase a person from raw, quarantine, ops and the marts, keep them out, audit it (docs/privacy.md).
+
+    Exit status 0 when the warehouse is clean of them (also when it held nothing), 1 when the CRM
+    delete failed after the local erasure, 2 when nothing was done (bad address, busy warehouse).
+    """
+    from leadflow.forget import ForgetError
+    from leadflow.forget import forget as erase
+
+    settings, _ = _settings(config)
+    try:
+        result = erase(settings, email, crm_delete=crm_delete, reference=reference, dry_run=dry_run)
+    except (ForgetError, ConfigError) as exc:
+        _fail(str(exc))
+        return
+    except Exception as exc:
+        _fail_if_warehouse_locked(settings, exc)
+        raise
+    if result.status == "skipped":
+        _fail(f"nothing was erased: {result.reason}")
+    typer.echo(json.dumps(result.as_dict()) if as_json else render_forget(result))
+    if result.crm.outcome == "failed":
+        ids = ", ".join(result.crm.retry_object_ids)
+        typer.echo(
+            "leadflow: the local erasure is done, but HubSpot did not delete every contact "
+            f"({', '.join(result.crm.errors)})"
+            + (f"; contact ids still to delete there: {ids}" if ids else "")
+            + ". Re-run with --crm-delete, or delete them in HubSpot (Privacy & consent).",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+def render_forget(result: Any) -> str:
+    """The human answer of `leadflow forget`: counts only, the address masked."""
+    verb = "Would erase" if result.dry_run else "Erased"
+    ref = f" (reference {result.reference})" if result.reference else ""
+    if not result.found:
+        lines = [
+            f"Nothing to erase for {result.masked_email}{ref}: no record in the warehouse has it."
+        ]
+    else:
+        records = sum(result.records.values())
+        lines = [f"{verb} {result.masked_email}{ref}: {result.leads} lead(s), {records} record(s)"]
+        for stream, count in result.records.items():
+            lines.append(f"  {stream:<28}{count:>6} record(s)")
+        lines.append("Rows" + (" to delete" if result.dry_run else " deleted"))
+        for table, count in result.deleted.items():
+            lines.append(f"  {table:<40}{count:>6}")
+    if result.dry_run:
+        if result.crm.requested:
+            lines.append(
+                f"CRM: would ask HubSpot to delete {result.crm_contacts} known contact(s) and the address"
+            )
+        lines.append("Dry run: nothing was changed.")
+        return "\n".join(lines)
+    lines.append("Suppressed: later syncs drop any record with this address or these records.")
+    crm = result.crm
+    if crm.requested:
+        lines.append(
+            f"CRM: HubSpot GDPR delete {crm.outcome} ({crm.deleted} deleted, "
+            f"{crm.not_found} already gone, {crm.failed} failed)"
+        )
+    if result.lemlist_campaigns:
+        lines.append(
+            f"Lemlist: the lead was added to {result.lemlist_campaigns} campaign(s); "
+            "remove them there (docs/privacy.md)."
+        )
+    lines.append(f"Audit: ops.erasure_log, erasure_id {result.erasure_id}")
+    return "\n".join(lines)
 
 
 @app.command()

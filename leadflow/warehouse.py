@@ -417,6 +417,50 @@ create table if not exists ops.notifications (
 """
 
 
+# Erasure (leadflow/forget.py, docs/privacy.md). The log is the audit of every erasure and of every
+# suppressed arrival, with counts only: no email, name, phone or lead id. Suppressions hold salted
+# sha256 hashes of erased emails and record keys, so a sync can drop a returning person without the
+# warehouse keeping who they were; the salt (one random value) lives in ops.erasure_salt.
+ERASURE_DDL = """
+create table if not exists ops.erasure_log (
+    erasure_id           varchar primary key,  -- a uuid
+    kind                 varchar not null,     -- request (leadflow forget) | arrival (a sync dropped one)
+    requested_at         timestamp not null,
+    reference            varchar,              -- the operator's ticket id, as given
+    run_id               varchar,              -- arrival: the sync run that dropped the records
+    deleted              json not null,        -- table -> rows deleted
+    records_erased       json not null,        -- 'source.stream' -> records erased
+    crm_delete_requested boolean not null,
+    crm_outcome          varchar not null,     -- not_requested | pending (CRM call under way) | deleted | failed
+    crm_detail           json                  -- counts per answer, error status and category only
+);
+
+create table if not exists ops.erasure_suppressions (
+    kind          varchar not null,            -- email | record ('<source>:<stream>:<record_id>')
+    value_hash    varchar not null,            -- sha256(salt || ':' || value), hex
+    source        varchar,                     -- record: where the erased record came from
+    stream        varchar,
+    erasure_id    varchar not null,            -- the erasure_log row that added it
+    suppressed_at timestamp not null,
+    primary key (kind, value_hash)
+);
+
+create table if not exists ops.erasure_salt (
+    salt       varchar not null,               -- random, created once; meaningless on its own
+    created_at timestamp not null
+);
+"""
+
+
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the table or view exists (dbt builds some only on its first run)."""
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
     """A table's column names in order; empty when the table does not exist (yet)."""
     return [
@@ -441,7 +485,8 @@ def to_utc_naive(value: datetime) -> datetime:
 def stable_hash(value: Any) -> str:
     """A hash of a JSON-able value that does not depend on key order."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate (from a vendor's "\\ud800" escape) hashes instead of raising.
+    return hashlib.md5(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def nulls_to_none(frame: pd.DataFrame) -> pd.DataFrame:
@@ -509,6 +554,7 @@ class Warehouse:
             con.execute(NURTURE_DDL)
             con.execute(MODEL_DDL)
             con.execute(NOTIFY_DDL)
+            con.execute(ERASURE_DDL)
 
 
 @contextmanager

@@ -77,14 +77,6 @@ class NotifyResult:
 # --------------------------------------------------------------------------- queueing
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def _channels(config: NotificationsConfig, kind: Kind) -> list[NotifyChannel]:
     enabled = {"slack": config.slack.enabled, "email": config.email.enabled}
     return [c for c in config.events.get(kind, []) if enabled[c]]

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from leadflow.config import Availability, RoutingConfig, SlaConfig, SlaPolicy
-from leadflow.warehouse import nulls_to_none, to_utc_naive
+from leadflow.warehouse import has_table, nulls_to_none, to_utc_naive
 from routing.calendar import add_working_minutes
 from routing.roster import load_leads
 from scoring.rules import matches
@@ -75,17 +75,9 @@ def policy_for(config: SlaConfig, lead: dict[str, Any]) -> SlaPolicy | None:
     return None
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def _clocks(con: duckdb.DuckDBPyConnection, include_kept: bool) -> list[dict[str, Any]]:
     """Current assignments with when their clock started and the owner's first touch, if any."""
-    crm = _has_table(con, "staging", "stg_hubspot__contacts")
+    crm = has_table(con, "staging", "stg_hubspot__contacts")
     contact = (
         """left join staging.stg_hubspot__contacts c on c.contact_id = p.destination_record_id"""
         if crm

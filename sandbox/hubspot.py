@@ -15,6 +15,10 @@ Wire details that matter to a connector, all as HubSpot does them:
   (contact, owner): most within minutes, some hours later, some never. The touch appears, with a new
   `lastmodifieddate`, once the sandbox clock passes it.
 - `GET /account-info/v3/details` gives the portal id that record links need.
+- `POST /crm/v3/objects/contacts/gdpr-delete` permanently deletes one contact, by id or with
+  `idProperty: "email"`, and its associations: 204 with no body. An unknown id is 404
+  OBJECT_NOT_FOUND; an unknown email is 204 too (HubSpot then blocklists the address; the sandbox
+  does not simulate the blocklist).
 - Deals (read-only): `POST /crm/v3/objects/deals/search` with the same filters, sorts, paging and
   10,000-result cap as contacts (and the same per-second search limit), and their contacts through
   `POST /crm/v4/associations/deals/contacts/batch/read` (at most 1,000 inputs; a deal without
@@ -23,7 +27,8 @@ Wire details that matter to a connector, all as HubSpot does them:
 Docs: https://developers.hubspot.com/docs/api/crm/search,
 https://developers.hubspot.com/docs/api/crm/contacts, https://developers.hubspot.com/docs/api/crm/owners,
 https://developers.hubspot.com/docs/api/usage-details,
-https://developers.hubspot.com/docs/api/crm/deals, https://developers.hubspot.com/docs/api/crm/associations
+https://developers.hubspot.com/docs/api/crm/deals, https://developers.hubspot.com/docs/api/crm/associations,
+https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/post-crm-v3-objects-contacts-gdpr-delete
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ OWNERS = "/crm/v3/owners"
 PROPERTIES = "/crm/v3/properties/contacts"
 ACCOUNT_DETAILS = "/account-info/v3/details"
 DEALS = "/crm/v3/objects/deals"
+GDPR_DELETE = f"{CONTACTS}/gdpr-delete"
 DEAL_SEARCH_PATH = f"{DEALS}/search"
 DEAL_CONTACTS_BATCH_READ = "/crm/v4/associations/deals/contacts/batch/read"
 ASSOCIATIONS_MAX_INPUTS = 1_000
@@ -270,6 +276,8 @@ class HubSpotApp(VendorApp):
             return self._batch_update(self._body(req)) if post else _not_allowed()
         if path == f"{CONTACTS}/batch/read":
             return self._batch_read(self._body(req)) if post else _not_allowed()
+        if path == GDPR_DELETE:
+            return self._gdpr_delete(self._body(req)) if post else _not_allowed()
         if path == CONTACTS:
             return self._list_contacts(req) if get else _not_allowed()
         if path.startswith(CONTACTS + "/") and path.count("/") == 5:
@@ -563,6 +571,29 @@ class HubSpotApp(VendorApp):
                 }
             )
         return _batch_response(results, errors, started, self.ctx.clock.now_ms())
+
+    def _gdpr_delete(self, body: dict[str, Any]) -> Response:
+        """POST /crm/v3/objects/contacts/gdpr-delete: the contact and its associations, for good."""
+        raw = body.get("objectId")
+        if not isinstance(raw, str) or not raw.strip():
+            raise _invalid(
+                "Invalid input JSON: objectId is required",
+                errors=[{"message": "must not be null", "in": "objectId"}],
+            )
+        id_prop = body.get("idProperty")
+        if id_prop is not None and id_prop not in (*UNIQUE_ID_PROPERTIES, "hs_object_id"):
+            raise _invalid(f"Unable to perform GDPR delete by non-unique 0-1 property {id_prop}")
+        with self.ctx.store.transaction() as conn:
+            row = self._find(conn, raw.strip(), id_prop)
+            if row is None:
+                if id_prop == "email":
+                    return Response(204)  # HubSpot blocklists an unknown address and says 204
+                return error(404, "resource not found", "OBJECT_NOT_FOUND")
+            conn.execute(_TOUCH_TABLE)
+            conn.execute("DELETE FROM hs_first_touch WHERE contact_id = ?", (row["id"],))
+            conn.execute("UPDATE hs_deals SET contact_id = NULL WHERE contact_id = ?", (row["id"],))
+            conn.execute("DELETE FROM hs_contacts WHERE id = ?", (row["id"],))
+        return Response(204)
 
     def _batch_read(self, body: dict[str, Any]) -> Response:
         started = self.ctx.clock.now_ms()
