@@ -47,25 +47,30 @@ class PullWindow:
 
     @property
     def since(self) -> datetime | None:
-        return None if self.cursor is None else self.cursor - self.lookback
+        if self.cursor is None:
+            return None
+        # a cursor within the lookback of year 1 (a vendor's garbage date) starts at the beginning
+        return max(self.cursor, datetime.min + self.lookback) - self.lookback
 
 
 def parse_timestamp(value: Any) -> datetime | None:
     """A vendor timestamp (ISO-8601 with Z, +0000 or +00:00, or epoch seconds/ms) as naive UTC."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        number = float(value)
-        if number > 1e11:  # epoch milliseconds
-            number /= 1000
-        return datetime.fromtimestamp(number, UTC).replace(tzinfo=None)
-    if not isinstance(value, str):
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    if len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit():  # +0000 -> +00:00
-        text = f"{text[:-2]}:{text[-2:]}"
+    # Out of range (year 0 or 10000 once in UTC, NaN, 10**400, '²' that isdigit() lets through):
+    # unreadable, so None, never an exception.
     try:
+        if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+            number = float(value)
+            if number > 1e11:  # epoch milliseconds
+                number /= 1000
+            return datetime.fromtimestamp(number, UTC).replace(tzinfo=None)
+        if not isinstance(value, str):
+            return None
+        text = value.strip().replace("Z", "+00:00")
+        if len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit():  # +0000 -> +00:00
+            text = f"{text[:-2]}:{text[-2:]}"
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    except (ValueError, OverflowError, OSError):
         return None
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed

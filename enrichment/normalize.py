@@ -309,8 +309,16 @@ _RANGE_RE = re.compile(rf"^{_COUNT}\s*(?:-|to|bis)\s*{_COUNT}$")
 _PLUS_RE = re.compile(rf"^(?:>|>=|over|more than|mehr als)?\s*{_COUNT}\s*(\+)?$")
 
 
-def _count(digits: str, thousands: str | None) -> int:
-    return int(re.sub(r"[,. ]", "", digits)) * (1000 if thousands else 1)
+# No company employs more than this; a longer number is unreadable, not a band (it would also
+# overflow float() and Python's 4,300-digit int() limit).
+MAX_EMPLOYEES = 10**8
+
+
+def _count(digits: str, thousands: str | None) -> int | None:
+    plain = re.sub(r"[,. ]", "", digits)
+    if len(plain) > len(str(MAX_EMPLOYEES)):
+        return None
+    return int(plain) * (1000 if thousands else 1)
 
 
 def employee_band(value: str | int | float | None) -> str | None:
@@ -324,7 +332,7 @@ def employee_band(value: str | int | float | None) -> str | None:
     if isinstance(value, int | float):
         if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
             return None
-        return _band_for(float(value))
+        return _band_for(float(value)) if abs(value) <= MAX_EMPLOYEES else None
     text = unicodedata.normalize("NFKC", value).strip().lower()
     text = text.replace("\u2013", "-").replace("\u2014", "-").replace("employees", "").strip()
     if not text:
@@ -333,12 +341,13 @@ def employee_band(value: str | int | float | None) -> str | None:
     if found:
         low = _count(found.group(1), found.group(2))
         high = _count(found.group(3), found.group(4))
-        if low <= 0 or high < low:
+        if low is None or high is None or low <= 0 or high < low:
             return None
         return _band_for(math.sqrt(low * high))
     found = _PLUS_RE.match(text)
     if found:
-        return _band_for(float(_count(found.group(1), found.group(2))))
+        count = _count(found.group(1), found.group(2))
+        return None if count is None else _band_for(float(count))
     return None
 
 

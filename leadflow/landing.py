@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -60,21 +61,37 @@ def _save_cursor(
     )
 
 
+def _storable_json(payload: Any) -> str:
+    """The payload as JSON text, verbatim except for lone UTF-16 surrogates.
+
+    A vendor's JSON may escape half a surrogate pair ("\\ud800"); Python decodes it to a string
+    that UTF-8 (and so DuckDB) cannot hold. Only those become U+FFFD; everything else is kept.
+    """
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def _rows(
     stream: Stream, page: Page, partition: str | None, run_id: str, loaded_at: datetime
 ) -> pd.DataFrame:
     rows = []
     for payload in page.records:
         payload_hash = stable_hash(payload)
-        # A record without an id is still landed (and then quarantined): nothing is dropped.
-        record_id = stream.record_id(payload) or f"missing-id:{payload_hash}"
+        text = _storable_json(payload)
+        stored = json.loads(text)  # what raw holds, so the id is the one every later step reads
+        # A record without an id is still landed (and then quarantined): nothing is dropped. The
+        # stream is part of its id: `{}` from two sources must not share a _raw_id (the key of
+        # ops.quarantine), or the second would never be quarantined.
+        record_id = stream.record_id(stored) or (
+            f"missing-id:{stream.source}.{stream.name}:{payload_hash}"
+        )
         rows.append(
             {
                 "_raw_id": stable_hash([record_id, payload_hash]),
                 "record_id": record_id,
                 "_partition": partition,
-                "record_updated_at": stream.record_cursor(payload),
-                "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                "record_updated_at": stream.record_cursor(stored),
+                "payload": text,
                 "payload_hash": payload_hash,
                 "_run_id": run_id,
                 "_loaded_at": loaded_at,
@@ -126,7 +143,9 @@ def land(
             for value in frame["record_updated_at"].dropna():
                 # A timestamp from the future (clock skew, bad data) must not push the cursor past
                 # records that have not arrived yet.
-                stamp = min(pd.Timestamp(value).to_pydatetime(), as_of)
+                stamp = min(
+                    value.to_pydatetime() if isinstance(value, pd.Timestamp) else value, as_of
+                )
                 newest = stamp if newest is None or stamp > newest else newest
             with transaction(con):
                 before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]

@@ -45,7 +45,8 @@ def _ms(value: datetime) -> str:
 
 
 def _modified(record: dict[str, Any], cursor: str = settings.CURSOR_PROPERTY) -> datetime | None:
-    return parse_timestamp((record.get("properties") or {}).get(cursor))
+    props = record.get("properties")
+    return parse_timestamp(props.get(cursor)) if isinstance(props, dict) else None
 
 
 def search_modified_since(

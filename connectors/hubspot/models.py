@@ -10,12 +10,18 @@ from connectors.records import SourceRecord, flag, text
 from connectors.streams import parse_timestamp
 
 
+def _properties(payload: dict[str, Any]) -> dict[str, Any]:
+    """The properties object; anything else (a list, a string: a broken payload) reads as empty."""
+    props = payload.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
 def contact_id(payload: dict[str, Any]) -> str | None:
     return text(payload.get("id"))
 
 
 def contact_cursor(payload: dict[str, Any]) -> Any:
-    props = payload.get("properties") or {}
+    props = _properties(payload)
     return parse_timestamp(props.get("lastmodifieddate") or payload.get("updatedAt"))
 
 
@@ -32,13 +38,13 @@ def deal_id(payload: dict[str, Any]) -> str | None:
 
 
 def deal_cursor(payload: dict[str, Any]) -> Any:
-    props = payload.get("properties") or {}
+    props = _properties(payload)
     return parse_timestamp(props.get("hs_lastmodifieddate") or payload.get("updatedAt"))
 
 
 def parse_contact(payload: dict[str, Any]) -> SourceRecord:
     """A CRM v3 contact -> SourceRecord. Every property value is a string or null."""
-    props = payload.get("properties") or {}
+    props = _properties(payload)
     return SourceRecord(
         source="hubspot",
         stream="contacts",

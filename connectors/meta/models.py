@@ -35,7 +35,8 @@ def insight_cursor(payload: dict[str, Any]) -> Any:
 def field_values(payload: dict[str, Any]) -> dict[str, str]:
     """field_data as {name: first non-empty value}; custom questions keep their own names."""
     values: dict[str, str] = {}
-    for item in payload.get("field_data") or []:
+    items = payload.get("field_data")
+    for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
         name = text(item.get("name"))

@@ -42,7 +42,8 @@ def parse_response(payload: dict[str, Any], form_id: str | None = None) -> Sourc
         updated_at=response_cursor(payload),
         form_id=form_id,
     )
-    for answer in payload.get("answers") or []:
+    answers = payload.get("answers")
+    for answer in answers if isinstance(answers, list) else []:
         if not isinstance(answer, dict):
             continue
         field = answer.get("field")

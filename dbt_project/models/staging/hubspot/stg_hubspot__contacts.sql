@@ -56,7 +56,7 @@ renamed as (
         {{ dbt.safe_cast(hubspot_property('num_conversion_events'), dbt.type_int()) }} as count_conversion_events,
 
         -- state
-        coalesce(cast({{ json_text('payload', 'archived') }} as boolean), false) as is_archived,
+        coalesce({{ dbt.safe_cast(json_text('payload', 'archived'), dbt.type_boolean()) }}, false) as is_archived,
 
         -- timestamps
         {{ iso_to_utc_timestamp('coalesce(' ~ hubspot_property('createdate') ~ ', ' ~ json_text('payload', 'createdAt') ~ ')') }} as created_at,

@@ -21,11 +21,11 @@ typed as (
         -- HubSpot's own flags where the portal sends them; else the stage ids in vars
         -- hubspot_won_deal_stages / hubspot_lost_deal_stages
         coalesce(
-            cast({{ hubspot_property('hs_is_closed_won') }} as boolean),
+            {{ dbt.safe_cast(hubspot_property('hs_is_closed_won'), dbt.type_boolean()) }},
             {{ hubspot_deal_stage_in(hubspot_property('dealstage'), 'hubspot_won_deal_stages') }}
         ) as is_won_value,
         coalesce(
-            cast({{ hubspot_property('hs_is_closed') }} as boolean),
+            {{ dbt.safe_cast(hubspot_property('hs_is_closed'), dbt.type_boolean()) }},
             {{ hubspot_deal_stage_in(hubspot_property('dealstage'), 'hubspot_won_deal_stages') }}
             or {{ hubspot_deal_stage_in(hubspot_property('dealstage'), 'hubspot_lost_deal_stages') }}
         ) as is_closed_value,
@@ -52,7 +52,7 @@ renamed as (
         upper({{ hubspot_property('deal_currency_code') }}) as currency_code,
 
         -- state
-        coalesce(cast({{ json_text('payload', 'archived') }} as boolean), false) as is_archived,
+        coalesce({{ dbt.safe_cast(json_text('payload', 'archived'), dbt.type_boolean()) }}, false) as is_archived,
 
         -- timestamps
         {{ iso_to_utc_timestamp('coalesce(' ~ hubspot_property('createdate') ~ ', ' ~ json_text('payload', 'createdAt') ~ ')') }} as created_at,

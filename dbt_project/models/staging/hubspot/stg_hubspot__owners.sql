@@ -26,7 +26,7 @@ renamed as (
         nullif({{ json_text('payload', 'lastName') }}, '') as last_name,
 
         -- state
-        coalesce(cast({{ json_text('payload', 'archived') }} as boolean), false) as is_archived,
+        coalesce({{ dbt.safe_cast(json_text('payload', 'archived'), dbt.type_boolean()) }}, false) as is_archived,
 
         -- timestamps
         {{ iso_to_utc_timestamp(json_text('payload', 'createdAt')) }} as created_at,

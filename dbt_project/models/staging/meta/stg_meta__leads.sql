@@ -29,7 +29,7 @@ renamed as (
         nullif({{ json_text('payload', 'ad_id') }}, '') as ad_id,
         nullif({{ json_text('payload', 'ad_name') }}, '') as ad_name,
         nullif({{ json_text('payload', 'platform') }}, '') as platform,
-        coalesce(cast({{ json_text('payload', 'is_organic') }} as boolean), false) as is_organic,
+        coalesce({{ dbt.safe_cast(json_text('payload', 'is_organic'), dbt.type_boolean()) }}, false) as is_organic,
 
         -- timestamps
         {{ iso_to_utc_timestamp(json_text('payload', 'created_time')) }} as created_at,

@@ -1,0 +1,139 @@
+"""Property tests: one hostile payload at a time through the Python path a record takes.
+
+GIVEN a payload in a lead stream's wire shape, mutated every way tests/reliability/payloads.py
+knows; WHEN it is turned into a raw landing row, parsed and enriched; THEN nothing raises, the row
+is storable (valid JSON, an id, UTF-8 text) and every enriched value is either clean or None. A
+second property sends batches of the same payloads through the Great Expectations gate and checks
+that each row comes back exactly once, accepted and clean or failed with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from connectors import LEAD_STREAMS, SOURCES
+from connectors.streams import Page
+from enrichment import enrich
+from enrichment.normalize import EMPLOYEE_BANDS, countries
+from leadflow.landing import _rows
+from tests.reliability.payloads import PARTITIONS, draw_payloads
+from tests.reliability.payloads import SOURCES as PAYLOADS
+
+AS_OF = datetime(2026, 12, 1, 12, 0)
+STREAM_KEYS = list(PAYLOADS)
+IDS = [f"{source}.{stream}" for source, stream in STREAM_KEYS]
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+BANDS = {band for _lower, band in EMPLOYEE_BANDS}
+
+DUCKDB = duckdb.connect()  # in memory: only asks whether a value can be stored
+
+PER_RECORD = settings(
+    max_examples=1000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _stream(key: tuple[str, str]) -> Any:
+    source, stream = key
+    return SOURCES[source].STREAMS[stream]
+
+
+def land_row(key: tuple[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+    """The raw row landing would insert for this payload (leadflow.landing's own builder)."""
+    frame = _rows(_stream(key), Page([payload]), PARTITIONS[key], "run-1", AS_OF)
+    assert len(frame) == 1
+    row: dict[str, Any] = frame.iloc[0].to_dict()
+    return row
+
+
+def enriched(key: tuple[str, str], row: dict[str, Any]) -> dict[str, Any]:
+    """What enrichment.pipeline makes of a landed row: the stored payload, parsed and enriched."""
+    record = LEAD_STREAMS[key](json.loads(row["payload"]), row["_partition"])
+    return enrich(record, default_region="US", intent_event=None)
+
+
+def assert_clean(values: dict[str, Any]) -> None:
+    """Every normalized value is either None or in its clean form."""
+    if values["email"] is not None:
+        assert values["email"] == values["email"].lower().strip()
+        assert values["email_domain"] == values["email"].rsplit("@", 1)[1]
+        assert values["email_is_valid"] is True
+    if values["phone_e164"] is not None:
+        assert E164.match(values["phone_e164"]), values["phone_e164"]
+    if values["country_code"] is not None:
+        assert values["country_code"] in countries()
+    if values["employee_band"] is not None:
+        assert values["employee_band"] in BANDS
+    for name in ("record_created_at", "record_updated_at"):
+        assert values[name] is None or isinstance(values[name], datetime)
+    for name in ("record_id", "first_name", "last_name", "company", "job_title", "form_id"):
+        assert values[name] is None or (isinstance(values[name], str) and values[name].strip())
+
+
+@pytest.mark.parametrize("key", STREAM_KEYS, ids=IDS)
+def test_every_hostile_payload_lands_parses_and_enriches_without_raising(
+    key: tuple[str, str],
+) -> None:
+    @PER_RECORD
+    @given(PAYLOADS[key])
+    def check(payload: dict[str, Any]) -> None:
+        # WHEN the payload becomes a raw row, is parsed and enriched
+        row = land_row(key, payload)
+        values = enriched(key, row)
+        # THEN the raw row is storable: an id, and text DuckDB accepts as JSON and as varchar
+        assert row["record_id"]
+        assert isinstance(json.loads(row["payload"]), dict)
+        stored = DUCKDB.execute(
+            "select cast(? as json), cast(? as varchar)", [row["payload"], row["record_id"]]
+        ).fetchone()
+        assert stored is not None and stored[1] == row["record_id"]
+        # AND every enriched value is clean or None
+        assert_clean(values)
+
+    check()
+
+
+@pytest.fixture(scope="module")
+def gate() -> Any:
+    from expectations.gate import Gate
+
+    return Gate()
+
+
+@pytest.mark.parametrize("key", STREAM_KEYS, ids=IDS)
+def test_the_gate_accepts_or_quarantines_every_hostile_row_with_a_reason(
+    key: tuple[str, str], gate: Any
+) -> None:
+    # GIVEN 1,000 hostile payloads, enriched as enrichment.pipeline does (GX costs about the same
+    # per batch whatever its size, so they are checked as one batch, not one by one)
+    payloads = draw_payloads(PAYLOADS[key], 1000)
+    frame = pd.DataFrame([enriched(key, land_row(key, payload)) for payload in payloads])
+    for column in ("record_created_at", "record_updated_at"):
+        frame[column] = pd.to_datetime(frame[column], errors="coerce")
+    # WHEN the gate checks them
+    result = gate.check(f"{key[0]}__{key[1]}", frame, AS_OF)
+    # THEN each row comes back exactly once
+    assert len(result.passed) + len(result.failed) == len(frame) == 1000
+    assert set(result.passed.index).isdisjoint(result.failed.index)
+    # AND each failed row carries at least one readable reason
+    for index in result.failed.index:
+        failure = result.failures[index]
+        assert failure.reasons and all(reason.strip() for reason in failure.reasons)
+    # AND each accepted row is usable: an id, a creation time in range, a way to reach the lead
+    for row in result.passed.to_dict("records"):
+        assert row["record_id"]
+        assert datetime(2000, 1, 1) <= row["record_created_at"] <= AS_OF + timedelta(days=1)
+        assert row["contact_point"]
+        assert row["email_is_valid"] is not False
+    # AND the payloads exercised both outcomes
+    assert len(result.passed) >= 50 and len(result.failed) >= 50
