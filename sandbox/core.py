@@ -2,7 +2,7 @@
 
 LeadFlow's connectors talk to these servers exactly as they talk to HubSpot, Meta and Typeform:
 only the base URL and the token differ. Tests drive the same servers over real HTTP and use the
-Python side (`world`, `request_log`, `add_arrivals`, `set_rate_limit`, `inject_faults`) to set up
+Python side (`world`, `request_log`, `add_arrivals`, `set_rate_limit`, `inject_faults`, `set_chaos`) to set up
 a situation and check what the connector did.
 
 Each server also answers control requests under `/_sandbox/` (a prefix no vendor uses), so a
@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sandbox.chaos import Chaos, ChaosSettings
 from sandbox.clock import Clock, hubspot_time, parse_iso_ms, to_ms
 from sandbox.hubspot import HubSpotApp, contact_object
 from sandbox.lemlist import LemlistApp
@@ -106,6 +107,7 @@ class Sandbox:
         self.clock = Clock(now)
         self.limiter = RateLimiter()
         self.faults = FaultInjector()
+        self.chaos = Chaos()
         self.knobs = Knobs()
         self._user_limits: set[str] = set()
         self._store: Store | None = None
@@ -355,6 +357,23 @@ class Sandbox:
             raise ValueError(f"unknown vendor {vendor!r}; one of {(*VENDORS, SMTP)}")
         self.faults.add(vendor, status, count, path_prefix)
 
+    def set_chaos(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        kinds: tuple[str, ...] | None = None,
+        timeout_delay_s: float = 2.0,
+        vendors: tuple[str, ...] = (),
+    ) -> None:
+        """From now on each request fails with probability `rate` in one of `kinds` (sandbox/chaos.py:
+        rate_limited, server_error, timeout, truncated, partial), reproducibly from `seed`;
+        `rate=0` turns chaos off. `sandbox.chaos.counts` tells how many of each were served."""
+        settings = ChaosSettings(rate=rate, timeout_delay_s=timeout_delay_s, vendors=vendors)
+        if kinds is not None:
+            settings = ChaosSettings(rate, tuple(kinds), timeout_delay_s, vendors)
+        self.chaos.configure(settings, seed)
+
     # ------------------------------------------------------------------ serving
 
     def _dispatch(self, vendor: str, req: Request) -> Response:
@@ -366,7 +385,11 @@ class Sandbox:
                 resp = Response(503, {"error": "the sandbox is stopping"})
             else:
                 status = self.faults.take(vendor, req.path)
-                resp = app.fault(status, req) if status is not None else app.handle(req)
+                resp = (
+                    app.fault(status, req)
+                    if status is not None
+                    else self.chaos.serve(vendor, app, req)
+                )
         except Exception:
             log.exception("sandbox: %s %s %s failed", vendor, req.method, req.path)
             resp = app.fault(500, req) if app is not None else Response(500, {"error": "internal"})
@@ -417,6 +440,19 @@ class Sandbox:
             except (ValueError, KeyError, TypeError) as exc:
                 return Response(400, {"error": f"bad control request: {exc}"})
             return Response(201, {"activity_id": activity_id})
+        if action == "chaos" and req.method == "POST":
+            try:
+                body = req.json() or {}
+                self.set_chaos(
+                    float(body.get("rate", 0.0)),
+                    seed=int(body.get("seed", 0)),
+                    kinds=tuple(body["kinds"]) if body.get("kinds") else None,
+                    timeout_delay_s=float(body.get("timeout_delay_s", 2.0)),
+                    vendors=tuple(body.get("vendors") or ()),
+                )
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                return Response(400, {"error": f"bad control request: {exc}"})
+            return Response(200, {**self.chaos.settings.__dict__, "served": self.chaos.counts})
         if req.method != "POST" or action not in ("arrivals", "faults", "rate_limit"):
             return Response(404, {"error": f"no control endpoint {req.method} {req.path}"})
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class Response:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0  # answer only after this long (chaos: a response that times out)
 
     def encoded(self) -> bytes:
         if self.body is None:
@@ -152,15 +154,20 @@ class _Handler(BaseHTTPRequestHandler):
         )
         resp = self.server.dispatch(self.server.vendor, req)
         payload = resp.encoded()
-        self.send_response(resp.status)
-        if resp.body is not None and not isinstance(resp.body, bytes):
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-        for name, value in resp.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        if resp.delay_s:
+            time.sleep(resp.delay_s)
+        try:
+            self.send_response(resp.status)
+            if resp.body is not None and not isinstance(resp.body, bytes):
+                self.send_header("Content-Type", "application/json;charset=utf-8")
+            for name, value in resp.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (a delayed answer)
 
     def log_message(self, format: str, *args: Any) -> None:
         # The default writes every request line to stderr, query strings (and so any Meta

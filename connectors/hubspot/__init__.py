@@ -80,6 +80,10 @@ def pull(
     raise ValueError(f"hubspot has no stream {stream!r}")
 
 
+# Per-input error categories of a 207 that say "not now" rather than "never": resent next run.
+TRANSIENT_ERROR_CATEGORIES = frozenset({"RATE_LIMITS"})
+
+
 def push_contacts(
     client: ApiClient, rows: Sequence[SyncRow], batch_size: int = 100
 ) -> list[PushOutcome]:
@@ -160,16 +164,19 @@ def _match(batch: list[SyncRow], operation: str, status: int, body: dict) -> lis
             )
             continue
         error = _error_for(row, errors)
+        category = _category(error)
         outcomes.append(
             PushOutcome(
                 row.lead_id,
                 operation,
                 ok=False,
                 http_status=status,
-                category=_category(error),
+                category=category,
                 message=ConnectorError(
                     "hubspot", str(error.get("message", "no result for this input"))
                 ).args[0],
+                # an input turned away for a moment (a per-input rate limit) goes again next run
+                retriable=category.split("/")[0] in TRANSIENT_ERROR_CATEGORIES,
             )
         )
     return outcomes

@@ -1,0 +1,111 @@
+"""The sandbox's chaos control over real HTTP: each kind of fault, in the vendor's shape."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from sandbox import Sandbox
+from tests.sandbox.sandbox_helpers import NOW, SEARCH, TOKENS, UPDATE, Client, no_limits
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    with Sandbox(seed=3, leads=30, tokens=TOKENS, now=NOW) as sandbox:
+        yield no_limits(sandbox)
+
+
+def _hubspot(sb: Sandbox) -> Client:
+    return Client(sb.urls["hubspot"], {"Authorization": f"Bearer {TOKENS['hubspot']}"})
+
+
+def test_off_by_default_and_at_rate_zero(sb: Sandbox) -> None:
+    with _hubspot(sb) as hubspot:
+        assert all(hubspot.post(SEARCH, json={"limit": 5}).status_code == 200 for _ in range(20))
+        sb.set_chaos(0.0)
+        assert hubspot.post(SEARCH, json={"limit": 5}).status_code == 200
+    assert sb.chaos.counts == {}
+
+
+def test_rate_limited_is_the_vendors_429_with_retry_after(sb: Sandbox) -> None:
+    sb.set_chaos(1.0, kinds=("rate_limited",))
+    with _hubspot(sb) as hubspot:
+        resp = hubspot.post(SEARCH, json={"limit": 5})
+    assert resp.status_code == 429
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert resp.json()["status"] == "error"
+
+
+def test_server_error_is_a_5xx_with_the_vendors_body(sb: Sandbox) -> None:
+    sb.set_chaos(1.0, kinds=("server_error",))
+    with _hubspot(sb) as hubspot:
+        resp = hubspot.post(SEARCH, json={"limit": 5})
+    assert resp.status_code in (500, 502, 503)
+    assert resp.json()["status"] == "error"
+
+
+def test_truncated_is_a_2xx_whose_json_is_cut(sb: Sandbox) -> None:
+    sb.set_chaos(1.0, kinds=("truncated",))
+    with _hubspot(sb) as hubspot:
+        resp = hubspot.post(SEARCH, json={"limit": 5})
+    assert resp.status_code == 200
+    with pytest.raises(ValueError):
+        resp.json()
+
+
+def test_timeout_applies_the_write_and_answers_late(sb: Sandbox) -> None:
+    contact = sb.hubspot_contacts()[0]
+    sb.set_chaos(1.0, kinds=("timeout",), timeout_delay_s=1.0)
+    started = time.monotonic()
+    with _hubspot(sb) as hubspot, pytest.raises(requests.Timeout):
+        hubspot.session.post(
+            sb.urls["hubspot"] + UPDATE,
+            json={"inputs": [{"id": contact["id"], "properties": {"leadflow_score": "77"}}]},
+            timeout=0.3,
+        )
+    assert time.monotonic() - started < 1.0
+    sb.set_chaos(0.0)
+    written = next(c for c in sb.hubspot_contacts() if c["id"] == contact["id"])
+    assert written["properties"]["leadflow_score"] == "77"
+
+
+def test_partial_applies_some_inputs_and_names_the_others_in_a_207(sb: Sandbox) -> None:
+    contacts = sb.hubspot_contacts()[:6]
+    inputs = [{"id": c["id"], "properties": {"leadflow_score": "55"}} for c in contacts]
+    sb.set_chaos(1.0, kinds=("partial",), seed=2)
+    with _hubspot(sb) as hubspot:
+        resp = hubspot.post(UPDATE, json={"inputs": inputs})
+    assert resp.status_code == 207
+    body = resp.json()
+    done = {r["id"] for r in body["results"]}
+    failed = {i for e in body["errors"] for i in e["context"]["ids"]}
+    assert body["numErrors"] == len(body["errors"]) == len(failed) >= 1
+    assert {e["category"] for e in body["errors"]} == {"RATE_LIMITS"}
+    assert done | failed == {c["id"] for c in contacts} and not done & failed
+    sb.set_chaos(0.0)
+    scores = {c["id"]: c["properties"]["leadflow_score"] for c in sb.hubspot_contacts()}
+    assert all(scores[i] == "55" for i in done)
+    assert all(scores[i] != "55" for i in failed)
+
+
+def test_partial_waits_for_a_batch_write_and_other_kinds_come_first(sb: Sandbox) -> None:
+    sb.set_chaos(1.0, seed=9)
+    with _hubspot(sb) as hubspot:
+        statuses = [hubspot.post(SEARCH, json={"limit": 5}).status_code for _ in range(4)]
+    # the first four faults are the four kinds a search can meet, each once
+    assert set(sb.chaos.counts) == {"rate_limited", "server_error", "timeout", "truncated"}
+    assert len(statuses) == 4
+
+
+def test_control_endpoint_sets_and_rejects(sb: Sandbox) -> None:
+    url = sb.urls["hubspot"] + "/_sandbox/chaos"
+    ok = requests.post(url, json={"rate": 0.1, "seed": 4, "kinds": ["truncated"]}, timeout=5)
+    assert ok.status_code == 200
+    assert ok.json()["rate"] == 0.1 and ok.json()["kinds"] == ["truncated"]
+    for bad in ({"rate": 2}, {"rate": 0.1, "kinds": ["flood"]}, {"rate": "x"}):
+        resp = requests.post(url, data=json.dumps(bad), timeout=5)
+        assert resp.status_code == 400, bad
