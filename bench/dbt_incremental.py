@@ -22,8 +22,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import duckdb
 from harness import REPO, machine, one_run, peak_rss_mb, sandbox, settings_for
 

@@ -34,6 +34,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from harness import sandbox  # noqa: E402
+
 from leadflow import pipeline  # noqa: E402
 from leadflow.config import load_settings  # noqa: E402
 from leadflow.warehouse import utcnow  # noqa: E402
@@ -43,17 +45,6 @@ from scoring.history_export import (  # noqa: E402
     write_example_export,
 )
 from scoring.model import TrainingResult, train_and_evaluate  # noqa: E402
-
-TOKENS = {
-    "hubspot": "bench-hubspot-token",
-    "meta": "bench-meta-token",
-    "typeform": "bench-typeform-token",
-}
-TOKEN_ENV = {
-    "hubspot": "HUBSPOT_ACCESS_TOKEN",
-    "meta": "META_ACCESS_TOKEN",
-    "typeform": "TYPEFORM_ACCESS_TOKEN",
-}
 
 
 def _round(value: Any) -> Any:
@@ -109,13 +100,9 @@ def history_world(leads: int, seed: int, tmp: Path) -> dict[str, Any]:
 
 
 def sandbox_world(leads: int, seed: int, tmp: Path) -> dict[str, Any]:
-    from sandbox import Sandbox
-
-    for vendor, env in TOKEN_ENV.items():
-        os.environ[env] = TOKENS[vendor]
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    with Sandbox(seed=seed, leads=leads, tokens=TOKENS) as sb:
+    with sandbox(seed, leads) as sb:
         for bucket in ("hubspot", "hubspot_search", "meta", "typeform"):
             sb.set_rate_limit(bucket, 0, 1)  # measure LeadFlow, not the vendors' limits
         seconds["generate"] = time.perf_counter() - started

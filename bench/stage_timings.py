@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import REPO, machine, one_run, peak_rss_mb, sandbox, settings_for
 
