@@ -36,6 +36,13 @@
 
 {#- True when the model's table has funnel_state_hash, or does not exist yet (a first build; a unit
     test's `this`, which is its given rows). -#}
+{#- The `where` that limits an incremental build to leads_to_rebuild(leads); nothing on a full one. -#}
+{% macro where_lead_to_rebuild(leads) -%}
+    {%- if is_incremental() %}
+    where lead_id in ({{ leads_to_rebuild(leads) }})
+    {%- endif %}
+{%- endmacro %}
+
 {% macro is_hash_stored_in_this() -%}
     {%- if this is string -%}
         {{ return(true) }}

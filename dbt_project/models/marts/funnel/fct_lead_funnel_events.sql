@@ -28,9 +28,7 @@ to_derive as (
         funnel_state_hash
 
     from leads
-    {% if is_incremental() %}
-    where lead_id in ({{ leads_to_rebuild('leads') }})
-    {% endif %}
+    {{ where_lead_to_rebuild('leads') }}
 
 ),
 
