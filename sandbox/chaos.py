@@ -85,25 +85,26 @@ class Chaos:
         self._bag.remove(kind)
         return kind
 
-    def _draw(self, vendor: str, path: str) -> tuple[str | None, Random]:
+    def _draw(self, vendor: str, path: str) -> tuple[str, Random] | None:
         with self._lock:
             s = self._settings
             if s.rate <= 0 or (s.vendors and vendor not in s.vendors):
-                return None, self._random
+                return None
             if self._random.random() >= s.rate:
-                return None, self._random
+                return None
             kind = self._next_kind(path)
             if kind is None:
-                return None, self._random
+                return None
             self.counts[kind] = self.counts.get(kind, 0) + 1
             # each faulted request gets its own generator, so what it does is drawn under the lock
             return kind, Random(self._random.random())
 
     def serve(self, vendor: str, app: VendorApp, req: Request) -> Response:
         """The app's answer to `req`, or the fault chaos drew for it."""
-        kind, rng = self._draw(vendor, req.path)
-        if kind is None:
+        drawn = self._draw(vendor, req.path)
+        if drawn is None:
             return app.handle(req)
+        kind, rng = drawn
         if kind == "rate_limited":
             return app.fault(429, req)
         if kind == "server_error":

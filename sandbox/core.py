@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sandbox.chaos import Chaos, ChaosSettings
+from sandbox.chaos import KINDS, Chaos, ChaosSettings
 from sandbox.clock import Clock, hubspot_time, parse_iso_ms, to_ms
 from sandbox.hubspot import HubSpotApp, contact_object
 from sandbox.lemlist import LemlistApp
@@ -369,10 +369,8 @@ class Sandbox:
         """From now on each request fails with probability `rate` in one of `kinds` (sandbox/chaos.py:
         rate_limited, server_error, timeout, truncated, partial), reproducibly from `seed`;
         `rate=0` turns chaos off. `sandbox.chaos.counts` tells how many of each were served."""
-        settings = ChaosSettings(rate=rate, timeout_delay_s=timeout_delay_s, vendors=vendors)
-        if kinds is not None:
-            settings = ChaosSettings(rate, tuple(kinds), timeout_delay_s, vendors)
-        self.chaos.configure(settings, seed)
+        chosen = KINDS if kinds is None else tuple(kinds)
+        self.chaos.configure(ChaosSettings(rate, chosen, timeout_delay_s, vendors), seed)
 
     # ------------------------------------------------------------------ serving
 

@@ -329,6 +329,13 @@ def _meta_field(draw: st.DrawFn, percent: int, name: str) -> Any:
     return item
 
 
+def _sometimes_not_a_list(draw: st.DrawFn, percent: int, items: list[Any]) -> Any:
+    """`items`, or (in a fifth of the hostile share) an object or scalar where the list belongs."""
+    if percent and draw(st.integers(0, 99)) < percent // 5:
+        return draw(st.one_of(st.dictionaries(hostile_text(), hostile_value()), scalars()))
+    return items
+
+
 @cache
 def meta_lead() -> st.SearchStrategy[Payload]:
     """A Lead node: {id, created_time, field_data[{name, values}], form_id, ad/campaign fields}."""
@@ -338,10 +345,7 @@ def meta_lead() -> st.SearchStrategy[Payload]:
         percent = draw(_HOSTILE_PERCENT)
         names = draw(st.lists(st.sampled_from(list(META_FIELDS)), max_size=6, unique=True))
         field_data: Any = [_meta_field(draw, percent, name) for name in names]
-        if percent and draw(st.integers(0, 99)) < percent // 5:  # field_data of the wrong type
-            field_data = draw(
-                st.one_of(st.dictionaries(hostile_text(), hostile_value()), scalars())
-            )
+        field_data = _sometimes_not_a_list(draw, percent, field_data)
         base = {
             "id": _pick(draw, percent, st.integers(10**15, 10**16).map(str)),
             "created_time": _pick(draw, percent, _TIMESTAMPS, timestamps()),
@@ -405,8 +409,7 @@ def typeform_response() -> st.SearchStrategy[Payload]:
         percent = draw(_HOSTILE_PERCENT)
         refs = draw(st.lists(st.sampled_from(list(TYPEFORM_ANSWERS)), max_size=7, unique=True))
         answers: Any = [_typeform_answer(draw, percent, ref) for ref in refs]
-        if percent and draw(st.integers(0, 99)) < percent // 5:  # answers of the wrong type
-            answers = draw(st.one_of(st.dictionaries(hostile_text(), hostile_value()), scalars()))
+        answers = _sometimes_not_a_list(draw, percent, answers)
         token = draw(st.uuids().map(lambda u: u.hex))
         submitted = _pick(draw, percent, _TIMESTAMPS, timestamps())
         base = {
