@@ -2,10 +2,12 @@
 
 The payload of each lead comes from its dbt sync_ model (the exact write). A lead is sent when the
 hash of the properties LeadFlow owns differs from the hash in ops.push_state, the hash of the last
-payload the destination acknowledged. Each batch's acknowledgements, push_state rows, log rows and
-dead letters commit together, right after the batch is answered: a crash loses at most the
-acknowledgement of one in-flight batch, whose writes are idempotent (update by id, upsert by a
-unique property) and are simply sent again.
+payload the destination acknowledged. Before a batch is sent, one `sent` row per lead goes to
+ops.push_log (committed); its acknowledgements, push_state rows, log rows and dead letters commit
+together, right after the batch is answered. A crash loses at most the answer to one in-flight
+batch, whose writes are idempotent (update by id, upsert by a unique property) and are simply sent
+again; the `sent` rows left without an answer tell identity resolution that a contact created by
+that batch is LeadFlow's own copy (dedupe/deterministic.py), not a duplicate person.
 
 A rejected lead goes to ops.dead_letter with the reason. It is sent again on the next run when the
 failure was retriable (rate limit, server fault) or when its payload has changed; a payload the
@@ -24,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from connectors.hubspot.models import PushOutcome, SyncRow
+from leadflow.faults import crash_point
 from leadflow.warehouse import nulls_to_none, registered, stable_hash, transaction
 
 log = logging.getLogger("leadflow.reverse_etl")
@@ -106,8 +109,11 @@ def push_changed(
 
     for start in range(0, len(pending), batch_size):
         chunk = pending[start : start + batch_size]
+        _log_sent(con, destination, chunk, run_id, as_of)
         outcomes = send([row for row, _ in chunk])
+        crash_point("push:answered")
         _record(con, destination, chunk, outcomes, run_id, as_of, result)
+        crash_point("push:recorded")
     if result.failed:
         log.warning(
             "%s: %d of %d changed leads were rejected and dead-lettered",
@@ -116,6 +122,32 @@ def push_changed(
             result.changed,
         )
     return result
+
+
+def _log_sent(
+    con: duckdb.DuckDBPyConnection,
+    destination: str,
+    chunk: list[tuple[SyncRow, str]],
+    run_id: str,
+    as_of: datetime,
+) -> None:
+    """The write-ahead half of the push log: this batch is about to leave."""
+    sent = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "destination": destination,
+                "lead_id": row.lead_id,
+                "operation": row.operation,
+                "status": "sent",
+                "payload_hash": digest,
+                "logged_at": as_of,
+            }
+            for row, digest in chunk
+        ]
+    )
+    with registered(con, "sent_rows", sent):
+        con.execute("insert into ops.push_log by name select * from sent_rows")
 
 
 def _record(

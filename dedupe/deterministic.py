@@ -8,7 +8,8 @@ Rules, strongest first:
 
 A CRM record that LeadFlow's own push created (its id came back from a batch upsert) joins its
 lead under the rule `crm_echo`: it is the lead's copy in the CRM, not a duplicate person, and is
-counted apart from merged duplicates.
+counted apart from merged duplicates. So does a record carrying the lead's id and email while that
+lead's upsert was sent and never answered (a run killed in between: the id never came back).
 
 Lead ids are stable: a group keeps the id it already had; a new group takes an id derived from its
 anchor record (the one LeadFlow saw first), so a rebuild from scratch yields the same ids. When a
@@ -26,6 +27,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from leadflow.faults import crash_point
 from leadflow.warehouse import nulls_to_none, registered, transaction
 
 
@@ -97,6 +99,7 @@ def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> 
             "where operation = 'upsert' and status = 'ok' and destination_record_id is not null"
         ).fetchall()
     }
+    unanswered_upserts = _unanswered_upserts(con)
     order = {key: n for n, key in enumerate(records["record_key"])}  # anchor order: seen first wins
     emails = dict(zip(records["record_key"], records["email"], strict=True))
     groups = _Groups(records["record_key"], emails)
@@ -150,7 +153,9 @@ def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> 
         for key in keys:
             if key == anchor:
                 rule, match = "new_lead", None
-            elif info.at[key, "crm_contact_id"] in created_by_push:
+            elif info.at[key, "crm_contact_id"] in created_by_push or _echo_of_unanswered(
+                key, keys, info, lead_id, unanswered_upserts
+            ):
                 rule, match = "crm_echo", anchor
             else:
                 rule, match = _rule(key, keys, info, lead_id)
@@ -191,6 +196,7 @@ def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> 
                 con.execute(
                     "insert or ignore into ops.lead_merges by name select * from merge_rows"
                 )
+        crash_point("resolve:links-written")
     return ResolveResult(
         records=len(records),
         leads=len(members),
@@ -199,6 +205,36 @@ def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> 
         newly_linked=newly_linked,
         merges=len(merge_rows),
     )
+
+
+def _unanswered_upserts(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Leads whose upsert was sent and never answered (the run ended in between): the contact it
+    created has an id LeadFlow never saw."""
+    rows = con.execute(
+        """
+        select s.lead_id from ops.push_log s
+        where s.operation = 'upsert' and s.status = 'sent'
+          and not exists (
+              select 1 from ops.push_log a
+              where a.run_id = s.run_id and a.destination = s.destination
+                and a.lead_id = s.lead_id and a.status <> 'sent'
+          )
+        """
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _echo_of_unanswered(
+    key: str, keys: list[str], info: pd.DataFrame, lead_id: str, unanswered: set[str]
+) -> bool:
+    """A CRM contact carrying this lead's id, with the email of another of its records, while an
+    upsert of this lead (by that email) went unanswered: the contact that upsert created."""
+    if lead_id not in unanswered or info.at[key, "leadflow_lead_id"] != lead_id:
+        return False
+    if info.at[key, "crm_contact_id"] is None:
+        return False
+    email = info.at[key, "email"]
+    return bool(email) and any(info.at[k, "email"] == email for k in keys if k != key)
 
 
 def _rule(key: str, keys: list[str], info: pd.DataFrame, lead_id: str) -> tuple[str, str | None]:

@@ -27,6 +27,7 @@ from connectors import LEAD_STREAMS
 from enrichment import enrich
 from enrichment.normalize import department, seniority
 from expectations.gate import Gate
+from leadflow.faults import crash_point
 from leadflow.forget import Suppressions, drop_arrivals
 from leadflow.warehouse import raw_table, registered, transaction
 
@@ -143,6 +144,7 @@ def stage_new_versions(
         with transaction(con):
             _write_quarantine(con, result.failed, result.failures, run_id, as_of)
             _upsert_records(con, result.passed, run_id, as_of)
+            crash_point("stage:stream-written")
         total.processed += len(frame)
         total.accepted += len(result.passed)
         total.quarantined += len(result.failed)

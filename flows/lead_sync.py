@@ -22,6 +22,7 @@ from enrichment.pipeline import StageResult
 from leadflow import pipeline
 from leadflow.config import Settings, load_settings
 from leadflow.embedded import embedded_sandbox
+from leadflow.faults import crash_point
 from leadflow.landing import LandResult
 from leadflow.redact import install_log_redaction, register_env_secrets
 from leadflow.run_lock import run_exclusively
@@ -110,21 +111,33 @@ def lead_sync(config_path: str = "leadflow.yml", as_of: datetime | None = None) 
 
 def _sync(settings: Settings, run_id: str, run_as_of: datetime, logger: Any) -> dict[str, Any]:
     pipeline.start_run(settings, run_id, run_as_of)
+    crash_point("run:started")
     try:
         with embedded_sandbox(settings):
             pulls = []
             for source in settings.sources.enabled():
                 pulls.extend(pull_task(settings, source, run_id, run_as_of))
+                crash_point("pull:done")
             staged = stage_task(settings, run_id, run_as_of)
+            crash_point("stage:done")
             identity = resolve_task(settings, run_id, run_as_of)
+            crash_point("resolve:done")
             dbt_task(settings, "prepare")
+            crash_point("dbt-prepare:done")
             scores = score_task(settings, run_id, run_as_of)
+            crash_point("score:done")
             nurtured = nurture_task(settings, run_id, run_as_of)  # before routing: exits route now
+            crash_point("nurture:done")
             slas = sla_task(settings, run_id, run_as_of)  # before routing: a re-route is audited
+            crash_point("sla:done")
             routes = route_task(settings, run_id, run_as_of)
+            crash_point("route:done")
             dbt_task(settings, "publish")
+            crash_point("dbt-publish:done")
             pushed = push_task(settings, run_id, run_as_of)
+            crash_point("push:done")
             notified = notify_task(settings, run_id, run_as_of)  # the owner is in the CRM now
+            crash_point("notify:done")
         summary = pipeline.summarize(
             settings,
             run_id,
@@ -139,6 +152,7 @@ def _sync(settings: Settings, run_id: str, run_as_of: datetime, logger: Any) -> 
             sla=slas,
             notified=notified,
         )
+        crash_point("run:summarized")
     except BaseException as exc:
         pipeline.record_failure(settings, run_id, exc)
         raise

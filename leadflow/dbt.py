@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leadflow.faults import crash_point
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 WAREHOUSE_PATH_ENV = "LEADFLOW_WAREHOUSE_PATH"
 TARGETS = ("duckdb", "postgres")
@@ -141,7 +143,7 @@ def run_dbt(
 
     started = time.monotonic()
     with _dbt_lock, scoped_environ({WAREHOUSE_PATH_ENV: str(warehouse_path)}):
-        outcome = dbtRunner().invoke(invocation)
+        outcome = dbtRunner(callbacks=[_crash_point_per_node]).invoke(invocation)
     elapsed = time.monotonic() - started
 
     results = list(getattr(outcome.result, "results", None) or [])
@@ -203,6 +205,11 @@ def _telling_line(message: str) -> str:
     specific = [line for line in lines if not line.startswith(generic)]
     line = (specific or lines or [""])[0]
     return line if len(line) <= _MESSAGE_CHARS else line[: _MESSAGE_CHARS - 3] + "..."
+
+
+def _crash_point_per_node(event: Any) -> None:
+    if event.info.name == "NodeFinished":
+        crash_point("dbt:node-done")
 
 
 def _status(result: Any) -> str:

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from connectors.streams import Page, PullWindow, Stream
+from leadflow.faults import crash_point
 from leadflow.warehouse import raw_table, registered, stable_hash, transaction, utcnow
 
 log = logging.getLogger("leadflow.landing")
@@ -154,6 +155,8 @@ def land(
                 after = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
                 if newest is not None and (stream.sorted_by_cursor or page.last):
                     _save_cursor(con, stream.source, key, newest, run_id)
+                crash_point("land:page-written")
+            crash_point("land:page-committed")
             result.pulled += len(page.records)
             result.new_versions += after - before
         result.cursors[key] = newest.isoformat() if newest else None

@@ -198,7 +198,7 @@ create table if not exists ops.push_log (
     destination           varchar not null,
     lead_id               varchar not null,
     operation             varchar not null, -- update | upsert
-    status                varchar not null, -- ok | error
+    status                varchar not null, -- sent (before the call) | ok | error
     destination_record_id varchar,
     payload_hash          varchar not null,
     http_status           integer,

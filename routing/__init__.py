@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from leadflow.config import RoutingConfig
+from leadflow.faults import crash_point
 from leadflow.warehouse import registered, to_utc_naive, transaction, utcnow
 from routing.conditions import is_eligible
 from routing.engine import Decision, Engine, Owner, Roster, RoutingState
@@ -173,6 +174,7 @@ def write_decisions(
                        updated_at = excluded.updated_at, state = excluded.state""",
                 [pool, ps.turns, as_of, json.dumps(ps.current)],
             )
+        crash_point("route:written")
 
 
 def _tally(result: RouteResult, decisions: Iterable[Decision]) -> None:

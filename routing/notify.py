@@ -37,6 +37,7 @@ from connectors.http import AuthError, ConnectorError, FatalError, RetriableErro
 from connectors.slack import SlackMessage, WebhookClient, post_message
 from connectors.slack import models as blocks
 from leadflow.config import NotificationsConfig, NotifyChannel, SlaConfig
+from leadflow.faults import crash_point
 from leadflow.warehouse import nulls_to_none, table_columns
 
 __all__ = [
@@ -381,6 +382,7 @@ def _send_one(
         log.warning("%s", message)
         result.errors.append(message)
         return True
+    crash_point("notify:sent")
     _mark(con, nid, "sent", attempts, None, as_of)
     result.sent[channel] += 1
     return True

@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from leadflow.config import ScoringConfig
+from leadflow.faults import crash_point
 from leadflow.warehouse import nulls_to_none, registered, stable_hash, transaction, utcnow
 from scoring.model import model_reasons, with_model
 from scoring.rules import REASONS_MAX_CHARS, Event, LeadScore, score_lead, scoring_moment
@@ -288,6 +289,7 @@ def score_all(
             "delete from ops.lead_scores where lead_id not in (select lead_id from new_scores)"
         )
         con.execute("insert or replace into ops.lead_scores by name select * from new_scores")
+        crash_point("score:written")
     return ScoreResult(
         scored=len(frame),
         changed=len(history_frame),

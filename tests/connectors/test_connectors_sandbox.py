@@ -13,7 +13,7 @@ from connectors import hubspot, meta
 from connectors.http import ApiClient, AuthError
 from connectors.hubspot import client as hubspot_client
 from connectors.hubspot import settings as hubspot_settings
-from connectors.hubspot.models import SyncRow
+from connectors.hubspot.models import PushOutcome, SyncRow
 from connectors.meta import client as meta_client
 from connectors.reverse_etl import push_changed
 from connectors.streams import Page, PullWindow, parse_timestamp
@@ -261,6 +261,47 @@ def test_push_acknowledges_good_rows_and_dead_letters_rejected_ones(
     )
     assert last.pushed == 1
     assert con.execute("select count(*) from ops.dead_letter").fetchone() == (0,)
+
+
+def test_each_batch_is_logged_as_sent_before_it_leaves(con: duckdb.DuckDBPyConnection) -> None:
+    # GIVEN three contacts to create, in batches of two
+    rows = [
+        SyncRow(f"lead-{n}", "upsert", None, "email", f"p{n}@example.com", {"leadflow_score": "1"})
+        for n in range(3)
+    ]
+    logged_when_sent: list[list[tuple[str, str]]] = []
+
+    def send(batch: list[SyncRow]) -> list[PushOutcome]:
+        logged_when_sent.append(
+            con.execute("select lead_id, status from ops.push_log order by all").fetchall()
+        )
+        return [PushOutcome(r.lead_id, r.operation, ok=True, object_id=r.lead_id) for r in batch]
+
+    push_changed(
+        con,
+        "hubspot",
+        rows,
+        send,
+        owned_properties=hubspot_settings.OWNED_PROPERTIES,
+        batch_size=2,
+        run_id="r1",
+        as_of=utcnow(),
+    )
+    # THEN each batch's `sent` rows were committed before it left (a run killed while HubSpot
+    # answers leaves them behind for identity resolution), and each got its answer after
+    assert logged_when_sent == [
+        [("lead-0", "sent"), ("lead-1", "sent")],
+        [
+            ("lead-0", "ok"),
+            ("lead-0", "sent"),
+            ("lead-1", "ok"),
+            ("lead-1", "sent"),
+            ("lead-2", "sent"),
+        ],
+    ]
+    assert con.execute(
+        "select status, count(*) from ops.push_log group by status order by all"
+    ).fetchall() == [("ok", 3), ("sent", 3)]
 
 
 def test_a_batch_rejected_whole_is_split_until_the_bad_input_stands_alone(sb: Sandbox) -> None:

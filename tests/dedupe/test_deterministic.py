@@ -23,8 +23,8 @@ def add(
     source, stream, record_id = key.split(":")
     con.execute(
         """insert into ops.lead_records (record_key, source, stream, record_id, _raw_id, email, phone_e164,
-               leadflow_lead_id, record_created_at, first_seen_at, run_id)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r')""",
+               leadflow_lead_id, crm_contact_id, record_created_at, first_seen_at, run_id)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r')""",
         [
             key,
             source,
@@ -34,9 +34,22 @@ def add(
             email,
             phone,
             echo,
+            record_id if source == "hubspot" else None,
             T0 + timedelta(minutes=seen),
             T0 + timedelta(hours=seen),
         ],
+    )
+
+
+def push_log(
+    con: duckdb.DuckDBPyConnection, lead_id: str, status: str, contact_id: str | None = None
+) -> None:
+    """A push_log row of an upsert of `lead_id` in run p1 (`sent` before the call, then ok)."""
+    con.execute(
+        """insert into ops.push_log (run_id, destination, lead_id, operation, status,
+               destination_record_id, payload_hash, logged_at)
+           values ('p1', 'hubspot', ?, 'upsert', ?, ?, 'h', ?)""",
+        [lead_id, status, contact_id, T0],
     )
 
 
@@ -108,5 +121,54 @@ def test_the_crm_echo_of_our_lead_id_joins_the_lead(con: duckdb.DuckDBPyConnecti
     resolve(con, run_id="r1", as_of=T0)
     lead = identity(con)["typeform:responses:1"][0]
     add(con, "hubspot:contacts:9", echo=lead, seen=1)  # the contact our push created, pulled back
+    resolve(con, run_id="r2", as_of=T0)
+    assert identity(con)["hubspot:contacts:9"] == (lead, "crm_lead_id")
+
+
+def _lead_upserted(con: duckdb.DuckDBPyConnection) -> str:
+    add(con, "typeform:responses:1", email="ada@example.com")
+    resolve(con, run_id="r1", as_of=T0)
+    lead = identity(con)["typeform:responses:1"][0]
+    push_log(con, lead, "sent")
+    return lead
+
+
+def test_the_contact_our_upsert_created_is_the_leads_crm_copy(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    lead = _lead_upserted(con)
+    push_log(con, lead, "ok", contact_id="9")  # HubSpot answered with the new contact's id
+    add(con, "hubspot:contacts:9", email="ada@example.com", echo=lead, seen=1)
+    resolve(con, run_id="r2", as_of=T0)
+    assert identity(con)["hubspot:contacts:9"] == (lead, "crm_echo")
+
+
+def test_a_contact_made_by_an_upsert_whose_answer_was_lost_is_still_the_crm_copy(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # GIVEN an upsert sent for the lead, and the run killed before HubSpot's answer was recorded
+    lead = _lead_upserted(con)
+    # WHEN the next run pulls the contact it created: our lead id, the lead's email
+    add(con, "hubspot:contacts:9", email="ada@example.com", echo=lead, seen=1)
+    resolve(con, run_id="r2", as_of=T0)
+    # THEN it is the lead's CRM copy, not a duplicate person merged by email
+    assert identity(con)["hubspot:contacts:9"] == (lead, "crm_echo")
+
+
+def test_an_answered_upsert_does_not_make_other_contacts_crm_copies(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    lead = _lead_upserted(con)
+    push_log(con, lead, "ok", contact_id="8")
+    add(con, "hubspot:contacts:9", email="ada@example.com", echo=lead, seen=1)
+    resolve(con, run_id="r2", as_of=T0)
+    assert identity(con)["hubspot:contacts:9"] == (lead, "email")
+
+
+def test_a_contact_with_another_email_is_no_copy_of_an_unanswered_upsert(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    lead = _lead_upserted(con)
+    add(con, "hubspot:contacts:9", email="ada.l@example.org", echo=lead, seen=1)
     resolve(con, run_id="r2", as_of=T0)
     assert identity(con)["hubspot:contacts:9"] == (lead, "crm_lead_id")
