@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv demo test lint typecheck dbt-postgres bench-scale bench-routing bench-scoring clean-demo help
+.PHONY: venv demo test lint typecheck dbt-postgres bench-routing bench-scoring bench-reliability clean-demo help
 
 help:
 	@echo "make demo   - install, start the sandbox, run the sync once, print a summary"
@@ -52,6 +52,11 @@ bench-routing: venv
 # the rules score -> bench/results/scoring.json
 bench-scoring: venv
 	$(BIN)/python bench/scoring.py
+
+# Kill points, chaos runs, hostile inputs and leak search (about 50 min) -> bench/results/reliability.json
+# and the report bench/RELIABILITY.md; exits non-zero when a figure misses the bar
+bench-reliability: venv
+	$(BIN)/python bench/reliability.py
 
 clean-demo:
 	rm -rf .leadflow

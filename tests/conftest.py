@@ -19,6 +19,16 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked slow belong to the benchmarks: skipped unless `-m` names them."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="benchmark-sized: `make bench-reliability` or `pytest -m slow`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """A temporary Prefect server (SQLite) for the whole session: ~10 s once, not per test."""
@@ -26,6 +36,19 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture(scope="session")
+def calm_world(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The kill harness's world (tests/reliability/kill_harness.py) synced for two hours with no
+    kill and no fault: what the kill-point and chaos tests must end as (a snapshot)."""
+    from tests.reliability.kill_harness import uninterrupted
+
+    patch = pytest.MonkeyPatch()
+    try:
+        return uninterrupted(tmp_path_factory.mktemp("calm_world"), patch.setenv)
+    finally:
+        patch.undo()
 
 
 @pytest.fixture

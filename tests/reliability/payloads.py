@@ -16,6 +16,7 @@ Python's json module reads them from a vendor that writes them.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -443,7 +444,13 @@ PARTITIONS: dict[tuple[str, str], str | None] = {
 }
 
 
-def draw_payloads(strategy: st.SearchStrategy[Payload], count: int) -> list[Payload]:
+# Generated payloads that went through a check, by check: bench/reliability.py reports the total
+# (tests/reliability/conftest.py writes it to the file $LEADFLOW_HYPOTHESIS_COUNTS names, if set).
+GENERATED: Counter[str] = Counter()
+COUNTS_ENV = "LEADFLOW_HYPOTHESIS_COUNTS"
+
+
+def draw_payloads(strategy: st.SearchStrategy[Payload], count: int, *, check: str) -> list[Payload]:
     """`count` payloads from `strategy`, the same ones every run (derandomized, no database).
 
     Hypothesis caps the size of one example, so a list of 1,000 nested payloads cannot be one
@@ -464,4 +471,5 @@ def draw_payloads(strategy: st.SearchStrategy[Payload], count: int) -> list[Payl
         drawn.append(payload)
 
     collect()
+    GENERATED[check] += len(drawn)
     return drawn

@@ -154,7 +154,9 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
         ops_before = _ops_tables(con)
         for key, strategy in PAYLOADS.items():
             source, stream_name = key
-            records = serialized(draw_payloads(strategy, PER_SOURCE)) + canaries(source)
+            records = serialized(
+                draw_payloads(strategy, PER_SOURCE, check=f"land-gate-dedupe-dbt:{source}")
+            ) + canaries(source)
             assert len(records) >= PER_SOURCE
 
             def pages(

@@ -24,7 +24,7 @@ from connectors.streams import Page
 from enrichment import enrich
 from enrichment.normalize import EMPLOYEE_BANDS, countries
 from leadflow.landing import _rows
-from tests.reliability.payloads import PARTITIONS, draw_payloads
+from tests.reliability.payloads import GENERATED, PARTITIONS, draw_payloads
 from tests.reliability.payloads import SOURCES as PAYLOADS
 
 AS_OF = datetime(2026, 12, 1, 12, 0)
@@ -99,6 +99,7 @@ def test_every_hostile_payload_lands_parses_and_enriches_without_raising(
         assert stored is not None and stored[1] == row["record_id"]
         # AND every enriched value is clean or None
         assert_clean(values)
+        GENERATED[f"land-parse-enrich:{key[0]}"] += 1
 
     check()
 
@@ -116,7 +117,7 @@ def test_the_gate_accepts_or_quarantines_every_hostile_row_with_a_reason(
 ) -> None:
     # GIVEN 1,000 hostile payloads, enriched as enrichment.pipeline does (GX costs about the same
     # per batch whatever its size, so they are checked as one batch, not one by one)
-    payloads = draw_payloads(PAYLOADS[key], 1000)
+    payloads = draw_payloads(PAYLOADS[key], 1000, check=f"gate:{key[0]}")
     frame = pd.DataFrame([enriched(key, land_row(key, payload)) for payload in payloads])
     for column in ("record_created_at", "record_updated_at"):
         frame[column] = pd.to_datetime(frame[column], errors="coerce")
