@@ -14,7 +14,6 @@ previous owner and the reason in the audit.
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from leadflow.faults import crash_point
 from leadflow.warehouse import registered, to_utc_naive, transaction, utcnow
 from routing.conditions import is_eligible
 from routing.engine import Decision, Engine, Owner, Roster, RoutingState
-from routing.lease import assert_holder, hold_lease, retry_conflicts
+from routing.lease import assert_holder, hold_lease, new_holder, retry_conflicts
 from routing.roster import check_config_against, lead_columns, load_leads, load_roster, load_state
 
 __all__ = [
@@ -220,7 +219,7 @@ def route_new_leads(
     con: duckdb.DuckDBPyConnection, config: RoutingConfig, *, run_id: str, as_of: datetime
 ) -> RouteResult:
     """Route every eligible lead that has no owner and is not queued; safe against a second router."""
-    holder = f"{run_id}:{uuid.uuid4().hex[:12]}"
+    holder = new_holder(run_id)
     with hold_lease(con, holder, wait_s=config.lease_wait_s, ttl_s=config.lease_ttl_s) as held:
         if not held:
             return RouteResult(lease_busy=True)
@@ -260,7 +259,7 @@ def reassign(
     Call it outside an open transaction: it takes the routing lease and commits by itself.
     """
     as_of = to_utc_naive(as_of)
-    holder = f"{run_id}:reassign:{uuid.uuid4().hex[:12]}"
+    holder = new_holder(f"{run_id}:reassign")
     with hold_lease(con, holder, wait_s=config.lease_wait_s, ttl_s=config.lease_ttl_s) as held:
         if not held:
             raise TimeoutError("another router held the routing lease; re-route again later")

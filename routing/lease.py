@@ -3,8 +3,13 @@
 Two routers at once (a re-run, or a second thread with its own cursor on the same database) would
 both read the same unassigned leads and the same pool state. The lease in ops.routing_lease makes
 the second wait until the first is done, then find nothing left to route; after `wait_s` it gives up
-cleanly. A router that crashed leaves a lease that expires after `ttl_s`. The lease uses the wall
-clock, not the run's pinned `as_of`.
+cleanly. The lease uses the wall clock, not the run's pinned `as_of`.
+
+A router that crashed leaves its lease behind. One held by another process is taken over at once:
+DuckDB lets one process at a time open the warehouse for writing, so while this process can write,
+the process named in the lease (`new_holder` puts the pid first) has closed the file or died; waiting
+for its `ttl_s` would only leave a killed run's re-run, and the next hourly run, routing nothing. A
+lease of this process (another thread) is honoured until it expires after `ttl_s`.
 
 The lease alone is not trusted: the writer re-checks in its own transaction that it still holds it,
 assignments have a primary key, and DuckDB's optimistic concurrency raises a conflict rather than
@@ -14,8 +19,10 @@ losing a write; a conflict rolls back the whole decision batch, which is then re
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -25,7 +32,7 @@ import duckdb
 
 from leadflow.warehouse import transaction, utcnow
 
-__all__ = ["LeaseLost", "assert_holder", "hold_lease", "retry_conflicts"]
+__all__ = ["LeaseLost", "assert_holder", "hold_lease", "new_holder", "retry_conflicts"]
 
 T = TypeVar("T")
 LEASE = "route"
@@ -42,6 +49,15 @@ def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("rollback")
 
 
+def new_holder(label: str) -> str:
+    """A lease holder name: this process's pid, the caller's label (a run id), a random part."""
+    return f"{_pid_prefix()}{label}:{uuid.uuid4().hex[:12]}"
+
+
+def _pid_prefix() -> str:
+    return f"pid{os.getpid()}:"
+
+
 def _try_acquire(con: duckdb.DuckDBPyConnection, holder: str, ttl_s: float) -> bool:
     now = utcnow()
     try:
@@ -51,8 +67,9 @@ def _try_acquire(con: duckdb.DuckDBPyConnection, holder: str, ttl_s: float) -> b
                    values (?, ?, ?, ?)
                    on conflict (name) do update set holder = excluded.holder,
                        acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-                   where ops.routing_lease.expires_at <= ?""",
-                [LEASE, holder, now, now + timedelta(seconds=ttl_s), now],
+                   where ops.routing_lease.expires_at <= ?
+                      or not starts_with(ops.routing_lease.holder, ?)""",
+                [LEASE, holder, now, now + timedelta(seconds=ttl_s), now, _pid_prefix()],
             )
             row = con.execute(
                 "select holder from ops.routing_lease where name = ?", [LEASE]

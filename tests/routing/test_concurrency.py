@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -20,7 +21,7 @@ import pytest
 import routing
 from leadflow.warehouse import Warehouse, utcnow
 from routing import RouteResult, route_new_leads
-from routing.lease import hold_lease
+from routing.lease import hold_lease, new_holder
 from tests.routing.world import T0, add_leads, build_world, routing_config
 
 LEADS = 120
@@ -114,8 +115,8 @@ def test_without_the_lease_transaction_conflicts_are_retried_and_nothing_is_dupl
 def test_a_router_that_cannot_get_the_lease_gives_up_cleanly(
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
-    # GIVEN another router holds a live lease
-    with hold_lease(warehouse.cursor(), "someone-else", wait_s=0, ttl_s=60) as held:
+    # GIVEN another router of this process (a thread) holds a live lease
+    with hold_lease(warehouse.cursor(), new_holder("other-run"), wait_s=0, ttl_s=60) as held:
         assert held
         result = route_new_leads(warehouse, routing_config(lease_wait_s=0.2), run_id="r1", as_of=T0)
     assert result.lease_busy and result.routed == 0
@@ -129,3 +130,17 @@ def test_an_expired_lease_is_taken_over(warehouse: duckdb.DuckDBPyConnection) ->
     )
     result = route_new_leads(warehouse, routing_config(lease_wait_s=0), run_id="r1", as_of=T0)
     assert result.routed == LEADS
+
+
+def test_a_live_lease_of_a_process_that_is_gone_is_taken_over_at_once(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    # GIVEN a lease with 10 minutes to run, left by a process killed while routing (this process
+    # has the warehouse open for writing, so that process cannot be routing now)
+    warehouse.execute(
+        "insert into ops.routing_lease values ('route', 'pid999999999:killed-run:0f0f', ?, ?)",
+        [utcnow(), utcnow() + timedelta(minutes=10)],
+    )
+    # WHEN this process routes without waiting THEN it takes the lease and routes every lead
+    result = route_new_leads(warehouse, routing_config(lease_wait_s=0), run_id="r1", as_of=T0)
+    assert not result.lease_busy and result.routed == LEADS
