@@ -147,7 +147,9 @@ def run_dbt(
     elapsed = time.monotonic() - started
 
     results = list(getattr(outcome.result, "results", None) or [])
-    status_counts = Counter(_status(r) for r in results)
+    # The on-run-start hook (PostgreSQL's lenient-cast functions) is no model or test: not counted,
+    # but its failure fails the run like any node's.
+    status_counts = Counter(_status(r) for r in results if not _is_hook(r))
     failed = tuple(_failed_node(r) for r in results if _status(r) in FAILED_STATUSES)
     result = DbtRunResult(
         command=command,
@@ -205,6 +207,10 @@ def _telling_line(message: str) -> str:
     specific = [line for line in lines if not line.startswith(generic)]
     line = (specific or lines or [""])[0]
     return line if len(line) <= _MESSAGE_CHARS else line[: _MESSAGE_CHARS - 3] + "..."
+
+
+def _is_hook(result: Any) -> bool:
+    return str(getattr(getattr(result, "node", None), "resource_type", "")) == "operation"
 
 
 def _crash_point_per_node(event: Any) -> None:

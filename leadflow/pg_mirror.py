@@ -16,6 +16,8 @@ How the copy works:
 - Table names come from the DuckDB catalog of the schemas `raw` and `ops` only, and are quoted as
   identifiers on both sides; rows stream through PostgreSQL's COPY in batches, never one INSERT per
   row.
+- Values arrive as they are, except what PostgreSQL cannot hold and DuckDB can: a NUL character in
+  text (also escaped as \\u0000 in JSON) becomes U+FFFD, NaN and Infinity in JSON become null.
 - The drop, the DDL and every copy run in one PostgreSQL transaction: a failed mirror leaves the
   previous one in place. Dropping `raw` and `ops` cascades to the dbt views over them, which the
   build right after recreates.
@@ -397,7 +399,7 @@ def _copy_table(
     from psycopg import sql
 
     names = [name for name, _ in columns]
-    nested = [postgres_type(kind) == "json" and kind.upper() != "JSON" for _, kind in columns]
+    convert = [_converter(kind) for _, kind in columns]
     select = "select {} from {}.{}".format(
         ", ".join(_duck_ident(n) for n in names), _duck_ident(schema), _duck_ident(table)
     )
@@ -409,12 +411,12 @@ def _copy_table(
     with conn.cursor() as cur, cur.copy(copy_sql) as copy:
         while batch := cursor.fetchmany(COPY_BATCH_ROWS):
             for row in batch:
-                if any(nested):
-                    row = tuple(
-                        _to_json(value) if is_nested else value
-                        for value, is_nested in zip(row, nested, strict=True)
+                copy.write_row(
+                    tuple(
+                        value if value is None else fn(value)
+                        for value, fn in zip(row, convert, strict=True)
                     )
-                copy.write_row(row)
+                )
             count += len(batch)
     return TableCopy(schema, table, count)
 
@@ -423,10 +425,47 @@ def _duck_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _to_json(value: Any) -> str | None:
-    if value is None:
+def _converter(duckdb_kind: str) -> Any:
+    """What a DuckDB value of this column becomes for PostgreSQL, which refuses two things DuckDB
+    holds: a NUL character in text, even escaped in JSON (it becomes U+FFFD, as landing does with
+    lone surrogates), and NaN or Infinity in JSON (null: JSON has no such numbers)."""
+    target = postgres_type(duckdb_kind)
+    if target == "json":
+        return _json_text if duckdb_kind.upper() == "JSON" else _to_json
+    if target in ("text", "varchar"):
+        return _no_nul
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _no_nul(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
+def _json_text(value: str) -> str:
+    """A DuckDB JSON value (text), re-serialized only when it holds what PostgreSQL refuses."""
+    if "NaN" in value or "Infinity" in value or "\\u0000" in value:
+        return _to_json(json.loads(value))
+    return value
+
+
+def _to_json(value: Any) -> str:
+    return json.dumps(_pg_safe(value), default=_json_default, allow_nan=False)
+
+
+def _pg_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return _no_nul(value)
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return None
-    return json.dumps(value, default=_json_default)
+    if isinstance(value, dict):
+        return {_no_nul(str(key)): _pg_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_pg_safe(item) for item in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:

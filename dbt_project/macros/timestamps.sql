@@ -1,7 +1,7 @@
 {#
     An ISO-8601 string with a UTC offset ("2026-05-01T10:20:30.123Z", "2026-05-01T10:20:30+0000")
     as a naive UTC timestamp, the form every warehouse timestamp takes. Empty strings give null.
-    The same SQL runs on DuckDB (ICU is built in) and PostgreSQL; dispatched for other adapters.
+    Dispatched: on DuckDB and PostgreSQL an unreadable value is null (macros/lenient_casts.sql).
 #}
 {% macro iso_to_utc_timestamp(column) -%}
     {{ return(adapter.dispatch('iso_to_utc_timestamp', 'leadflow')(column)) }}

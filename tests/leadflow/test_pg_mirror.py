@@ -149,6 +149,37 @@ def test_values_arrive_exactly(warehouse: Path, pg: PgSettings) -> None:
 
 
 @pytest.mark.postgres
+def test_what_postgresql_cannot_hold_arrives_readable(tmp_path: Path, pg: PgSettings) -> None:
+    # GIVEN what a vendor may send and DuckDB keeps: a NUL in text, a NUL escaped in JSON (in a
+    # value and in a key), NaN and Infinity in JSON
+    path = tmp_path / "w.duckdb"
+    Warehouse(path).ensure_schema()
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "insert into raw.hubspot__contacts values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                "r1",
+                "10\x001",
+                None,
+                datetime(2026, 5, 1),
+                '{"a": NaN, "b": "x\\u0000y", "c\\u0000": -Infinity, "d": "Zo\u00eb"}',
+                "h",
+                "run",
+                datetime(2026, 5, 1),
+            ],
+        )
+    # WHEN it is mirrored THEN PostgreSQL holds it, NUL as U+FFFD and NaN/Infinity as null, and
+    # reads every field of the JSON as text
+    mirror_warehouse(path, pg)
+    with connect(pg) as conn:
+        row = conn.execute(
+            "select record_id, payload->>'a', payload->>'b', payload->>'c\ufffd', payload->>'d'"
+            " from raw.hubspot__contacts"
+        ).fetchone()
+    assert row == ("10\ufffd1", None, "x\ufffdy", None, "Zoë")
+
+
+@pytest.mark.postgres
 def test_a_second_mirror_replaces_the_first(warehouse: Path, pg: PgSettings) -> None:
     # GIVEN a mirror, then rows deleted from the warehouse
     mirror_warehouse(warehouse, pg)

@@ -27,7 +27,9 @@ from dedupe.deterministic import resolve
 from enrichment.pipeline import stage_new_versions
 from leadflow.accounting import record_accounting
 from leadflow.landing import land
+from leadflow.pg_mirror import PgSettings, connect, mirror_and_build
 from leadflow.warehouse import Warehouse
+from tests.dbt_project.postgres_compare import throwaway_database
 from tests.reliability.payloads import (
     HTML_INJECTION,
     META_FORM_ID,
@@ -293,4 +295,34 @@ def test_every_model_reads_whole(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f'select * from "{schema}"."{name}"').fetchall()
         except duckdb.Error as error:
             failures.append(f"{schema}.{name}: {str(error).splitlines()[0][:200]}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[PgSettings]:
+    yield from throwaway_database("leadflow_hostile_test")
+
+
+@pytest.mark.postgres
+def test_postgres_builds_and_reads_every_model_on_hostile_data(
+    hostile_run: HostileRun, pg_database: PgSettings, tmp_path: Path
+) -> None:
+    # WHEN the hostile warehouse is mirrored into PostgreSQL and built there, tests included (what
+    # `leadflow dbt-postgres` does; a failed model or test raises)
+    run = mirror_and_build(hostile_run.warehouse, pg_database, target_path=tmp_path / "pg_target")
+    assert all(build.success for build in run.builds)
+    # THEN every relation dbt made there reads whole, views included (as text: a timestamp before
+    # year 1, which PostgreSQL holds, is past what a Python client can load)
+    failures = []
+    with connect(pg_database, autocommit=True) as conn:
+        relations = conn.execute(
+            "select table_schema, table_name from information_schema.tables where table_schema"
+            " not in ('raw', 'ops', 'information_schema', 'pg_catalog')"
+        ).fetchall()
+        assert len(relations) > 20
+        for schema, name in relations:
+            try:
+                conn.execute(f'select r::text from "{schema}"."{name}" r').fetchall()
+            except Exception as error:  # psycopg's errors: report every relation, not the first
+                failures.append(f"{schema}.{name}: {str(error).splitlines()[0][:200]}")
     assert not failures, "\n".join(failures)
