@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from sandbox import Sandbox
 from tests.flows import test_chaos_runs as chaos
 from tests.flows.test_lead_sync import TOKEN_ENV, TOKENS
 from tests.reliability import kill_harness
-from tests.reliability.leaks import LogCapture, find_leaks, stored_texts
+from tests.reliability.leaks import capturing_logs, find_leaks, stored_texts
 from tests.reliability.payloads import COUNTS_ENV
 
 RESULTS = REPO / "bench" / "results" / "reliability.json"
@@ -180,14 +179,9 @@ def main() -> int:
 
     started_at = datetime.now(UTC)
     recorder = SecretRecorder()
-    capture = LogCapture()
-    watched = [logging.getLogger(), logging.getLogger("prefect")]
-    levels = [logger.level for logger in watched]
-    for logger in watched:
-        logger.addHandler(capture)
-        logger.setLevel(logging.DEBUG)
     try:
         with (
+            capturing_logs() as capture,
             tempfile.TemporaryDirectory(prefix="bench-reliability-") as tmp,
             prefect_test_harness(server_startup_timeout=90),
         ):
@@ -205,9 +199,6 @@ def main() -> int:
                 ]
             hypothesis = run_hypothesis(work)
     finally:
-        for logger, level in zip(watched, levels, strict=True):
-            logger.removeHandler(capture)
-            logger.setLevel(level)
         recorder.patch.undo()
     needles = [*sorted(recorder.values), *people_of(kill_harness.SEED, kill_harness.LEADS)]
     leaks = find_leaks(texts, needles)

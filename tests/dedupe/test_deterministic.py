@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import duckdb
+import pytest
 
 from dedupe.deterministic import lead_id_for, resolve
 
@@ -125,50 +126,31 @@ def test_the_crm_echo_of_our_lead_id_joins_the_lead(con: duckdb.DuckDBPyConnecti
     assert identity(con)["hubspot:contacts:9"] == (lead, "crm_lead_id")
 
 
-def _lead_upserted(con: duckdb.DuckDBPyConnection) -> str:
+@pytest.mark.parametrize(
+    ("answer", "contact_email", "rule"),
+    [
+        # HubSpot answered the upsert with the new contact's id
+        pytest.param("9", "ada@example.com", "crm_echo", id="answered-with-its-id"),
+        # the run was killed before the answer was recorded: our lead id and the lead's email
+        pytest.param(None, "ada@example.com", "crm_echo", id="answer-lost"),
+        # the upsert was answered with another contact: this one is a duplicate person
+        pytest.param("8", "ada@example.com", "email", id="answered-with-another-id"),
+        # answer lost, but another email: not what the upsert (by the lead's email) created
+        pytest.param(None, "ada.l@example.org", "crm_lead_id", id="answer-lost-other-email"),
+    ],
+)
+def test_a_contact_our_upsert_created_is_the_leads_crm_copy_even_if_its_answer_was_lost(
+    con: duckdb.DuckDBPyConnection, answer: str | None, contact_email: str, rule: str
+) -> None:
+    # GIVEN a lead whose upsert was sent, and answered or not
     add(con, "typeform:responses:1", email="ada@example.com")
     resolve(con, run_id="r1", as_of=T0)
     lead = identity(con)["typeform:responses:1"][0]
     push_log(con, lead, "sent")
-    return lead
-
-
-def test_the_contact_our_upsert_created_is_the_leads_crm_copy(
-    con: duckdb.DuckDBPyConnection,
-) -> None:
-    lead = _lead_upserted(con)
-    push_log(con, lead, "ok", contact_id="9")  # HubSpot answered with the new contact's id
-    add(con, "hubspot:contacts:9", email="ada@example.com", echo=lead, seen=1)
+    if answer is not None:
+        push_log(con, lead, "ok", contact_id=answer)
+    # WHEN the next run pulls a HubSpot contact carrying the lead's id
+    add(con, "hubspot:contacts:9", email=contact_email, echo=lead, seen=1)
     resolve(con, run_id="r2", as_of=T0)
-    assert identity(con)["hubspot:contacts:9"] == (lead, "crm_echo")
-
-
-def test_a_contact_made_by_an_upsert_whose_answer_was_lost_is_still_the_crm_copy(
-    con: duckdb.DuckDBPyConnection,
-) -> None:
-    # GIVEN an upsert sent for the lead, and the run killed before HubSpot's answer was recorded
-    lead = _lead_upserted(con)
-    # WHEN the next run pulls the contact it created: our lead id, the lead's email
-    add(con, "hubspot:contacts:9", email="ada@example.com", echo=lead, seen=1)
-    resolve(con, run_id="r2", as_of=T0)
-    # THEN it is the lead's CRM copy, not a duplicate person merged by email
-    assert identity(con)["hubspot:contacts:9"] == (lead, "crm_echo")
-
-
-def test_an_answered_upsert_does_not_make_other_contacts_crm_copies(
-    con: duckdb.DuckDBPyConnection,
-) -> None:
-    lead = _lead_upserted(con)
-    push_log(con, lead, "ok", contact_id="8")
-    add(con, "hubspot:contacts:9", email="ada@example.com", echo=lead, seen=1)
-    resolve(con, run_id="r2", as_of=T0)
-    assert identity(con)["hubspot:contacts:9"] == (lead, "email")
-
-
-def test_a_contact_with_another_email_is_no_copy_of_an_unanswered_upsert(
-    con: duckdb.DuckDBPyConnection,
-) -> None:
-    lead = _lead_upserted(con)
-    add(con, "hubspot:contacts:9", email="ada.l@example.org", echo=lead, seen=1)
-    resolve(con, run_id="r2", as_of=T0)
-    assert identity(con)["hubspot:contacts:9"] == (lead, "crm_lead_id")
+    # THEN it joins the lead under the rule that says what it is
+    assert identity(con)["hubspot:contacts:9"] == (lead, rule)

@@ -7,7 +7,6 @@ new arrivals); the tests read what each run left in the warehouse and in the san
 from __future__ import annotations
 
 import json
-import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import yaml
 from flows.lead_sync import lead_sync
 from leadflow.warehouse import utcnow
 from sandbox import Sandbox
-from tests.reliability.leaks import LogCapture, find_leaks, stored_texts
+from tests.reliability.leaks import capturing_logs, find_leaks, stored_texts
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENS = {
@@ -83,27 +82,18 @@ def synced(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> I
     patch = pytest.MonkeyPatch()
     for vendor, env in TOKEN_ENV.items():
         patch.setenv(env, TOKENS[vendor])
-    # Every log line of the three runs, as a handler on the root and Prefect loggers formats it
-    # (after the redaction the flow installs on every handler), for the planted-secret test.
-    logs = LogCapture()
-    watched = [logging.getLogger(), logging.getLogger("prefect")]
-    levels = [logger.level for logger in watched]
-    for logger in watched:
-        logger.addHandler(logs)
-        logger.setLevel(logging.DEBUG)
     try:
         with Sandbox(seed=11, leads=150, tokens=TOKENS) as sandbox:
             patch.setenv("LEADFLOW_SLACK_WEBHOOK_URL", sandbox.slack_webhook_url)
             sandbox.set_rate_limit("slack", 0, 1)
             config = write_config(tmp, sandbox.urls, smtp_port=sandbox.smtp_address[1])
             as_of = utcnow()
-            first = lead_sync(config_path=str(config), as_of=as_of)
-            second = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=5))
-            arrivals = sandbox.add_arrivals(12)
-            third = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=10))
-            for logger, level in zip(watched, levels, strict=True):
-                logger.removeHandler(logs)
-                logger.setLevel(level)
+            # every log line of the three runs, for the planted-secret test
+            with capturing_logs() as logs:
+                first = lead_sync(config_path=str(config), as_of=as_of)
+                second = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=5))
+                arrivals = sandbox.add_arrivals(12)
+                third = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=10))
             yield Synced(
                 sandbox,
                 config,
@@ -115,9 +105,6 @@ def synced(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> I
                 logs.lines,
             )
     finally:
-        for logger, level in zip(watched, levels, strict=True):
-            logger.removeHandler(logs)
-            logger.setLevel(level)
         patch.undo()
 
 

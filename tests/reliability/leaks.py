@@ -5,7 +5,8 @@ it runs (killed runs' output, chaos runs, the Prefect server's logs)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -30,6 +31,24 @@ class LogCapture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+
+
+@contextmanager
+def capturing_logs() -> Iterator[LogCapture]:
+    """Every record of every level the root and Prefect loggers see, as their handlers format it
+    (after the redaction the flow installs on every handler)."""
+    capture = LogCapture()
+    watched = [logging.getLogger(), logging.getLogger("prefect")]
+    levels = [logger.level for logger in watched]
+    for logger in watched:
+        logger.addHandler(capture)
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield capture
+    finally:
+        for logger, level in zip(watched, levels, strict=True):
+            logger.removeHandler(capture)
+            logger.setLevel(level)
 
 
 def stored_texts(warehouse: Path) -> list[str]:
