@@ -190,10 +190,19 @@ def snapshot(sandbox: Sandbox, warehouse: Path) -> dict[str, Any]:
         snap = {
             "crm_contacts": len(contacts),
             "crm": crm,
-            "records": rows(f"select * from ({record_status_sql()}) order by all"),
+            # A CRM copy is named by its lead, not by the id HubSpot gave it: ids follow the
+            # order the contacts were created in, which a retried or late push changes.
+            "records": rows(
+                f"""select source, stream,
+                       case when status = 'crm_copy' then 'crm copy of ' || lead_id
+                            else record_id end,
+                       status, lead_id
+                    from ({record_status_sql()}) order by all"""
+            ),
             "accounting": record_accounting(con),
             "identity": rows(
-                "select record_key, lead_id, rule from ops.lead_identity order by all"
+                "select case when rule = 'crm_echo' then 'crm copy of ' || lead_id"
+                " else record_key end, lead_id, rule from ops.lead_identity order by all"
             ),
             "quarantine": rows(
                 "select source, stream, record_id, reasons from ops.quarantine order by all"
