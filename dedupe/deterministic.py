@@ -229,9 +229,11 @@ def _echo_of_unanswered(
 ) -> bool:
     """A CRM contact carrying this lead's id, with the email of another of its records, while an
     upsert of this lead (by that email) went unanswered: the contact that upsert created."""
-    if lead_id not in unanswered or info.at[key, "leadflow_lead_id"] != lead_id:
-        return False
-    if info.at[key, "crm_contact_id"] is None:
+    if (
+        lead_id not in unanswered
+        or info.at[key, "leadflow_lead_id"] != lead_id
+        or info.at[key, "crm_contact_id"] is None
+    ):
         return False
     email = info.at[key, "email"]
     return bool(email) and any(info.at[k, "email"] == email for k in keys if k != key)

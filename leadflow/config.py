@@ -660,9 +660,8 @@ class RoutingConfig(_Model):
     reps: dict[str, RepConfig] = {}
     fallback_owner: str | None = None  # a rep email
     lease_wait_s: float = Field(30.0, ge=0)  # how long a second router waits for the first
-    lease_ttl_s: float = Field(
-        600.0, gt=0
-    )  # a stuck thread's lease expires (another process's: at once)
+    # a lease of a stuck thread of this process expires after this; another process's at once
+    lease_ttl_s: float = Field(600.0, gt=0)
 
     @model_validator(mode="before")
     @classmethod

@@ -3,8 +3,8 @@
 A run reaches a named point at every step boundary of the sync and inside its long steps (after a
 page lands, after HubSpot answered a batch and before the answer is recorded, ...). With
 `LEADFLOW_KILL_AT=<point>` set, the process kills itself the first time it reaches that point;
-`<point>#<n>` waits for the n-th time. Without the variable a crash point costs one dictionary
-lookup. SIGKILL, not an exception: no `finally`, no atexit, no flush, exactly as an OOM kill or a
+`<point>#<n>` waits for the n-th time. Without the variable a crash point costs a dictionary
+lookup and an environment read. SIGKILL, not an exception: no `finally`, no atexit, no flush, exactly as an OOM kill or a
 pulled plug ends a run.
 
 Every point is declared in POINTS, so a harness can check that it covers them all and a typo in a
