@@ -1,9 +1,11 @@
 """One package per external system, all with the same public shape.
 
 Every source package exposes `STREAMS`, `open_client(config)`, `partitions(config, stream)` and
-`pull(client, config, stream, window, partition)`. `LEAD_STREAMS` says which streams carry leads
-and how their payloads become a `SourceRecord`; the other streams (HubSpot owners) are reference
-data read by dbt and routing.
+`pull(client, config, stream, window, partition)`. `SOURCES` are pulled every run. `WEBHOOK_SOURCES`
+are never pulled: their payloads arrive at `leadflow serve`, which lands them in their raw tables;
+their packages expose `STREAMS` and a parser only. `LEAD_STREAMS` says which streams, pulled or
+landed, carry leads and how their payloads become a `SourceRecord`; the other streams (HubSpot
+owners) are reference data read by dbt and routing.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from connectors import hubspot, meta, typeform
+from connectors import google_ads, hubspot, meta, typeform, webform
 from connectors.records import SourceRecord
 
 SOURCES: dict[str, ModuleType] = {"hubspot": hubspot, "meta": meta, "typeform": typeform}
+
+WEBHOOK_SOURCES: dict[str, ModuleType] = {"webform": webform, "google_ads": google_ads}
 
 Parser = Callable[[dict[str, Any], str | None], SourceRecord]
 
@@ -23,6 +27,8 @@ LEAD_STREAMS: dict[tuple[str, str], Parser] = {
     ("hubspot", "contacts"): lambda payload, _partition: hubspot.parse_contact(payload),
     ("meta", "leads"): meta.parse_lead,
     ("typeform", "responses"): typeform.parse_response,
+    ("webform", "submissions"): webform.parse_submission,
+    ("google_ads", "lead_form_submissions"): google_ads.parse_lead,
 }
 
 

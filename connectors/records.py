@@ -8,6 +8,7 @@ decides whether the record is usable.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,9 @@ class SourceRecord:
     employees: str | None = None  # a count or a range, e.g. HubSpot's numemployees "25-50"
     unsubscribed: bool | None = None  # None: the source does not say
     bounced: bool | None = None
+    # A vendor's test submission, not a person (Google Ads "Send test data"): validation
+    # quarantines it. None: the source does not say.
+    is_test: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,6 +52,16 @@ def text(value: Any) -> str | None:
     if not isinstance(value, str):
         value = str(value)
     return value if value.strip() else None
+
+
+def scalar_text(value: Any) -> str | None:
+    """`text` of a string or a number; a list, an object, a boolean, NaN or an infinity where a
+    value belongs is unreadable, so None (not its Python repr)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return text(value)
 
 
 def flag(value: Any) -> bool | None:

@@ -27,7 +27,8 @@ SCHEMAS = ("raw", "ops")
 # Raw landing tables: one per source stream, append-only, the original payload kept verbatim.
 # A re-read of an unchanged record produces the same _raw_id and is not stored twice.
 # Lead streams (connectors.LEAD_STREAMS) become ops.lead_records; the others (owners, deals, ad
-# insights) are reference and activity data that only dbt and routing read.
+# insights) are reference and activity data that only dbt and routing read. The webform and
+# google_ads tables are filled by `leadflow serve` (webhooks), never by a pull.
 RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("hubspot", "contacts"),
     ("hubspot", "owners"),
@@ -35,6 +36,8 @@ RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("meta", "leads"),
     ("meta", "ad_insights"),
     ("typeform", "responses"),
+    ("webform", "submissions"),
+    ("google_ads", "lead_form_submissions"),
 )
 
 RAW_TABLE_DDL = """
