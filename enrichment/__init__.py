@@ -64,4 +64,5 @@ def enrich(
         "email_is_valid": None if email.given is None else not email.is_invalid,
         "phone_given": normalize_text(record.phone),
         "contact_point": email.address or phone,
+        "is_test": record.is_test,
     }

@@ -52,10 +52,28 @@ def _form_submission() -> list[Expectation]:
     ]
 
 
+def _not_a_test() -> list[Expectation]:
+    """For sources that flag their own test submissions (SourceRecord.is_test): a test lead is not
+    a person, and must not be scored, routed, pushed or notified."""
+    return [
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="is_test",
+            value_set=[False],
+            meta={"reason": "a test submission sent by the vendor, not a person"},
+        ),
+    ]
+
+
 SUITES = {
     "hubspot__contacts": lambda as_of: _common(as_of),
     "meta__leads": lambda as_of: [*_common(as_of), *_form_submission()],
     "typeform__responses": lambda as_of: [*_common(as_of), *_form_submission()],
+    "webform__submissions": lambda as_of: [*_common(as_of), *_form_submission()],
+    "google_ads__lead_form_submissions": lambda as_of: [
+        *_common(as_of),
+        *_form_submission(),
+        *_not_a_test(),
+    ],
 }
 
 

@@ -81,3 +81,33 @@ def test_one_row_can_break_several_expectations(gate: Gate) -> None:
 def test_hubspot_contacts_need_no_form(gate: Gate) -> None:
     result = gate.check("hubspot__contacts", frame(form_id=[None, None, None]), AS_OF)
     assert result.failed.empty
+
+
+@pytest.mark.parametrize(
+    ("is_test", "quarantined"),
+    [
+        pytest.param([False, None, True], [2], id="the-test-lead-only"),
+        pytest.param([None, None, None], [], id="a-source-that-does-not-say"),
+        pytest.param([False, False, False], [], id="no-test-lead"),
+    ],
+)
+def test_a_vendor_test_submission_is_quarantined(
+    gate: Gate, is_test: list[bool | None], quarantined: list[int]
+) -> None:
+    # GIVEN Google Ads leads, one of them sent by the "Send test data" button
+    result = gate.check("google_ads__lead_form_submissions", frame(is_test=is_test), AS_OF)
+    # THEN only a lead flagged as a test is quarantined, with the reason
+    assert list(result.failed.index) == quarantined
+    for row in quarantined:
+        assert result.failures[row].reasons == [
+            "a test submission sent by the vendor, not a person"
+        ]
+    assert len(result.passed) + len(result.failed) == 3
+
+
+def test_every_lead_stream_has_a_suite(gate: Gate) -> None:
+    from connectors import LEAD_STREAMS
+
+    for source, stream in LEAD_STREAMS:
+        result = gate.check(f"{source}__{stream}", frame(is_test=[False] * 3), AS_OF)
+        assert len(result.passed) == 3, (source, stream)
