@@ -2,9 +2,11 @@
     (var source_priority), then the most recently updated record. email_domain follows email;
     seniority and department follow job_title. An email flag (unsubscribed, bounced) is true when
     any of the lead's records says so: one opt-out is enough. A record's campaign is its Meta ad
-    campaign or its Typeform hidden utm_campaign; the first and the newest record give the lead's
-    first- and last-touch source and campaign. Sales activity comes from the lead's HubSpot
-    contacts: the earliest first engagement, the latest contact and activity, the most touches. -#}
+    campaign, its Typeform hidden utm_campaign, its web form's utm.campaign or its Google Ads
+    campaign id (the lead form webhook sends no campaign name); the first and the newest record
+    give the lead's first- and last-touch source and campaign. Sales activity comes from the lead's
+    HubSpot contacts: the earliest first engagement, the latest contact and activity, the most
+    touches. -#}
 {%- set survivor_fields = ['email', 'phone_e164', 'first_name', 'last_name', 'company', 'job_title', 'industry', 'employee_band', 'country_code'] -%}
 {%- set any_true_flags = ['is_unsubscribed', 'is_bounced'] -%}
 
@@ -52,6 +54,18 @@ typeform_responses as (
 
 ),
 
+webform_submissions as (
+
+    select * from {{ ref('stg_webform__submissions') }}
+
+),
+
+google_ads_lead_form_submissions as (
+
+    select * from {{ ref('stg_google_ads__lead_form_submissions') }}
+
+),
+
 lead_records as (
 
     select
@@ -78,7 +92,12 @@ lead_records as (
         coalesce(records.record_updated_at, records.record_created_at, records.first_seen_at) as updated_at,
         records.record_updated_at,
         -- the campaign the record came through, where its source says
-        coalesce(meta_leads.campaign_name, typeform_responses.utm_campaign) as campaign,
+        coalesce(
+            meta_leads.campaign_name,
+            typeform_responses.utm_campaign,
+            webform_submissions.utm_campaign,
+            google_ads_lead_form_submissions.campaign_id
+        ) as campaign,
         -- sales activity, on HubSpot contacts only
         record_contacts.first_engagement_at,
         record_contacts.last_contacted_at,
@@ -94,6 +113,10 @@ lead_records as (
         on meta_leads.record_key = records.record_key
     left join typeform_responses
         on typeform_responses.record_key = records.record_key
+    left join webform_submissions
+        on webform_submissions.record_key = records.record_key
+    left join google_ads_lead_form_submissions
+        on google_ads_lead_form_submissions.record_key = records.record_key
 
 ),
 
