@@ -42,7 +42,7 @@ dbt-postgres: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy leadflow connectors enrichment dedupe expectations scoring routing sandbox flows
+	$(BIN)/mypy leadflow connectors enrichment dedupe expectations scoring routing sandbox flows intake
 
 # 100,000 leads over 50 weighted, capped reps through the routing engine -> bench/results/routing.json
 bench-routing: venv

@@ -1,4 +1,4 @@
-"""The hourly lead sync: pull -> validate -> resolve -> dbt prepare -> score -> nurture -> SLA check
+"""The hourly lead sync: land intake -> pull -> validate -> resolve -> dbt prepare -> score -> nurture -> SLA check
 -> route -> dbt publish -> push -> notify.
 
 The flow orchestrates; each task is one call into leadflow.pipeline, which calls the packages that do
@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from connectors.reverse_etl import PushResult
 from dedupe.deterministic import ResolveResult
 from enrichment.pipeline import StageResult
+from intake.land import IntakeLandResult
 from leadflow import pipeline
 from leadflow.config import Settings, load_settings
 from leadflow.embedded import embedded_sandbox
@@ -35,6 +36,11 @@ from scoring import ScoreResult
 
 # Every step writes to the warehouse or an API: never serve one from a cache (NO_CACHE), and no
 # task-level retries (the HTTP client retries what is safe to retry; a re-run resumes the rest).
+
+
+@task(name="land-intake", cache_policy=NO_CACHE)
+def intake_task(settings: Settings, run_id: str) -> IntakeLandResult:
+    return pipeline.land_intake(settings, run_id)
 
 
 @task(name="pull", cache_policy=NO_CACHE)
@@ -114,6 +120,7 @@ def _sync(settings: Settings, run_id: str, run_as_of: datetime, logger: Any) -> 
     crash_point("run:started")
     try:
         with embedded_sandbox(settings):
+            intake = intake_task(settings, run_id)  # what `leadflow serve` accepted, if anything
             pulls = []
             for source in settings.sources.enabled():
                 pulls.extend(pull_task(settings, source, run_id, run_as_of))
@@ -151,6 +158,7 @@ def _sync(settings: Settings, run_id: str, run_as_of: datetime, logger: Any) -> 
             nurture=nurtured,
             sla=slas,
             notified=notified,
+            intake=intake,
         )
         crash_point("run:summarized")
     except BaseException as exc:

@@ -1,6 +1,7 @@
 """The `leadflow` command.
 
     leadflow run [--json] [--as-of ISO]   one sync run, end to end, and its summary
+    leadflow serve                        the webhook intake (speed to lead), until Ctrl-C
     leadflow sandbox serve                the local vendor APIs, until Ctrl-C
     leadflow config check                 validate leadflow.yml
     leadflow explain <email or lead id>   every point of a lead's score, its history, its routing
@@ -546,6 +547,54 @@ def report(
     else:
         note = f" ({empty} with no data yet)" if empty else ""
         typer.echo(f"report: {target} ({charts} charts{note})")
+
+
+@app.command("serve")
+def serve(
+    config: ConfigOption = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Listen here instead of intake.port")
+    ] = None,
+) -> None:
+    """Receive webhooks (Meta, Typeform, HubSpot, Google Ads, signed forms) until Ctrl-C.
+
+    Each request is verified and stored in the inbox (intake.inbox) before it is answered; the next
+    `leadflow run` lands what the inbox holds. See docs/intake.md.
+    """
+    import logging
+
+    from intake.inbox import Inbox
+    from intake.server import IntakeService, load_secrets
+    from leadflow.redact import install_log_redaction
+
+    settings, _ = _settings(config)
+    intake = settings.intake
+    if not intake.enabled():
+        _fail("no webhook source is configured under intake: in leadflow.yml (docs/intake.md)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    install_log_redaction()
+    try:
+        secrets = load_secrets(settings)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise AssertionError from exc  # unreachable: _fail exits
+    inbox = Inbox(settings.inbox_path)
+    try:
+        service = IntakeService(intake, secrets, inbox).start(port)
+    except OSError as exc:
+        inbox.close()
+        _fail(f"could not listen on {intake.host}:{port or intake.port}: {exc.strerror or exc}")
+        raise AssertionError from exc  # unreachable: _fail exits
+    typer.echo(
+        f"leadflow serve: {service.url}/webhooks/{{{','.join(intake.enabled())}}}"
+        f" -> {settings.inbox_path} (Ctrl-C to stop)"
+    )
+    try:
+        service.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        inbox.close()
 
 
 @sandbox_app.command("serve")

@@ -843,6 +843,71 @@ class NotificationsConfig(_Model):
     max_age_hours: float = Field(24.0, gt=0)
 
 
+# --------------------------------------------------------------------------- intake (leadflow serve)
+
+
+class IntakeSourceConfig(_Model):
+    """One webhook source of `leadflow serve`: the variable holding its signing secret, its rate
+    limit (requests a second, with a burst) and, for the sources that only arrive by webhook, the
+    intent event each of its forms counts as."""
+
+    enabled: bool = True
+    secret_env: str
+    rate_per_second: float = Field(50.0, gt=0)
+    burst: int = Field(200, ge=1)
+    forms: list[FormConfig] = []
+
+    def secret(self) -> SecretStr:
+        return read_secret(self.secret_env)
+
+
+class MetaIntakeConfig(IntakeSourceConfig):
+    secret_env: str = "META_APP_SECRET"  # X-Hub-Signature-256 is keyed with the app secret
+    verify_token_env: str = "META_WEBHOOK_VERIFY_TOKEN"  # echoed by the GET subscription check
+
+
+class TypeformIntakeConfig(IntakeSourceConfig):
+    secret_env: str = "TYPEFORM_WEBHOOK_SECRET"
+
+
+class HubSpotIntakeConfig(IntakeSourceConfig):
+    secret_env: str = "HUBSPOT_CLIENT_SECRET"  # the app's client secret signs v3 requests
+
+
+class GoogleAdsIntakeConfig(IntakeSourceConfig):
+    secret_env: str = "GOOGLE_ADS_WEBHOOK_KEY"  # the google_key set on the lead form's webhook
+
+
+class WebformIntakeConfig(IntakeSourceConfig):
+    secret_env: str = "LEADFLOW_WEBFORM_SECRET"
+
+
+class IntakeConfig(_Model):
+    """`leadflow serve`: the webhook intake (intake/). Every request is verified, then stored in a
+    SQLite inbox before it is answered; the hourly run lands whatever the inbox holds."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8710, ge=1, le=65535)
+    # The address vendors call, when it differs from host:port (a proxy): HubSpot signs it.
+    public_url: str | None = None
+    inbox: Path = Path(".leadflow/inbox.sqlite")
+    max_body_bytes: int = Field(262_144, ge=1_024)
+    # Signed timestamps older (or further ahead) than this are replays: HubSpot's own rule is 5 min.
+    replay_window_s: int = Field(300, ge=1)
+    meta: MetaIntakeConfig | None = None
+    typeform: TypeformIntakeConfig | None = None
+    hubspot: HubSpotIntakeConfig | None = None
+    google_ads: GoogleAdsIntakeConfig | None = None
+    webform: WebformIntakeConfig | None = None
+
+    def enabled(self) -> dict[str, IntakeSourceConfig]:
+        return {
+            name: cfg
+            for name in ("meta", "typeform", "hubspot", "google_ads", "webform")
+            if (cfg := getattr(self, name)) is not None and cfg.enabled
+        }
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -857,6 +922,7 @@ class Settings(_Model):
     nurture: NurtureConfig = NurtureConfig()
     sla: SlaConfig = SlaConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    intake: IntakeConfig = IntakeConfig()
 
     # Where the file was read from; relative paths in it are resolved against its folder.
     root: Path = Field(default=Path("."), exclude=True)
@@ -889,6 +955,10 @@ class Settings(_Model):
     @property
     def warehouse_path(self) -> Path:
         return self.resolve(self.warehouse.path)
+
+    @property
+    def inbox_path(self) -> Path:
+        return self.resolve(self.intake.inbox)
 
 
 def secret_block_name(env_name: str) -> str:

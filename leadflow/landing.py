@@ -115,6 +115,33 @@ def _rows(
     return frame.drop_duplicates("_raw_id")
 
 
+def land_records(
+    con: duckdb.DuckDBPyConnection,
+    stream: Stream,
+    records: list[dict[str, Any]],
+    partition: str | None,
+    *,
+    run_id: str,
+) -> int:
+    """Land records that arrived without a pull (webhooks, intake/land.py): the same rows a pull
+    lands, in one commit, and no cursor moves (the pull's cursor covers only what it read).
+    Returns how many were new versions."""
+    frame = _rows(stream, Page(records, last=True), partition, run_id, utcnow())
+    with transaction(con):
+        return _insert_new(con, stream, frame)
+
+
+def _insert_new(con: duckdb.DuckDBPyConnection, stream: Stream, frame: pd.DataFrame) -> int:
+    """Insert a page's rows into the stream's raw table; a version already stored is skipped.
+    Returns the rows added."""
+    table = raw_table(stream.source, stream.name)
+    before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+    with registered(con, "landing_page", frame):
+        con.execute(f"insert or ignore into {table} by name select * from landing_page")
+    after = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+    return int(after - before)
+
+
 def land(
     con: duckdb.DuckDBPyConnection,
     stream: Stream,
@@ -126,7 +153,6 @@ def land(
     as_of: datetime,
 ) -> LandResult:
     """Pull every partition of one stream from its cursor and land the pages."""
-    table = raw_table(stream.source, stream.name)
     result = LandResult(stream.source, stream.name)
     for partition in partitions:
         key = state_key(stream, partition)
@@ -149,16 +175,13 @@ def land(
                 )
                 newest = stamp if newest is None or stamp > newest else newest
             with transaction(con):
-                before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
-                with registered(con, "landing_page", frame):
-                    con.execute(f"insert or ignore into {table} by name select * from landing_page")
-                after = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+                added = _insert_new(con, stream, frame)
                 if newest is not None and (stream.sorted_by_cursor or page.last):
                     _save_cursor(con, stream.source, key, newest, run_id)
                 crash_point("land:page-written")
             crash_point("land:page-committed")
             result.pulled += len(page.records)
-            result.new_versions += after - before
+            result.new_versions += added
         result.cursors[key] = newest.isoformat() if newest else None
         log.info(
             "%s.%s%s: cursor %s",

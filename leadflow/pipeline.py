@@ -21,6 +21,8 @@ from connectors.reverse_etl import PushResult, push_changed, read_sync_rows
 from connectors.streams import Page, PullWindow
 from dedupe.deterministic import ResolveResult, resolve
 from enrichment.pipeline import StageResult, stage_new_versions
+from intake.inbox import Inbox
+from intake.land import IntakeLandResult, fetchers, land_inbox
 from leadflow.accounting import record_accounting
 from leadflow.config import Settings
 from leadflow.landing import LandResult, land
@@ -102,12 +104,26 @@ def pull_source(settings: Settings, source: str, run_id: str, as_of: datetime) -
 
 
 def intent_events(settings: Settings) -> dict[tuple[str, str], str]:
-    """(source, form id) -> the intent event a submission of that form counts as."""
+    """(source, form id) -> the intent event a submission of that form counts as (a form named
+    nowhere counts as `form_submission`)."""
     events: dict[tuple[str, str], str] = {}
     for name, config in settings.sources.enabled().items():
         for form in getattr(config, "forms", []):
             events[(name, form.id)] = form.intent_event
+    for name, intake_config in settings.intake.enabled().items():
+        for form in intake_config.forms:
+            events.setdefault((name, form.id), form.intent_event)
     return events
+
+
+def land_intake(settings: Settings, run_id: str) -> IntakeLandResult:
+    """What `leadflow serve` accepted and has not landed yet, into raw (intake/land.py); first in
+    a run, so the run processes it whether or not the service is up."""
+    path = settings.inbox_path
+    if not path.exists():
+        return IntakeLandResult()
+    with Inbox(path) as inbox, warehouse(settings).connect() as con:
+        return land_inbox(inbox, con, fetchers(settings), run_id=run_id)
 
 
 def stage_records(settings: Settings, run_id: str, as_of: datetime) -> StageResult:
@@ -324,6 +340,7 @@ def summarize(
     nurture: NurtureResult | None = None,
     sla: SlaResult | None = None,
     notified: NotifyResult | None = None,
+    intake: IntakeLandResult | None = None,
 ) -> dict[str, Any]:
     """The run's numbers, as `leadflow run --json` prints them and ops.sync_runs keeps them."""
     pulled_by_source: Counter[str] = Counter()
@@ -372,6 +389,7 @@ def summarize(
         "push_errors": pushed.errors,
         **(sla or SlaResult()).as_summary(),
         **(notified or NotifyResult()).as_summary(),
+        **(intake or IntakeLandResult()).as_summary(),
         "accounting": accounting,
         "warehouse": str(settings.warehouse_path),
     }

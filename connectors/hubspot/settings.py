@@ -14,6 +14,7 @@ from __future__ import annotations
 SEARCH_CONTACTS = "/crm/v3/objects/contacts/search"
 BATCH_UPSERT_CONTACTS = "/crm/v3/objects/contacts/batch/upsert"
 BATCH_UPDATE_CONTACTS = "/crm/v3/objects/contacts/batch/update"
+BATCH_READ_CONTACTS = "/crm/v3/objects/contacts/batch/read"
 OWNERS = "/crm/v3/owners"
 SEARCH_DEALS = "/crm/v3/objects/deals/search"
 DEAL_CONTACTS_BATCH_READ = "/crm/v4/associations/deals/contacts/batch/read"

@@ -11,7 +11,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from connectors.http import ApiClient, RateLimiter, Verdict
+from connectors.http import ApiClient, ConnectorError, RateLimiter, Verdict
 from connectors.meta import settings
 from connectors.streams import Page
 from leadflow.config import HttpSettings
@@ -85,6 +85,20 @@ def list_leads(
         )
     path = settings.LEADS.format(version=version, form_id=form_id)
     yield from graph_pages(client, path, params)
+
+
+def get_lead(client: ApiClient, version: str, leadgen_id: str) -> dict[str, Any] | None:
+    """One lead by its id (the `leadgen_id` of a webhook), with the fields the pull reads, so the
+    payload is the one `list_leads` would land; None when Graph says the lead does not exist."""
+    params = {"fields": ",".join(settings.LEAD_FIELDS)}
+    try:
+        data = client.get_json(f"/{version}/{leadgen_id}", params=params)
+    except ConnectorError as exc:
+        # Graph answers a node it does not have (or the token cannot see) with a 400, code 100.
+        if exc.status == 400 and exc.category.endswith("code 100"):
+            return None
+        raise
+    return data if isinstance(data, dict) else None
 
 
 def list_insights(

@@ -50,3 +50,12 @@ def list_responses(
         if not more:
             return
         params = {**params, "before": items[-1]["token"]}
+
+
+def get_response(client: ApiClient, form_id: str, token: str) -> dict[str, Any] | None:
+    """One submitted response by its token (the `form_response.token` of a webhook), as
+    `list_responses` returns it; None when the form has no such completed response."""
+    params = {"included_response_ids": token, "completed": "true", "page_size": 1}
+    data = client.get_json(settings.RESPONSES.format(form_id=form_id), params=params)
+    items = data.get("items") if isinstance(data, dict) else None
+    return next((item for item in items or [] if item.get("token") == token), None)

@@ -19,6 +19,9 @@ import pytest
 import yaml
 
 from flows.lead_sync import lead_sync
+from intake.inbox import Inbox
+from intake.webhooks import webform_arrivals
+from leadflow.config import load_settings
 from leadflow.warehouse import utcnow
 from sandbox import Sandbox
 from tests.reliability.leaks import capturing_logs, find_leaks, stored_texts
@@ -60,6 +63,21 @@ def write_config(tmp: Path, urls: dict[str, str], smtp_port: int = 8705) -> Path
     return path
 
 
+WEBFORM_SUBMISSION = {
+    "form_id": "contact-us",  # the shipped config counts it as a demo request
+    "submission_id": "web-0001",
+    "submitted_at": "2026-05-04T09:31:12Z",
+    "fields": {
+        "email": "Wanda.Webform@Northwind-Webhooks.example",
+        "first_name": "Wanda",
+        "last_name": "Webform",
+        "company": "Northwind",
+        "job_title": "VP Marketing",
+        "country": "US",
+    },
+}
+
+
 @dataclass
 class Synced:
     sandbox: Sandbox
@@ -93,6 +111,9 @@ def synced(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> I
                 first = lead_sync(config_path=str(config), as_of=as_of)
                 second = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=5))
                 arrivals = sandbox.add_arrivals(12)
+                # and one lead submitted on the site's form, accepted by `leadflow serve`
+                with Inbox(load_settings(config).inbox_path) as inbox:
+                    inbox.store(webform_arrivals(WEBFORM_SUBMISSION))
                 third = lead_sync(config_path=str(config), as_of=as_of + timedelta(minutes=10))
             yield Synced(
                 sandbox,
@@ -135,6 +156,7 @@ def test_every_raw_record_is_a_lead_merged_or_quarantined_exactly_once(synced: S
         synced.query(
             "select 'hubspot', record_id from raw.hubspot__contacts union select 'meta', record_id from raw.meta__leads"
             " union select 'typeform', record_id from raw.typeform__responses"
+            " union select 'webform', record_id from raw.webform__submissions"
         )
     )
     created_by_last_push = set(
@@ -165,7 +187,8 @@ def test_generated_duplicates_share_one_lead_id(synced: Synced) -> None:
     truth = synced.sandbox.world.truth
     rows = synced.query(
         "select r.source, r.record_id, r.email, r.phone_e164, i.lead_id from ops.lead_records r "
-        "join ops.lead_identity i using (record_key) where i.rule <> 'crm_echo'"
+        "join ops.lead_identity i using (record_key)"
+        " where i.rule <> 'crm_echo' and r.source <> 'webform'"  # the sandbox served the rest
     )
     by_person: dict[str, list[tuple[str | None, str | None, str]]] = defaultdict(list)
     people_by_lead: dict[str, set[str]] = defaultdict(set)
@@ -217,7 +240,7 @@ def test_a_second_run_with_nothing_new_pushes_nothing(synced: Synced) -> None:
 def test_new_arrivals_are_pulled_routed_and_pushed_incrementally(synced: Synced) -> None:
     third = synced.third
     assert third["leads_new"] >= 1
-    assert 1 <= third["records_pushed"] <= len(synced.arrivals)
+    assert 1 <= third["records_pushed"] <= len(synced.arrivals) + 1  # + the web form's lead
     # every lead eligible for routing (the shipped `eligible`: an MQL, owned in the CRM, or out of
     # nurture), old or new, has an owner
     unrouted_eligible = synced.query(
@@ -231,6 +254,23 @@ def test_new_arrivals_are_pulled_routed_and_pushed_incrementally(synced: Synced)
     pulled = third["records_pulled_by_stream"]
     # incremental: only what changed since the cursor (plus the lookback window) is read again
     assert pulled["meta.leads"] + pulled["typeform.responses"] < synced.first["records_pulled"] / 4
+
+
+def test_a_lead_accepted_by_the_intake_is_landed_scored_and_pushed_by_the_next_run(
+    synced: Synced,
+) -> None:
+    assert synced.third["intake_landed"] == 1
+    assert synced.third["intake_landed_by_source"] == {"webform": 1}
+    ((source, intent),) = synced.query(
+        "select d.first_touch_source, r.intent_event from marts.dim_leads d"
+        " join ops.lead_records r on r.email = d.email"
+        " where d.email = 'wanda.webform@northwind-webhooks.example'"
+    )
+    assert (source, intent) == ("webform", "demo_request")
+    emails = {c["properties"].get("email") for c in synced.sandbox.hubspot_contacts()}
+    assert "wanda.webform@northwind-webhooks.example" in emails
+    with Inbox(load_settings(synced.config).inbox_path) as inbox:
+        assert inbox.counts() == {"landed": 1}
 
 
 def test_the_runs_are_recorded(synced: Synced) -> None:

@@ -31,6 +31,7 @@ PACKAGES = (
     "scoring",
     "routing",
     "flows",
+    "intake",
 )
 SQL_METHODS = frozenset({"execute", "executemany", "sql", "query"})
 
