@@ -309,6 +309,33 @@ def test_an_unknown_address_is_nothing_to_erase_audited_and_suppressed(world: Wo
     assert not suppressions.covers("meta", "leads", "any", "somebody@nowhere.example")
 
 
+def test_a_webhook_not_yet_landed_is_erased_from_the_inbox(world: World) -> None:
+    # GIVEN `leadflow serve` stored two form submissions no run has landed yet
+    from intake.inbox import Arrival, Inbox
+
+    def submission(submission_id: str, email: str) -> Arrival:
+        body = {"form_id": "contact-us", "submission_id": submission_id, "fields": {"email": email}}
+        return Arrival("webform", submission_id, "submissions", "contact-us", payload=body)
+
+    with Inbox(world.settings.inbox_path) as inbox:
+        inbox.store(
+            [submission("s-1", "Late.Comer@Acme.example"), submission("s-2", "x@y.example")]
+        )
+    # WHEN the first person is forgotten
+    result = runner.invoke(
+        app, ["forget", "late.comer@acme.example", "--config", str(world.config)]
+    )
+    assert result.exit_code == 0, result.output
+    # THEN their submission is gone from the inbox, payload and all; the other one waits
+    with Inbox(world.settings.inbox_path) as inbox:
+        assert [e.source_key for e in inbox.pending()] == ["s-2"]
+        assert inbox.counts() == {"gone": 1, "pending": 1}
+        assert all("late.comer" not in text.lower() for _, text in inbox.pending_payloads())
+    assert "late.comer" not in world.settings.inbox_path.read_bytes().decode("latin-1").lower()
+    (row,) = erasure_rows(world.warehouse)
+    assert json.loads(row["deleted"]) == {"intake.inbox": 1}
+
+
 @pytest.mark.parametrize(
     "address", ["not-an-address", "jane@", ""], ids=["no-at", "no-domain", "empty"]
 )
