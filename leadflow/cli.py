@@ -132,6 +132,21 @@ def run(
 def render_summary(summary: dict[str, Any]) -> str:
     """The human summary `make demo` ends with."""
     lines = ["", "LeadFlow sync finished", "=" * 22]
+    if (
+        summary.get("intake_landed")
+        or summary.get("intake_gone")
+        or summary.get("intake_pending_failed")
+    ):
+        by_source = ", ".join(f"{n} {s}" for s, n in summary["intake_landed_by_source"].items())
+        lines.append(
+            f"Webhooks landed      {summary['intake_landed']:>7}"
+            + (f"   ({by_source})" if by_source else "")
+        )
+        if summary["intake_gone"] or summary["intake_pending_failed"]:
+            lines.append(
+                f"  {summary['intake_gone']:>5}  gone at the source, "
+                f"{summary['intake_pending_failed']} waiting for the next run (see docs/intake.md)"
+            )
     lines.append(f"Records pulled       {summary['records_pulled']:>7}")
     for stream, count in summary["records_pulled_by_stream"].items():
         lines.append(f"  {stream:<19}{count:>7}")

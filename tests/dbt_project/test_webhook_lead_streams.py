@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,12 @@ import duckdb
 import pytest
 
 from connectors import WEBHOOK_SOURCES
-from connectors.streams import Page, PullWindow
 from dedupe.deterministic import resolve
 from enrichment.pipeline import stage_new_versions
 from expectations.gate import Gate
 from leadflow.accounting import record_accounting
 from leadflow.dbt import build
-from leadflow.landing import land
+from leadflow.landing import land_records
 from leadflow.pg_mirror import PgSettings, build_on_postgres, mirror_warehouse
 from leadflow.warehouse import Warehouse
 from tests.dbt_project.postgres_compare import compare_models, throwaway_database
@@ -128,18 +127,11 @@ class Built:
 
 
 def _land(con: Any, source: str, stream: str, payloads: list[dict[str, Any]]) -> None:
-    def pages(_window: PullWindow, _partition: str | None) -> Iterator[Page]:
-        yield Page(payloads, last=True)
-
-    land(
-        con,
-        WEBHOOK_SOURCES[source].STREAMS[stream],
-        pages,
-        [None],
-        lookback=timedelta(0),
-        run_id=RUN,
-        as_of=AS_OF,
-    )
+    """As intake/land.py lands them: per form (the raw row's partition), no cursor."""
+    for payload in payloads:
+        form = payload.get("form_id")
+        partition = str(form) if form is not None else None
+        land_records(con, WEBHOOK_SOURCES[source].STREAMS[stream], [payload], partition, run_id=RUN)
 
 
 @pytest.fixture(scope="module")

@@ -75,3 +75,43 @@ def test_the_human_summary_names_reasons_reps_and_where_to_look() -> None:
         "Prefect UI",
     ):
         assert expected in text
+
+
+def test_the_human_summary_says_what_the_intake_landed_only_when_it_did() -> None:
+    base = {
+        "records_pulled": 0,
+        "records_pulled_by_stream": {},
+        "records_quarantined": 0,
+        "quarantine_reasons": {},
+        "records_merged": 0,
+        "leads": 2,
+        "leads_new": 2,
+        "leads_scored": 2,
+        "scores_changed": 2,
+        "new_mqls": 0,
+        "leads_routed": 0,
+        "leads_routed_by_rep": {},
+        "leads_unassigned": 0,
+        "records_pushed": 2,
+        "push_failed": 0,
+        "accounting": {
+            "lead": 2,
+            "merged": 0,
+            "crm_copy": 0,
+            "quarantined": 0,
+            "unprocessed": 0,
+            "total": 2,
+        },
+        "warehouse": "/tmp/w.duckdb",
+    }
+    assert "Webhooks landed" not in render_summary(base)
+    landed = {
+        **base,
+        "intake_landed": 2,
+        "intake_landed_by_source": {"webform": 1, "meta": 1},
+        "intake_gone": 1,
+        "intake_pending_failed": 3,
+    }
+    text = render_summary(landed)
+    assert "Webhooks landed            2   (1 webform, 1 meta)" in text
+    assert "1  gone at the source, 3 waiting for the next run" in text
