@@ -191,3 +191,24 @@ def test_a_lead_answered_200_survives_the_service_being_killed(tmp_path: Path) -
     # THEN both are in the inbox, pending, for the next run to land
     with Inbox(inbox_path) as inbox:
         assert [e.source_key for e in inbox.pending()] == ["1200000000011", "1200000000012"]
+
+
+def test_serve_refuses_to_start_without_its_secrets_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from leadflow.cli import app
+
+    monkeypatch.delenv("LEADFLOW_WEBFORM_SECRET", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    config = tmp_path / "leadflow.yml"
+    config.write_text("intake: {host: 0.0.0.0, webform: {}}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "LEADFLOW_WEBFORM_SECRET is not set" in result.output
+    assert "Traceback" not in result.output
+    config.write_text("warehouse: {path: w.duckdb}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "no webhook source is configured under intake:" in result.output
