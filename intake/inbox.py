@@ -133,13 +133,14 @@ class Inbox:
                 new += cursor.rowcount
         return new
 
-    def pending(self, limit: int = 10_000) -> list[Entry]:
+    def pending(self, limit: int = 10_000, after: int = 0) -> list[Entry]:
+        """The oldest `limit` pending entries with an id above `after` (to page through them)."""
         with self._lock:
             rows = self._con.execute(
                 "select entry_id, source, source_key, stream, partition_key, record_ref, payload,"
-                " received_at, attempts from inbox where state = 'pending'"
+                " received_at, attempts from inbox where state = 'pending' and entry_id > ?"
                 " order by entry_id limit ?",
-                [limit],
+                [after, limit],
             ).fetchall()
         return [
             Entry(

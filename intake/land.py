@@ -131,12 +131,35 @@ def land_inbox(
     fetch_by_source: dict[str, tuple[Fetch, Callable[[], ApiClient]]],
     *,
     run_id: str,
-    limit: int = 10_000,
+    page_size: int = 5_000,
 ) -> IntakeLandResult:
-    """Land up to `limit` pending entries, oldest first."""
+    """Land every pending entry, oldest first, `page_size` at a time (memory stays bounded)."""
     result = IntakeLandResult()
+    after = 0
+    while page := inbox.pending(page_size, after=after):
+        after = page[-1].entry_id
+        _land_page(page, inbox, con, fetch_by_source, run_id, result)
+    if result.landed or result.gone or result.failed:
+        log.info(
+            "intake: %d landed (%d new raw versions), %d gone, %d still pending",
+            result.landed,
+            result.new_versions,
+            result.gone,
+            result.failed,
+        )
+    return result
+
+
+def _land_page(
+    page: list[Entry],
+    inbox: Inbox,
+    con: duckdb.DuckDBPyConnection,
+    fetch_by_source: dict[str, tuple[Fetch, Callable[[], ApiClient]]],
+    run_id: str,
+    result: IntakeLandResult,
+) -> None:
     by_source: dict[str, list[Entry]] = defaultdict(list)
-    for entry in inbox.pending(limit):
+    for entry in page:
         by_source[entry.source].append(entry)
     for source, entries in by_source.items():
         if entries[0].record_ref is not None and entries[0].payload is None:
@@ -171,15 +194,6 @@ def land_inbox(
             inbox.mark_landed([e.entry_id for e in group])
             result.landed += len(group)
             result.by_source[source] += len(group)
-    if result.landed or result.gone or result.failed:
-        log.info(
-            "intake: %d landed (%d new raw versions), %d gone, %d still pending",
-            result.landed,
-            result.new_versions,
-            result.gone,
-            result.failed,
-        )
-    return result
 
 
 def _fetched(

@@ -199,3 +199,23 @@ def test_webhooks_for_a_source_without_a_pull_config_wait_with_a_clear_error(
             "sources.hubspot is not configured: its webhooks' records cannot be fetched"
         ]
         assert inbox.counts() == {"pending": 1}
+
+
+def test_every_pending_entry_is_landed_page_by_page_past_the_ones_that_wait(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # GIVEN a HubSpot event that cannot be fetched (no pull config) stored first, then 7 forms
+    def form(i: int) -> Arrival:
+        body = {"form_id": "f", "submission_id": f"s-{i}", "fields": {"email": f"p{i}@x.example"}}
+        return Arrival("webform", f"s-{i}", "submissions", "f", payload=body)
+
+    with Inbox(tmp_path / "inbox.sqlite") as inbox:
+        inbox.store([Arrival("hubspot", "ev-1", "contacts", record_ref="123")])
+        inbox.store([form(i) for i in range(7)])
+        # WHEN landed 3 entries a page
+        result = land_inbox(inbox, con, fetchers(parse_settings({})), run_id="r", page_size=3)
+        # THEN all 7 forms landed, the event still waits (tried once)
+        assert (result.landed, result.failed) == (7, 1)
+        (waiting,) = inbox.pending()
+        assert (waiting.source, waiting.attempts) == ("hubspot", 1)
+    assert len(raw_ids(con, "webform__submissions")) == 7
