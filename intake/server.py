@@ -231,6 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
     intake: IntakeService
     protocol_version = "HTTP/1.1"
     server_version = "LeadFlowIntake"
+    timeout = 10  # seconds a connection may stall (a slow sender cannot hold a thread forever)
+    _unread_body = False  # a POST answered before its body was read: the connection must close
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # every answer is logged by _answer, without the request line's query string
@@ -244,7 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         if status == 429 and isinstance(body, dict) and "retry_after_s" in body:
             self.send_header("Retry-After", str(max(1, round(body["retry_after_s"]))))
-        if status in (411, 413):
+        if self._unread_body:
             self.send_header("Connection", "close")  # the unread body must not become a request
             self.close_connection = True
         self.end_headers()
@@ -280,6 +282,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         started = time.perf_counter()
+        self._unread_body = True
         parts = urlsplit(self.path)
         source = self._source(parts.path)
         if source is None or source not in self.intake.secrets:
@@ -299,6 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(source, 413, {"error": f"the body exceeds {limit} bytes"}, started)
             return
         body = self.rfile.read(int(length))
+        self._unread_body = False
         request = Request(
             method="POST",
             url=self._public_url(),

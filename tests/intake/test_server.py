@@ -98,6 +98,18 @@ def test_an_oversize_body_is_refused_413_unread(service: IntakeService) -> None:
     assert service.inbox.counts() == {}
 
 
+def test_a_refused_body_never_becomes_the_next_request_on_a_kept_alive_connection(
+    service: IntakeService,
+) -> None:
+    with requests.Session() as session:
+        unknown = session.post(f"{service.url}/webhooks/typeform", data=b'{"x": 1}' * 100)
+        assert unknown.status_code == 404 and unknown.headers["Connection"] == "close"
+        body = b'{"entry": []}'
+        headers = {"X-Hub-Signature-256": meta_signature(SECRET, body)}
+        answer = session.post(f"{service.url}/webhooks/meta", data=body, headers=headers)
+        assert answer.status_code == 200
+
+
 def test_a_source_past_its_rate_limit_gets_429_with_retry_after(service: IntakeService) -> None:
     answers = [post_form(service.url, f"s-{i}").status_code for i in range(5)]
     assert answers[:3] == [200, 200, 200]  # the burst
