@@ -77,3 +77,17 @@
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- A vendor's yes/no as text (JSON true, "1", " Yes ") read exactly as LeadFlow's parsers read it
+    (connectors/records.py `flag`): true, 1, yes -> true; false, 0, no -> false (any case, spaces
+    around); anything else -> null. A cast to boolean is not that: PostgreSQL also reads 't', 'on',
+    'y' and prefixes such as 'ye' as true, DuckDB reads 't' and 'y', so a record Python validated
+    as "not a test lead" read as one in SQL, on one engine and not the other. Plain SQL, the same
+    on every engine. -#}
+{% macro vendor_flag(column) -%}
+    case
+        when lower(trim({{ column }})) in ('true', '1', 'yes') then true
+        when lower(trim({{ column }})) in ('false', '0', 'no') then false
+    end
+{%- endmacro %}

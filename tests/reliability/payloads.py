@@ -1,8 +1,9 @@
 """Hypothesis strategies for hostile vendor payloads, in each lead stream's real wire shape.
 
 Each source strategy starts from a record shaped exactly like the one the connector lands (see
-tests/connectors/*/recorded/ and sandbox/hubspot.py, sandbox/meta.py, sandbox/typeform.py) and then
-mutates it the ways real APIs and real users do: every kind of unicode (combining marks, right-to-
+tests/connectors/*/recorded/, sandbox/hubspot.py, sandbox/meta.py, sandbox/typeform.py, and for the
+webhook streams the payloads connectors/webform/README.md and connectors/google_ads/README.md
+document, as the intake lands them) and then mutates it the ways real APIs and real users do: every kind of unicode (combining marks, right-to-
 left text, emoji, NUL and control characters, lone surrogates, which JSON's \\uXXXX escapes can
 carry), 100k-character strings, nulls, wrong types (a list where a string is, an object where a
 number is), numbers as strings and strings as numbers, SQL and HTML injection, unknown fields,
@@ -23,6 +24,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+
+import connectors
+from connectors.streams import Stream
 
 Payload = dict[str, Any]
 
@@ -431,17 +435,226 @@ def typeform_response() -> st.SearchStrategy[Payload]:
     return response()
 
 
+# ----------------------------------------------------------------------------- webhook streams
+# Bodies `leadflow serve` stores as received and lands later (intake/webhooks.py): the sender's
+# JSON plus `_received_at`, which the intake sets on every body (overwriting one the sender put
+# there). A row landed another way (by hand, by an older intake) may lack it or hold anything.
+
+_RECEIVED_AT = _RECENT.map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))  # intake's utc_iso
+
+
+def _received(draw: st.DrawFn, percent: int, payload: Payload) -> Payload:
+    payload["_received_at"] = _pick(draw, percent // 5, _RECEIVED_AT, timestamps())
+    return payload
+
+
+def _sometimes_absent(draw: st.DrawFn, percent: int) -> bool:
+    """Whether an optional field is left out: now and then in a clean record, more when hostile."""
+    return draw(st.integers(0, 99)) < 15 + percent // 3
+
+
+def _object_of(
+    draw: st.DrawFn, percent: int, spec: dict[str, st.SearchStrategy[Any]], max_size: int
+) -> Any:
+    """A JSON object of some of `spec`'s keys, with hostile values, keys removed and unknown keys
+    added; or (in a fifth of the hostile share) a list or scalar where the object belongs."""
+    keys = draw(st.lists(st.sampled_from(list(spec)), max_size=max_size, unique=True))
+    found = _mutate(draw, percent, {key: _pick(draw, percent, spec[key]) for key in keys}, ())
+    if percent and draw(st.integers(0, 99)) < percent // 5:
+        return draw(st.one_of(st.lists(hostile_value(), max_size=3), scalars()))
+    return found
+
+
+# ----------------------------------------------------------------------------- web form submissions
+
+WEBFORM_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "email": _EMAILS,
+    "phone": _PHONES,
+    "first_name": _NAMES,
+    "last_name": _NAMES,
+    "company": _NAMES,
+    "job_title": _TITLES,
+    "country": _COUNTRIES,
+    "message": st.sampled_from(["Bitte um Rückruf", "call me after 5pm", ""]),  # raw only
+}
+WEBFORM_UTM: dict[str, st.SearchStrategy[Any]] = {
+    "source": st.sampled_from(["newsletter", "google", "linkedin", ""]),
+    "medium": st.sampled_from(["email", "cpc", "social"]),
+    "campaign": st.sampled_from(["may-launch", "q2-demo", "Brand \u2013 DE"]),
+}
+WEBFORM_CONSENT: dict[str, st.SearchStrategy[Any]] = {
+    # a checkbox: JSON true/false from a careful backend, "on" or "1" from one that forwards the form
+    "marketing": st.one_of(st.booleans(), st.sampled_from(["on", "true", "0", "no"])),
+    "terms": st.just(True),
+}
+_WEBFORM_PAGES = st.sampled_from(
+    [
+        "https://www.example.com/contact",
+        "https://www.example.com/pricing?utm_source=newsletter&utm_campaign=may-launch",
+        "https://www.example.com/de/kontakt#formular",
+        "/contact",
+    ]
+)
+
+
+@cache
+def webform_submission() -> st.SearchStrategy[Payload]:
+    """A signed form POST: {form_id, submission_id, submitted_at, fields{...}, consent{marketing},
+    page_url, utm{source, medium, campaign}} plus the intake's `_received_at`."""
+
+    @st.composite
+    def submission(draw: st.DrawFn) -> Payload:
+        percent = draw(_HOSTILE_PERCENT)
+        base: Payload = {
+            "form_id": _pick(draw, percent, st.sampled_from(["contact-us", "pricing", "demo"])),
+            "submission_id": _pick(draw, percent, st.uuids().map(str)),
+            "submitted_at": _pick(draw, percent, _TIMESTAMPS, timestamps()),
+            "fields": _object_of(draw, percent, WEBFORM_FIELDS, max_size=8),
+            "consent": _object_of(draw, percent, WEBFORM_CONSENT, max_size=2),
+            "page_url": _pick(draw, percent, _WEBFORM_PAGES),
+            "utm": _object_of(draw, percent, WEBFORM_UTM, max_size=3),
+        }
+        for optional in ("submitted_at", "consent", "page_url", "utm"):
+            if _sometimes_absent(draw, percent):
+                del base[optional]
+        payload = _mutate(draw, percent, base, ("submission_id", "form_id", "fields", "consent"))
+        return _received(draw, percent, payload)
+
+    return submission()
+
+
+# ----------------------------------------------------------------------------- Google Ads leads
+
+GOOGLE_ADS_COLUMNS: dict[str, tuple[str, st.SearchStrategy[Any]]] = {
+    # column_id -> (column_name as Google labels it, realistic string_value)
+    "FULL_NAME": (
+        "Full Name",
+        st.sampled_from(["María José García López", "Chen Wei Ling", "Zoë", "  ", "FirstName"]),
+    ),
+    "FIRST_NAME": ("First Name", _NAMES),
+    "LAST_NAME": ("Last Name", _NAMES),
+    "EMAIL": ("User Email", _EMAILS),
+    "WORK_EMAIL": ("Work Email", _EMAILS),
+    "PHONE_NUMBER": ("User Phone", _PHONES),
+    "WORK_PHONE": ("Work Phone", _PHONES),
+    "COMPANY_NAME": ("Company Name", _NAMES),
+    "JOB_TITLE": ("Job Title", _TITLES),
+    "COUNTRY": ("Country", _COUNTRIES),
+    "CITY": ("City", st.sampled_from(["München", "São Paulo", "New York"])),  # raw only
+    "QUESTION_1": ("How many locations do you run?", st.sampled_from(["3-5", "1", "10+"])),
+}
+# Google's int64 ids (form, campaign, ad group, creative) are JSON numbers; lead_id is a string.
+_GOOGLE_INT64 = st.integers(min_value=10**9, max_value=2**63 - 1)
+_GOOGLE_LEAD_IDS = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    min_size=20,
+    max_size=28,
+)
+_GCLIDS = st.sampled_from(
+    ["EAIaIQobChMI3pLk8r2Z9QIVgQ5BBB1vHwQ3EAAYASAAEgJx0PD_BwE", "Cj0KCQjw-test_gclid", ""]
+)
+
+
+def _google_int64(draw: st.DrawFn, percent: int) -> Any:
+    """An int64 id; hostile: the same id as a string or a float, or anything else."""
+    return _pick(
+        draw,
+        percent,
+        _GOOGLE_INT64,
+        st.one_of(_GOOGLE_INT64.map(str), _GOOGLE_INT64.map(float), hostile_value()),
+    )
+
+
+def _google_ads_column(draw: st.DrawFn, percent: int, column_id: str) -> Any:
+    """One user_column_data item: {column_name, string_value, column_id}, or something else."""
+    if percent and draw(st.integers(0, 99)) < percent // 4:
+        return draw(hostile_value())  # an item that is not an object
+    name, realistic = GOOGLE_ADS_COLUMNS[column_id]
+    spelled = st.sampled_from([column_id.lower(), f" {column_id} ", column_id.title()])
+    item: dict[str, Any] = {
+        "column_name": _pick(draw, percent // 4, st.just(name)),
+        "string_value": _pick(draw, percent, realistic),
+        "column_id": _pick(draw, percent // 2, st.just(column_id), st.one_of(spelled, scalars())),
+    }
+    for key in list(item):
+        if draw(st.integers(0, 99)) < percent // 4:
+            del item[key]
+    return item
+
+
+@cache
+def google_ads_lead() -> st.SearchStrategy[Payload]:
+    """A WebhookLead as landed: {lead_id, user_column_data[{column_name, string_value, column_id}],
+    api_version, form_id, campaign_id, adgroup_id, creative_id, gcl_id, is_test,
+    lead_submit_time} without google_key, plus the intake's `_received_at`."""
+
+    @st.composite
+    def lead(draw: st.DrawFn) -> Payload:
+        percent = draw(_HOSTILE_PERCENT)
+        names = draw(st.lists(st.sampled_from(list(GOOGLE_ADS_COLUMNS)), max_size=7, unique=True))
+        columns: Any = [_google_ads_column(draw, percent, name) for name in names]
+        if percent and draw(st.integers(0, 99)) < percent // 5:
+            columns = draw(st.one_of(st.dictionaries(hostile_text(), hostile_value()), scalars()))
+        base: Payload = {
+            "lead_id": _pick(draw, percent, _GOOGLE_LEAD_IDS),
+            "user_column_data": columns,
+            "api_version": _pick(draw, percent, st.just("1.0")),
+            "form_id": _google_int64(draw, percent),
+            "campaign_id": _google_int64(draw, percent),
+            "adgroup_id": _google_int64(draw, percent),
+            "creative_id": _google_int64(draw, percent),
+            "asset_group_id": _google_int64(draw, percent),  # Performance Max only
+            "gcl_id": _pick(draw, percent, _GCLIDS),
+            # "Send test data" leads: a few in clean traffic, quarantined by the gate
+            "is_test": _pick(
+                draw,
+                percent,
+                st.integers(0, 19).map(lambda n: n == 0),
+                st.one_of(st.sampled_from(["true", "false", "TRUE", 1, 0, "yes"]), scalars()),
+            ),
+            # schema field 13: older deliveries lack it and are dated by _received_at
+            "lead_submit_time": _pick(
+                draw, percent, _RECENT.map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")), timestamps()
+            ),
+        }
+        for optional in ("asset_group_id", "gcl_id", "lead_submit_time"):
+            if _sometimes_absent(draw, percent):
+                del base[optional]
+        payload = _mutate(
+            draw, percent, base, ("lead_id", "form_id", "is_test", "user_column_data")
+        )
+        return _received(draw, percent, payload)
+
+    return lead()
+
+
 SOURCES: dict[tuple[str, str], st.SearchStrategy[Payload]] = {
     ("hubspot", "contacts"): hubspot_contact(),
     ("meta", "leads"): meta_lead(),
     ("typeform", "responses"): typeform_response(),
+    ("webform", "submissions"): webform_submission(),
+    ("google_ads", "lead_form_submissions"): google_ads_lead(),
 }
-# The partition each stream is pulled under (a form id for the per-form streams).
+# The partition each stream is pulled under (a form id for the per-form streams). The intake lands
+# a webhook body under its own form_id (as text), which the parsers and staging models read before
+# the partition; None is what a body without a readable form_id is landed under, so a webhook
+# record here ends with the form it would end with when landed by the intake.
 PARTITIONS: dict[tuple[str, str], str | None] = {
     ("hubspot", "contacts"): None,
     ("meta", "leads"): META_FORM_ID,
     ("typeform", "responses"): "tf_form_1",
+    ("webform", "submissions"): None,
+    ("google_ads", "lead_form_submissions"): None,
 }
+
+
+def stream_of(key: tuple[str, str]) -> Stream:
+    """The declaration of a payload stream: pulled (connectors.SOURCES) or landed by the intake
+    (connectors.WEBHOOK_SOURCES)."""
+    source, stream = key
+    module = connectors.SOURCES.get(source) or connectors.WEBHOOK_SOURCES[source]
+    declared: Stream = module.STREAMS[stream]
+    return declared
 
 
 # Generated payloads that went through a check, by check: bench/reliability.py reports the total

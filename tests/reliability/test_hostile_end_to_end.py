@@ -3,7 +3,8 @@ and dbt, in a real DuckDB warehouse, once.
 
 GIVEN 1,000 generated payloads per lead stream (tests/reliability/payloads.py) plus a few clean
 "canary" records whose names and companies are SQL and HTML injection strings; WHEN they are landed
-by leadflow.landing, staged by enrichment.pipeline (GX gate included), resolved by
+by leadflow.landing (as a pull lands a page, or, for the webhook streams, as the intake lands what
+it stored: `land_records`, no cursor), staged by enrichment.pipeline (GX gate included), resolved by
 dedupe.deterministic and built by dbt (prepare, then publish); THEN nothing raises, every raw record
 is a lead, a merged duplicate or quarantined (none unprocessed), every quarantine row says why, and
 the injection strings sit in the tables as data, verbatim, with every ops table still there.
@@ -21,12 +22,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from connectors import SOURCES
+from connectors import WEBHOOK_SOURCES
 from connectors.streams import Page, PullWindow
 from dedupe.deterministic import resolve
 from enrichment.pipeline import stage_new_versions
 from leadflow.accounting import record_accounting
-from leadflow.landing import land
+from leadflow.landing import land, land_records
 from leadflow.pg_mirror import PgSettings, connect, mirror_and_build
 from leadflow.warehouse import Warehouse
 from tests.dbt_project.postgres_compare import throwaway_database
@@ -36,6 +37,7 @@ from tests.reliability.payloads import (
     PARTITIONS,
     SQL_INJECTION,
     draw_payloads,
+    stream_of,
 )
 from tests.reliability.payloads import SOURCES as PAYLOADS
 
@@ -44,6 +46,8 @@ PER_SOURCE = 1000
 PAGE_SIZE = 100
 RUN_ID = "hostile-run"
 INJECTIONS = SQL_INJECTION + HTML_INJECTION
+# Where each stream's payload holds its id -> the separators a plain id of that key may contain.
+ID_KEYS = {"id": "", "token": "", "response_id": "", "submission_id": "-", "lead_id": "-_"}
 
 
 def canaries(source: str) -> list[dict[str, Any]]:
@@ -86,6 +90,33 @@ def canaries(source: str) -> list[dict[str, Any]]:
                     ],
                 }
             )
+        elif source == "webform":
+            records.append(
+                {
+                    "form_id": "contact-us",
+                    "submission_id": f"canary-{n}",
+                    "submitted_at": "2026-11-20T10:00:00Z",
+                    "fields": {"email": email, "last_name": injection, "company": injection},
+                    "utm": {"campaign": injection},
+                    "_received_at": "2026-11-20T10:00:01.000000Z",
+                }
+            )
+        elif source == "google_ads":
+            answers = {"EMAIL": email, "LAST_NAME": injection, "COMPANY_NAME": injection}
+            records.append(
+                {
+                    "lead_id": f"canary-{n}",
+                    "form_id": 40001234567,
+                    "campaign_id": 21456789012,
+                    "is_test": False,
+                    "lead_submit_time": "2026-11-20T10:00:00Z",
+                    "user_column_data": [
+                        {"column_id": column, "column_name": column.title(), "string_value": value}
+                        for column, value in answers.items()
+                    ],
+                    "_received_at": "2026-11-20T10:00:01.000000Z",
+                }
+            )
         else:
             records.append(
                 {
@@ -120,12 +151,15 @@ def serialized(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     Hypothesis draws the same simple ids ("1", the zero uuid) again and again: realistic re-sends
     (versions of one record), but too few distinct records for dedupe and dbt to work on. Hostile
-    ids (not alphanumeric, or not strings) are left exactly as drawn.
+    ids (not alphanumeric, or not strings) are left exactly as drawn; the webhook streams' ids may
+    also hold the separators of their real spelling (a uuid's "-", Google's base64url "-" and "_").
     """
     for n, payload in enumerate(payloads):
-        for key in ("id", "token", "response_id"):
+        for key, separators in ID_KEYS.items():
             value = payload.get(key)
-            if isinstance(value, str) and value.isalnum() and n % 4:  # every 4th keeps its id
+            if not isinstance(value, str) or not n % 4:  # every 4th keeps its id
+                continue
+            if value.translate({ord(c): None for c in separators}).isalnum():
                 payload[key] = f"{value}x{n:04d}"
     return payloads
 
@@ -155,26 +189,31 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
     with wh.connect() as con:
         ops_before = _ops_tables(con)
         for key, strategy in PAYLOADS.items():
-            source, stream_name = key
+            source = key[0]
             records = serialized(
                 draw_payloads(strategy, PER_SOURCE, check=f"land-gate-dedupe-dbt:{source}")
             ) + canaries(source)
             assert len(records) >= PER_SOURCE
 
-            def pages(
-                _window: PullWindow, _partition: str | None, records: list[Any] = records
-            ) -> Iterator[Page]:
-                return _pages(records)
+            if source in WEBHOOK_SOURCES:
+                for page in _pages(records):
+                    land_records(con, stream_of(key), page.records, PARTITIONS[key], run_id=RUN_ID)
+            else:
 
-            land(
-                con,
-                SOURCES[source].STREAMS[stream_name],
-                pages,
-                [PARTITIONS[key]],
-                lookback=timedelta(0),
-                run_id=RUN_ID,
-                as_of=AS_OF,
-            )
+                def pages(
+                    _window: PullWindow, _partition: str | None, records: list[Any] = records
+                ) -> Iterator[Page]:
+                    return _pages(records)
+
+                land(
+                    con,
+                    stream_of(key),
+                    pages,
+                    [PARTITIONS[key]],
+                    lookback=timedelta(0),
+                    run_id=RUN_ID,
+                    as_of=AS_OF,
+                )
             landed[source] = len(records)
         stage_new_versions(
             con, Gate(), intent_events={}, default_region="US", run_id=RUN_ID, as_of=AS_OF

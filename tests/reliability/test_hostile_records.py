@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from connectors import LEAD_STREAMS, SOURCES
+from connectors import LEAD_STREAMS
 from connectors.streams import Page
 from enrichment import enrich
 from enrichment.normalize import EMPLOYEE_BANDS, countries
 from leadflow.landing import _rows
-from tests.reliability.payloads import GENERATED, PARTITIONS, draw_payloads
+from tests.reliability.payloads import GENERATED, PARTITIONS, draw_payloads, stream_of
 from tests.reliability.payloads import SOURCES as PAYLOADS
 
 AS_OF = datetime(2026, 12, 1, 12, 0)
@@ -43,14 +43,9 @@ PER_RECORD = settings(
 )
 
 
-def _stream(key: tuple[str, str]) -> Any:
-    source, stream = key
-    return SOURCES[source].STREAMS[stream]
-
-
 def land_row(key: tuple[str, str], payload: dict[str, Any]) -> dict[str, Any]:
     """The raw row landing would insert for this payload (leadflow.landing's own builder)."""
-    frame = _rows(_stream(key), Page([payload]), PARTITIONS[key], "run-1", AS_OF)
+    frame = _rows(stream_of(key), Page([payload]), PARTITIONS[key], "run-1", AS_OF)
     assert len(frame) == 1
     row: dict[str, Any] = frame.iloc[0].to_dict()
     return row

@@ -1,7 +1,10 @@
 """One test per crash or silent drop the hostile-input tests found, with the payload that caused it.
 
 The dbt failures they found (plain casts of vendor text, not_null tests over quarantined raw rows)
-are guarded by tests/reliability/test_hostile_end_to_end.py, which builds the project on such data.
+are guarded by tests/reliability/test_hostile_end_to_end.py, which builds the project on such data;
+the webhook streams' (a boolean cast reading 't' and 'on' as true, staging showing another version
+of a record than validation read) also by the dbt unit tests in dbt_project/models/staging/webform/
+and dbt_project/models/staging/google_ads/.
 """
 
 from __future__ import annotations

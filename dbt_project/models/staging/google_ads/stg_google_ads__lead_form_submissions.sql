@@ -31,7 +31,7 @@ renamed as (
         -- delivery
         nullif({{ json_text('payload', 'api_version') }}, '') as api_version,
         nullif({{ json_text('payload', 'lead_stage') }}, '') as lead_stage,
-        coalesce({{ dbt.safe_cast(json_text('payload', 'is_test'), dbt.type_boolean()) }}, false) as is_test,
+        coalesce({{ vendor_flag(json_text('payload', 'is_test')) }}, false) as is_test,
 
         -- timestamps
         {{ iso_to_utc_timestamp(json_text('payload', 'lead_submit_time')) }} as submitted_at,

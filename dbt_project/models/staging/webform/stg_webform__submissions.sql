@@ -28,7 +28,7 @@ renamed as (
         nullif({{ json_text('payload', ['utm', 'campaign']) }}, '') as utm_campaign,
 
         -- consent
-        {{ dbt.safe_cast(json_text('payload', ['consent', 'marketing']), dbt.type_boolean()) }} as has_marketing_consent,
+        {{ vendor_flag(json_text('payload', ['consent', 'marketing'])) }} as has_marketing_consent,
 
         -- timestamps
         {{ iso_to_utc_timestamp(json_text('payload', 'submitted_at')) }} as submitted_at,
