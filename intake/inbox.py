@@ -124,9 +124,9 @@ class Inbox:
                         item.stream,
                         item.partition,
                         item.record_ref,
-                        json.dumps(item.payload, ensure_ascii=False)
-                        if item.payload is not None
-                        else None,
+                        # ASCII: a lone surrogate stays an escape SQLite can store; landing
+                        # turns it into U+FFFD as it does for a pulled payload.
+                        json.dumps(item.payload) if item.payload is not None else None,
                         received_at,
                     ],
                 )

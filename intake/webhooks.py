@@ -86,13 +86,16 @@ def _json(body: bytes) -> Any:
 
 
 def _key(value: Any) -> str | None:
-    """An id as text; ids arrive as strings or numbers, anything else is unusable."""
-    if isinstance(value, bool) or value is None:
+    """An id as text; ids arrive as strings or numbers, anything else (or text that is not valid
+    Unicode, such as a lone UTF-16 surrogate escaped in the JSON) is unusable."""
+    if isinstance(value, bool) or value is None or not isinstance(value, int | str):
         return None
-    if isinstance(value, int | str):
-        text = str(value).strip()
-        return text or None
-    return None
+    text = str(value).strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text or None
 
 
 # --------------------------------------------------------------------------- Meta

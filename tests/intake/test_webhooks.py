@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from intake.inbox import Inbox
 from intake.webhooks import (
     Rejected,
     Request,
@@ -200,3 +202,19 @@ def test_a_verified_body_of_the_wrong_shape_is_refused_400(source: str, body: by
         check(source, signed(source, body))
     assert refused.value.status == 400
     assert "not-a-number" not in refused.value.reason  # reasons name no request value
+
+
+def test_text_that_is_not_valid_unicode_is_refused_as_an_id_and_kept_as_a_value(
+    tmp_path: Path,
+) -> None:
+    # A JSON body may escape half a surrogate pair; Python decodes it to text UTF-8 cannot hold.
+    bad_id = b'{"form_id": "f", "submission_id": "\\ud800"}'
+    with pytest.raises(Rejected) as refused:
+        check("webform", signed("webform", bad_id))
+    assert refused.value.status == 400
+    bad_value = b'{"form_id": "f", "submission_id": "s-9", "fields": {"first_name": "A\\udfffB"}}'
+    arrivals = accept("webform", signed("webform", bad_value), SECRET, window_s=WINDOW, now_s=NOW)
+    with Inbox(tmp_path / "inbox.sqlite") as inbox:
+        assert inbox.store(arrivals) == 1
+        (entry,) = inbox.pending()
+    assert entry.payload is not None and entry.payload["fields"]["first_name"] == "A\udfffB"
