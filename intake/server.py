@@ -27,14 +27,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
 
-from intake.inbox import Arrival, Inbox
+from intake.inbox import Inbox
 from intake.webhooks import WEBHOOKS, Rejected, Request, accept
 from leadflow.config import ConfigError, IntakeConfig, Settings, read_secret
 
@@ -105,17 +104,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@dataclass
-class Stats:
-    accepted: int = 0  # requests answered 200
-    stored: int = 0  # new inbox rows
-    repeats: int = 0  # announced leads already in the inbox
-    rejected: dict[int, int] = field(default_factory=dict)  # status -> requests
-
-    def reject(self, status: int) -> None:
-        self.rejected[status] = self.rejected.get(status, 0) + 1
-
-
 class IntakeService:
     """The intake on its own thread pool; `start()` binds (port 0 picks a free one)."""
 
@@ -125,15 +113,12 @@ class IntakeService:
         secrets: dict[str, SecretStr],
         inbox: Inbox,
         *,
-        on_stored: Callable[[list[Arrival]], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.secrets = secrets
         self.inbox = inbox
-        self.on_stored = on_stored
         self.clock = clock
-        self.stats = Stats()
         self.buckets = {
             source: TokenBucket(cfg.rate_per_second, cfg.burst)
             for source, cfg in config.enabled().items()
@@ -204,10 +189,6 @@ class IntakeService:
         except Exception as exc:  # the disk full, the file locked: the sender must retry
             log.error("intake %s: could not store a request (%s)", source, type(exc).__name__)
             return 503, {"error": "the request could not be stored; retry"}
-        self.stats.stored += new
-        self.stats.repeats += len(arrivals) - new
-        if new and self.on_stored is not None:
-            self.on_stored(arrivals)
         return 200, {"received": len(arrivals), "new": new}
 
     def handle_meta_check(self, query: dict[str, list[str]]) -> tuple[int, str]:
@@ -251,10 +232,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
-        if status != 200:
-            self.intake.stats.reject(status)
-        else:
-            self.intake.stats.accepted += 1
         log.info(
             "intake %s %s -> %d in %.1f ms",
             self.command,
