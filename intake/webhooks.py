@@ -69,7 +69,8 @@ def _require(request: Request, header: str) -> str:
 
 
 def _same(expected: str, given: str, header: str) -> None:
-    if not hmac.compare_digest(expected.encode(), given.encode()):
+    # surrogatepass: a key read from JSON may hold a lone surrogate; it must fail, not raise
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass")):
         raise Rejected(401, f"{header} does not match the request")
 
 
@@ -88,7 +89,7 @@ def _json(body: bytes) -> Any:
 def _key(value: Any) -> str | None:
     """An id as text; ids arrive as strings or numbers, anything else (or text that is not valid
     Unicode, such as a lone UTF-16 surrogate escaped in the JSON) is unusable."""
-    if isinstance(value, bool) or value is None or not isinstance(value, int | str):
+    if isinstance(value, bool) or not isinstance(value, int | str):
         return None
     text = str(value).strip()
     try:

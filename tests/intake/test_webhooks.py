@@ -144,6 +144,13 @@ def test_a_request_not_signed_by_the_source_is_refused_401(
     assert refused.value.status == 401
 
 
+def test_a_google_key_that_is_not_valid_unicode_is_refused_not_raised() -> None:
+    body = GOOGLE_BODY.replace(SECRET.encode(), b"\\ud800")  # a lone surrogate, escaped in JSON
+    with pytest.raises(Rejected) as refused:
+        check("google_ads", signed("google_ads", body))
+    assert refused.value.status == 401
+
+
 @pytest.mark.parametrize("source", ["hubspot", "webform"])
 @pytest.mark.parametrize("age_s", [WINDOW + 1, -(WINDOW + 1)], ids=["replayed-late", "from-future"])
 def test_a_signed_timestamp_outside_the_window_is_refused_as_a_replay(
