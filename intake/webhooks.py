@@ -202,6 +202,11 @@ def hubspot_arrivals(body: Any) -> list[Arrival]:
             or event.get("subscriptionType") not in HUBSPOT_CONTACT_EVENTS
         ):
             continue  # deals, companies, ...: not leads; acknowledged, nothing to fetch
+        changed = str(event.get("propertyName") or "")
+        if event["subscriptionType"] == "contact.propertyChange" and changed.startswith(
+            "leadflow_"
+        ):
+            continue  # the echo of LeadFlow's push (only LeadFlow writes leadflow_* properties)
         event_id, object_id = _key(event.get("eventId")), _key(event.get("objectId"))
         if event_id is None or object_id is None or not object_id.isdigit():
             raise Rejected(400, "a contact event has no eventId or numeric objectId")

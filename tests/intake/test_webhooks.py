@@ -41,6 +41,18 @@ HUBSPOT_BODY = json.dumps(
         {"eventId": 101, "subscriptionType": "contact.creation", "objectId": 5001},
         {"eventId": 102, "subscriptionType": "deal.creation", "objectId": 77},
         {"eventId": 103, "subscriptionType": "contact.propertyChange", "objectId": 5001},
+        {  # the echo of our own push
+            "eventId": 104,
+            "subscriptionType": "contact.propertyChange",
+            "objectId": 5001,
+            "propertyName": "leadflow_score",
+        },
+        {  # a rep took the lead over in HubSpot: news
+            "eventId": 105,
+            "subscriptionType": "contact.propertyChange",
+            "objectId": 5002,
+            "propertyName": "hubspot_owner_id",
+        },
     ]
 ).encode()
 GOOGLE_BODY = json.dumps(
@@ -96,7 +108,12 @@ def test_each_source_names_the_leads_its_body_announces() -> None:
     ]
     assert check("typeform", signed("typeform", TYPEFORM_BODY)) == [("tok123", "tok123")]
     # Contact events only, keyed by event (a later change to the contact is fetched again).
-    assert check("hubspot", signed("hubspot", HUBSPOT_BODY)) == [("101", "5001"), ("103", "5001")]
+    # Contact events only, not the echo of LeadFlow's own leadflow_* properties.
+    assert check("hubspot", signed("hubspot", HUBSPOT_BODY)) == [
+        ("101", "5001"),
+        ("103", "5001"),
+        ("105", "5002"),
+    ]
     assert check("google_ads", signed("google_ads", GOOGLE_BODY)) == [("TeSter-123", None)]
     assert check("webform", signed("webform", WEBFORM_BODY)) == [("s-1", None)]
 
