@@ -111,7 +111,7 @@ spend as (
 
     select
         coalesce(campaign_name, 'unknown') as campaign,
-        sum(spend) as spend
+        sum(cast(spend as numeric(18, 2))) as spend
 
     from ad_insights
     group by coalesce(campaign_name, 'unknown')
@@ -153,8 +153,14 @@ final as (
         cast(coalesce(credited.pipeline_amount, 0) as numeric(18, 2)) as pipeline_amount,
         cast(coalesce(credited.won_amount, 0) as numeric(18, 2)) as won_amount,
         cast(spend.spend as numeric(18, 2)) as spend,
+        -- In whole cents, rounded half up: (2 * cents + leads) / (2 * leads), floored. Dividing the
+        -- amount itself rounds differently per engine (DuckDB divides a decimal as a double:
+        -- 310.78 / 4 = 77.69499.. -> 77.69; PostgreSQL's numeric gives 77.70).
         cast(
-            round(cast(spend.spend as {{ dbt.type_numeric() }}) / nullif(credited.leads, 0), 2)
+            floor(
+                cast(2 * cast(spend.spend * 100 as bigint) + credited.leads as {{ dbt.type_numeric() }})
+                / nullif(2 * credited.leads, 0)
+            ) / 100.0
             as numeric(18, 2)
         ) as cost_per_lead
 
