@@ -16,6 +16,7 @@ from typing import Any
 
 from connectors import google_ads, hubspot, meta, typeform, webform
 from connectors.records import SourceRecord
+from connectors.streams import Stream
 
 SOURCES: dict[str, ModuleType] = {"hubspot": hubspot, "meta": meta, "typeform": typeform}
 
@@ -37,3 +38,12 @@ def source_module(name: str) -> ModuleType:
         return SOURCES[name]
     except KeyError:
         raise ValueError(f"unknown source {name!r}; known: {', '.join(SOURCES)}") from None
+
+
+def stream_of(source: str, stream: str) -> Stream:
+    """The declaration of a stream, pulled (`SOURCES`) or landed by the intake (`WEBHOOK_SOURCES`)."""
+    module = SOURCES.get(source) or WEBHOOK_SOURCES.get(source)
+    if module is None:
+        raise ValueError(f"unknown source {source!r}")
+    declared: Stream = module.STREAMS[stream]
+    return declared

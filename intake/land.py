@@ -13,7 +13,6 @@ the error, for the next run; a record the source says does not exist is marked `
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -22,8 +21,8 @@ from typing import Any
 
 import duckdb
 
+from connectors import stream_of
 from connectors.http import ApiClient, ConnectorError
-from connectors.streams import Stream
 from intake.inbox import Entry, Inbox
 from leadflow.config import Settings
 from leadflow.landing import land_records
@@ -51,11 +50,6 @@ class IntakeLandResult:
             "intake_gone": self.gone,
             "intake_pending_failed": self.failed,
         }
-
-
-def _stream(source: str, name: str) -> Stream:
-    streams: dict[str, Stream] = importlib.import_module(f"connectors.{source}").STREAMS
-    return streams[name]
 
 
 def _fetch_meta(api_version: str) -> Fetch:
@@ -186,7 +180,7 @@ def _land_page(
         for (stream, partition), group in groups.items():
             result.new_versions += land_records(
                 con,
-                _stream(source, stream),
+                stream_of(source, stream),
                 [payloads[e.entry_id] for e in group],
                 partition,
                 run_id=run_id,

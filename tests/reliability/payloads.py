@@ -649,12 +649,8 @@ PARTITIONS: dict[tuple[str, str], str | None] = {
 
 
 def stream_of(key: tuple[str, str]) -> Stream:
-    """The declaration of a payload stream: pulled (connectors.SOURCES) or landed by the intake
-    (connectors.WEBHOOK_SOURCES)."""
-    source, stream = key
-    module = connectors.SOURCES.get(source) or connectors.WEBHOOK_SOURCES[source]
-    declared: Stream = module.STREAMS[stream]
-    return declared
+    """The declaration of a payload stream (connectors.stream_of)."""
+    return connectors.stream_of(*key)
 
 
 # Generated payloads that went through a check, by check: bench/reliability.py reports the total
