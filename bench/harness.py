@@ -26,31 +26,40 @@ TOKENS = {
     "hubspot": "bench-hubspot-token",
     "meta": "bench-meta-token",
     "typeform": "bench-typeform-token",
+    "lemlist": "bench-lemlist-token",
 }
 TOKEN_ENV = {
     "hubspot": "HUBSPOT_ACCESS_TOKEN",
     "meta": "META_ACCESS_TOKEN",
     "typeform": "TYPEFORM_ACCESS_TOKEN",
+    "lemlist": "LEMLIST_API_KEY",
 }
 
 
 def sandbox(seed: int, leads: int) -> Sandbox:
-    """A sandbox world of `leads` people whose vendors never rate-limit; the tokens are exported."""
+    """A sandbox world of `leads` people whose vendors never rate-limit (Slack's limit stays: the
+    Slack client paces itself to it); the tokens and the Slack webhook are exported once the
+    sandbox starts (`settings_for`)."""
     for vendor, env in TOKEN_ENV.items():
         os.environ[env] = TOKENS[vendor]
     return Sandbox(seed=seed, leads=leads, tokens=TOKENS)
 
 
 def settings_for(sb: Sandbox, workdir: Path) -> Settings:
-    """leadflow.yml with its warehouse in `workdir` and every vendor at the sandbox."""
-    for bucket in ("hubspot", "hubspot_search", "meta", "typeform"):
+    """leadflow.yml with its warehouse (and the intake's inbox) in `workdir` and every vendor,
+    Slack and SMTP at the sandbox."""
+    for bucket in ("hubspot", "hubspot_search", "meta", "typeform", "lemlist"):
         sb.set_rate_limit(bucket, 0, 1)
     config = yaml.safe_load((REPO / "leadflow.yml").read_text(encoding="utf-8"))
     config["warehouse"]["path"] = str(workdir / "warehouse.duckdb")
+    config["intake"]["inbox"] = str(workdir / "inbox.sqlite")
     config["sandbox"]["embedded"] = False
-    for vendor in TOKENS:
+    for vendor in ("hubspot", "meta", "typeform"):
         config["sources"][vendor]["base_url"] = sb.urls[vendor]
     config["destinations"]["hubspot"]["base_url"] = sb.urls["hubspot"]
+    config["destinations"]["lemlist"]["base_url"] = sb.urls["lemlist"]
+    config["notifications"]["email"]["port"] = sb.smtp_address[1]
+    os.environ[config["notifications"]["slack"]["webhook_url_env"]] = sb.slack_webhook_url
     path = workdir / "leadflow.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return load_settings(path)

@@ -195,6 +195,11 @@ class Inbox:
             ).fetchall()
         return [(int(entry_id), str(payload)) for entry_id, payload in rows]
 
+    def pending_count(self) -> int:
+        with self._lock:
+            row = self._con.execute("select count(*) from inbox where state = 'pending'").fetchone()
+        return int(row[0]) if row else 0
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             rows = self._con.execute("select state, count(*) from inbox group by state").fetchall()

@@ -2,7 +2,7 @@
 
 `POST /webhooks/<source>` for each source configured under `intake:` (meta, typeform, hubspot,
 google_ads, webform); `GET /webhooks/meta` answers Meta's subscription check; `GET /healthz` says
-the service is up and what its inbox holds.
+the service is up, what its inbox holds and how the speed lane is doing.
 
 In order, a request is refused with:
 - 404 when the source is not configured;
@@ -14,6 +14,7 @@ In order, a request is refused with:
 - 503 when the inbox could not store it, so the sender retries.
 Otherwise the leads it announces are committed to the inbox (intake/inbox.py) and the answer is 200
 with how many were new: a repeat (vendors retry on any doubt) is acknowledged and stored once.
+Something new wakes the speed lane (intake/lane.py), which processes it after the answer is sent.
 
 Log lines name the source, the status and counts, never a value from the request.
 """
@@ -114,11 +115,15 @@ class IntakeService:
         inbox: Inbox,
         *,
         clock: Callable[[], float] = time.time,
+        on_stored: Callable[[], None] = lambda: None,
+        health: Callable[[], dict[str, Any]] = dict,
     ) -> None:
         self.config = config
         self.secrets = secrets
         self.inbox = inbox
         self.clock = clock
+        self.on_stored = on_stored  # after every commit that stored something new (the lane)
+        self.health = health  # more for /healthz (the lane's state)
         self.buckets = {
             source: TokenBucket(cfg.rate_per_second, cfg.burst)
             for source, cfg in config.enabled().items()
@@ -189,6 +194,8 @@ class IntakeService:
         except Exception as exc:  # the disk full, the file locked: the sender must retry
             log.error("intake %s: could not store a request (%s)", source, type(exc).__name__)
             return 503, {"error": "the request could not be stored; retry"}
+        if new:
+            self.on_stored()
         return 200, {"received": len(arrivals), "new": new}
 
     def handle_meta_check(self, query: dict[str, list[str]]) -> tuple[int, str]:
@@ -250,7 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         parts = urlsplit(self.path)
         if parts.path == "/healthz":
-            self._answer("", 200, {"status": "ok", "inbox": self.intake.inbox.counts()}, started)
+            health = {"status": "ok", "inbox": self.intake.inbox.counts(), **self.intake.health()}
+            self._answer("", 200, health, started)
         elif self._source(parts.path) == "meta":
             status, text = self.intake.handle_meta_check(parse_qs(parts.query))
             self._answer("meta", status, text, started)

@@ -573,14 +573,17 @@ def serve(
 ) -> None:
     """Receive webhooks (Meta, Typeform, HubSpot, Google Ads, signed forms) until Ctrl-C.
 
-    Each request is verified and stored in the inbox (intake.inbox) before it is answered; the next
-    `leadflow run` lands what the inbox holds. See docs/intake.md.
+    Each request is verified and stored in the inbox (intake.inbox) before it is answered; the
+    speed lane (intake.speed_lane) then scores, routes, pushes and announces it within seconds, and
+    the next `leadflow run` lands whatever is left. See docs/intake.md.
     """
     import logging
 
     from intake.inbox import Inbox
+    from intake.lane import SpeedLane
     from intake.server import IntakeService, load_secrets
-    from leadflow.redact import install_log_redaction
+    from leadflow.embedded import embedded_sandbox
+    from leadflow.redact import install_log_redaction, register_env_secrets
 
     settings, _ = _settings(config)
     intake = settings.intake
@@ -593,22 +596,39 @@ def serve(
     except ConfigError as exc:
         _fail(str(exc))
         raise AssertionError from exc  # unreachable: _fail exits
+    register_env_secrets(settings.secret_env_names())
+    lane = SpeedLane(settings) if intake.speed_lane.enabled else None
     inbox = Inbox(settings.inbox_path)
     try:
-        service = IntakeService(intake, secrets, inbox).start(port)
+        service = IntakeService(
+            intake,
+            secrets,
+            inbox,
+            on_stored=lane.wake if lane else lambda: None,
+            health=lane.health if lane else dict,
+        ).start(port)
     except OSError as exc:
         inbox.close()
         _fail(f"could not listen on {intake.host}:{port or intake.port}: {exc.strerror or exc}")
         raise AssertionError from exc  # unreachable: _fail exits
+    then = "the speed lane processes each at once" if lane else "`leadflow run` lands them"
     typer.echo(
         f"leadflow serve: {service.url}/webhooks/{{{','.join(intake.enabled())}}}"
-        f" -> {settings.inbox_path} (Ctrl-C to stop)"
+        f" -> {settings.inbox_path}; {then} (Ctrl-C to stop)"
     )
     try:
-        service.serve_forever()
+        # On the embedded default the lane's CRM, Slack and SMTP are the sandbox, up as long as
+        # the service is (a `leadflow run` meanwhile finds it listening and uses it).
+        with embedded_sandbox(settings):
+            if lane is not None:
+                lane.start()
+            service.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        service.stop()
+        if lane is not None:
+            lane.stop()
         inbox.close()
 
 

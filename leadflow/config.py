@@ -793,6 +793,10 @@ class SlackNotifyConfig(_Model):
     # Slack accepts about one message per second per webhook; the client keeps this gap between posts.
     min_interval_s: float = Field(1.1, ge=0)  # 1 s plus a margin for arrival jitter
     timeout_s: float = Field(10.0, gt=0)
+    # Assignments waiting together go out as one message listing up to this many leads (a digest),
+    # so a burst is announced in seconds, not a message a second; 1 sends one message per lead.
+    # Slack allows 50 blocks a message: a header, a line per lead and a footer.
+    max_leads_per_message: int = Field(20, ge=1, le=48)
 
     def webhook_url(self) -> SecretStr:
         return read_secret(self.webhook_url_env)
@@ -882,6 +886,18 @@ class WebformIntakeConfig(IntakeSourceConfig):
     secret_env: str = "LEADFLOW_WEBFORM_SECRET"
 
 
+class SpeedLaneConfig(_Model):
+    """The speed-to-lead lane of `leadflow serve` (intake/lane.py): accepted leads scored, routed,
+    pushed and announced at once, in micro-batches, instead of at the next hourly run."""
+
+    enabled: bool = True
+    # A batch runs on every stored request; this often regardless (a missed wake-up, a retry).
+    poll_s: float = Field(30.0, gt=0)
+    # How long a batch waits for the warehouse's run lock before it steps aside for this long.
+    lock_wait_s: float = Field(2.0, ge=0)
+    busy_retry_s: float = Field(5.0, gt=0)
+
+
 class IntakeConfig(_Model):
     """`leadflow serve`: the webhook intake (intake/). Every request is verified, then stored in a
     SQLite inbox before it is answered; the hourly run lands whatever the inbox holds."""
@@ -899,6 +915,7 @@ class IntakeConfig(_Model):
     hubspot: HubSpotIntakeConfig | None = None
     google_ads: GoogleAdsIntakeConfig | None = None
     webform: WebformIntakeConfig | None = None
+    speed_lane: SpeedLaneConfig = SpeedLaneConfig()
 
     def enabled(self) -> dict[str, IntakeSourceConfig]:
         return {

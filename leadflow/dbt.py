@@ -34,7 +34,8 @@ from leadflow.faults import crash_point
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 WAREHOUSE_PATH_ENV = "LEADFLOW_WAREHOUSE_PATH"
 TARGETS = ("duckdb", "postgres")
-SELECTORS = ("prepare", "publish")
+# The hourly flow's two steps, and the speed lane's narrower pair (intake/lane.py).
+SELECTORS = ("prepare", "publish", "lane_prepare", "lane_publish")
 
 # Node statuses that make a run fail (warn and skipped do not, on their own).
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -92,8 +93,10 @@ def build(
     dbt_vars: Mapping[str, Any] | None = None,
     target_path: Path | None = None,
     unit_tests: bool = True,
+    manifest: Any = None,
+    extra_args: Sequence[str] = (),
 ) -> DbtRunResult:
-    """`dbt build --selector <selector>`: "prepare" or "publish" (dbt_project/selectors.yml).
+    """`dbt build --selector <selector>`: one of SELECTORS (dbt_project/selectors.yml).
 
     `unit_tests=False` leaves dbt's unit tests out: they test the SQL's logic on fixed inputs, not
     the data, so the sync flow skips them (they run in the test suite) and keeps the data tests
@@ -103,12 +106,32 @@ def build(
         raise ValueError(f"unknown dbt selector {selector!r}: use one of {', '.join(SELECTORS)}")
     skip = [] if unit_tests else ["--exclude-resource-type", "unit_test"]
     return run_dbt(
-        ["build", "--selector", selector, *skip],
+        ["build", "--selector", selector, *skip, *extra_args],
         warehouse_path=warehouse_path,
         target=target,
         dbt_vars=dbt_vars,
         target_path=target_path,
+        manifest=manifest,
     )
+
+
+def parse(
+    warehouse_path: Path,
+    *,
+    dbt_vars: Mapping[str, Any] | None = None,
+    target_path: Path | None = None,
+) -> Any:
+    """`dbt parse`, returning dbt's Manifest: pass it as `manifest=` to `build` / `run_dbt` and
+    they skip parsing (about a second even with partial parsing). For a long-lived process (the
+    speed lane); the manifest is as old as the project files were when it was parsed, and later
+    runs must pass the same `dbt_vars`."""
+    outcome = _invoke(
+        ["parse"], Path(warehouse_path).resolve(), "duckdb", dbt_vars, target_path, True, None
+    )
+    if not outcome.success or outcome.result is None:
+        detail = " ".join(str(outcome.exception or "see dbt.log").split())
+        raise DbtError(f"dbt parse failed: {detail}")
+    return outcome.result
 
 
 def run_dbt(
@@ -119,6 +142,7 @@ def run_dbt(
     dbt_vars: Mapping[str, Any] | None = None,
     target_path: Path | None = None,
     quiet: bool = True,
+    manifest: Any = None,
 ) -> DbtRunResult:
     """Run one dbt command (e.g. ["build", "--select", "dim_leads"]) against the warehouse.
 
@@ -133,17 +157,9 @@ def run_dbt(
     warehouse_path = Path(warehouse_path).resolve()
     if target == "duckdb":
         warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    target_dir = Path(target_path).resolve() if target_path else PROJECT_DIR / "target"
-
     command = tuple(args)
-    invocation = [*command, *_project_options(command, target, target_dir, dbt_vars, quiet)]
-
-    # Imported here: dbt takes ~1 s to import and most of LeadFlow never runs it.
-    from dbt.cli.main import dbtRunner
-
     started = time.monotonic()
-    with _dbt_lock, scoped_environ({WAREHOUSE_PATH_ENV: str(warehouse_path)}):
-        outcome = dbtRunner(callbacks=[_crash_point_per_node]).invoke(invocation)
+    outcome = _invoke(command, warehouse_path, target, dbt_vars, target_path, quiet, manifest)
     elapsed = time.monotonic() - started
 
     results = list(getattr(outcome.result, "results", None) or [])
@@ -161,6 +177,26 @@ def run_dbt(
     if not result.success:
         raise DbtError(_failure_message(command, result, outcome.exception), result)
     return result
+
+
+def _invoke(
+    command: Sequence[str],
+    warehouse_path: Path,
+    target: str,
+    dbt_vars: Mapping[str, Any] | None,
+    target_path: Path | None,
+    quiet: bool,
+    manifest: Any,
+) -> Any:
+    """One dbtRunner invocation against this project and warehouse; dbt's own result object."""
+    target_dir = Path(target_path).resolve() if target_path else PROJECT_DIR / "target"
+    invocation = [*command, *_project_options(command, target, target_dir, dbt_vars, quiet)]
+
+    # Imported here: dbt takes ~1 s to import and most of LeadFlow never runs it.
+    from dbt.cli.main import dbtRunner
+
+    with _dbt_lock, scoped_environ({WAREHOUSE_PATH_ENV: str(warehouse_path)}):
+        return dbtRunner(manifest=manifest, callbacks=[_crash_point_per_node]).invoke(invocation)
 
 
 def _project_options(

@@ -27,7 +27,7 @@ from leadflow.accounting import record_accounting
 from leadflow.config import Settings
 from leadflow.landing import LandResult, land
 from leadflow.redact import redact
-from leadflow.warehouse import Warehouse, utcnow
+from leadflow.warehouse import Warehouse, has_table, utcnow
 from routing import RouteResult, notify, route_new_leads
 from routing.notify import NotifyResult
 from routing.nurture import NurtureResult, run_nurture
@@ -126,6 +126,21 @@ def land_intake(settings: Settings, run_id: str) -> IntakeLandResult:
         return land_inbox(inbox, con, fetchers(settings), run_id=run_id)
 
 
+def intake_pending(settings: Settings) -> int:
+    """How many inbox entries wait to be landed."""
+    path = settings.inbox_path
+    if not path.exists():
+        return 0
+    with Inbox(path) as inbox:
+        return inbox.pending_count()
+
+
+def has_published(settings: Settings) -> bool:
+    """Whether a sync has built the push payload (the speed lane needs a first full build)."""
+    with warehouse(settings).connect() as con:
+        return has_table(con, "marts", "sync_hubspot__contacts")
+
+
 def stage_records(settings: Settings, run_id: str, as_of: datetime) -> StageResult:
     from expectations.gate import Gate  # GX takes seconds to import; only this step needs it
 
@@ -146,19 +161,26 @@ def resolve_identities(settings: Settings, run_id: str, as_of: datetime) -> Reso
         return resolve(con, run_id=run_id, as_of=as_of)
 
 
-def build_models(settings: Settings, selector: str) -> dict[str, Any]:
-    """dbt build for one selector; a failed model or test raises and stops the run."""
+def dbt_vars(settings: Settings) -> dict[str, Any]:
+    """The dbt vars leadflow.yml decides (the grade and temperature bands' names)."""
+    bands = settings.scoring.bands
+    return {
+        "score_grades": list(bands.grades),
+        "score_temperatures": list(bands.temperature),
+    }
+
+
+def build_models(settings: Settings, selector: str, manifest: Any = None) -> dict[str, Any]:
+    """dbt build for one selector; a failed model or test raises and stops the run. `manifest`
+    (leadflow.dbt.parse) spares a long-lived process the parse."""
     from leadflow.dbt import build
 
-    bands = settings.scoring.bands
     result = build(
         selector,
         settings.warehouse_path,
-        dbt_vars={
-            "score_grades": list(bands.grades),
-            "score_temperatures": list(bands.temperature),
-        },
+        dbt_vars=dbt_vars(settings),
         unit_tests=False,  # logic tests belong to the test suite; the data tests still run
+        manifest=manifest,
     )
     return {
         "selector": selector,
@@ -203,7 +225,7 @@ def nurture_leads(settings: Settings, run_id: str, as_of: datetime) -> NurtureRe
 def recycle_leads(settings: Settings, run_id: str, as_of: datetime) -> RecycleResult:
     """Recycle or close stale leads (routing/recycle.py), then make the Lemlist calls it owes."""
     with warehouse(settings).connect() as con:
-        if not _has_lead_profile(con):
+        if not has_table(con, "intermediate", "int_leads_unified"):
             return RecycleResult()  # no sync has built the lead profile yet: nothing is stale
         result = recycle_stale_leads(con, settings.nurture, run_id=run_id, as_of=as_of)
     client = _lemlist_client(settings)
@@ -218,14 +240,6 @@ def recycle_leads(settings: Settings, run_id: str, as_of: datetime) -> RecycleRe
         finally:
             client.close()
     return result
-
-
-def _has_lead_profile(con: Any) -> bool:
-    row = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'intermediate' and table_name = 'int_leads_unified'"
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def recycle_summary(

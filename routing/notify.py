@@ -45,6 +45,7 @@ __all__ = [
     "compose",
     "crm_record_url",
     "deliver",
+    "digest",
     "enqueue",
 ]
 
@@ -278,6 +279,29 @@ def compose(
     return slack, Email(to=str(recipient), subject=f"{title}: {who}", text="\n".join(body))
 
 
+def digest(
+    facts: list[dict[str, Any]], portal_id: int | None, ui_domain: str = HUBSPOT_UI
+) -> SlackMessage:
+    """One Slack message announcing several assignments: a line per lead (who, owner, score, why),
+    each linked to its CRM record."""
+    lines = []
+    for lead in facts:
+        name, company = _name(lead), str(lead.get("company") or "")
+        who = f"{name} ({company})" if company else name
+        url = crm_record_url(portal_id, lead.get("crm_contact_id"), ui_domain)
+        headline = blocks.link(url, who) if url else blocks.escape(who)
+        owner = blocks.escape(str(lead.get("current_owner_email") or "unassigned"))
+        why = blocks.escape(str(lead.get("routing_reason") or "—"))
+        score = blocks.escape(_score(lead))
+        lines.append(blocks.section(f"*{headline}* → {owner}\nScore {score} · {why}"))
+    ids = ", ".join(f"`{blocks.escape(str(lead['lead_id']))}`" for lead in facts)
+    title = f"{len(facts)} new leads assigned"
+    return SlackMessage(
+        text=title,
+        blocks=[blocks.header(title), *lines, blocks.context(f"leads {ids} · LeadFlow")],
+    )
+
+
 # --------------------------------------------------------------------------- delivery
 
 
@@ -307,7 +331,8 @@ def deliver(
     result = NotifyResult()
     if not config.enabled:
         return result
-    for channel in ("slack", "email"):
+    # E-mail first: it is per rep and unpaced; Slack takes about a message a second.
+    for channel in ("email", "slack"):
         rows = con.execute(
             """select notification_id, lead_id, owner_id, kind, channel, recipient, attempts
                from ops.notifications
@@ -321,9 +346,15 @@ def deliver(
         client: WebhookClient | SmtpClient = (
             slack_client() if channel == "slack" else email_client()
         )
+        records = nulls_to_none(rows).to_dict("records")
+        groups = (
+            _digests(records, config.slack.max_leads_per_message)
+            if channel == "slack"
+            else [[row] for row in records]
+        )
         try:
-            for row in nulls_to_none(rows).to_dict("records"):
-                if not _send_one(con, config, client, row, result, portal_id, as_of, ui_domain):
+            for group in groups:
+                if not _send(con, config, client, group, result, portal_id, as_of, ui_domain):
                     break
         finally:
             client.close()
@@ -332,59 +363,107 @@ def deliver(
     return result
 
 
-def _send_one(
+def _digests(rows: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    """Slack rows in posting order: assignments in runs of up to `size` leads (one message each:
+    a burst of leads must not queue behind Slack's one-message-a-second), anything else alone."""
+    groups: list[list[dict[str, Any]]] = []
+    for row in rows:
+        last = groups[-1] if groups else None
+        if (
+            row["kind"] == "assignment"
+            and last is not None
+            and last[0]["kind"] == "assignment"
+            and len(last) < size
+        ):
+            last.append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
+def _send(
     con: duckdb.DuckDBPyConnection,
     config: NotificationsConfig,
     client: WebhookClient | SmtpClient,
-    row: dict[str, Any],
+    group: list[dict[str, Any]],
     result: NotifyResult,
     portal_id: int | None,
     as_of: datetime,
     ui_domain: str,
 ) -> bool:
-    """Send one row and record the outcome; False when the channel should stop for this run."""
-    nid, kind, channel = row["notification_id"], row["kind"], row["channel"]
-    facts = _facts(con, row)
-    stale = _still_relevant(kind, facts)
-    slack, email = compose(kind, facts, portal_id=portal_id, ui_domain=ui_domain)
-    if stale is None and channel == "email" and email is None:
-        stale = "no e-mail address for the recipient"
-    if stale is not None:
-        con.execute(
-            "update ops.notifications set status = 'cancelled', last_error = ? where notification_id = ?",
-            [stale, nid],
-        )
-        result.cancelled += 1
+    """Send one message for the group's rows (one row, or a Slack digest of assignments) and
+    record the outcome of each; False when the channel should stop for this run."""
+    ready: list[tuple[dict[str, Any], dict[str, Any], SlackMessage, Email | None]] = []
+    for row in group:
+        facts = _facts(con, row)
+        stale = _still_relevant(row["kind"], facts)
+        slack, email = compose(row["kind"], facts, portal_id=portal_id, ui_domain=ui_domain)
+        if stale is None and row["channel"] == "email" and email is None:
+            stale = "no e-mail address for the recipient"
+        if stale is not None:
+            con.execute(
+                "update ops.notifications set status = 'cancelled', last_error = ?"
+                " where notification_id = ?",
+                [stale, row["notification_id"]],
+            )
+            result.cancelled += 1
+        else:
+            ready.append((row, facts, slack, email))
+    if not ready:
         return True
-    attempts = int(row["attempts"]) + 1
+    first = ready[0][0]
+    lead_ids = ", ".join(str(row["lead_id"]) for row, *_ in ready[:3])
+    lead_ids += f" and {len(ready) - 3} more" if len(ready) > 3 else ""
     try:
         if isinstance(client, WebhookClient):
-            post_message(client, slack)
+            post_message(
+                client,
+                ready[0][2]
+                if len(ready) == 1
+                else digest([facts for _, facts, *_ in ready], portal_id, ui_domain),
+            )
         else:
+            email = ready[0][3]
             assert email is not None
             send_email(client, email)
     except (RetriableError, AuthError) as exc:
-        status = "failed" if attempts >= config.max_attempts else "pending"
-        _mark(con, nid, status, attempts, _error_line(exc), None)
-        if status == "failed":
-            result.failed += 1
-        else:
-            result.retried += 1
-        message = f"{exc} (lead {row['lead_id']}; {status}, attempt {attempts})"
-        log.warning("%s", message)
-        result.errors.append(message)
+        for row, *_ in ready:  # each row keeps its own count of attempts
+            attempts = int(row["attempts"]) + 1
+            status = "failed" if attempts >= config.max_attempts else "pending"
+            _mark(con, row["notification_id"], status, attempts, _error_line(exc), None)
+            if status == "failed":
+                result.failed += 1
+            else:
+                result.retried += 1
+        line = f"{exc} (lead {lead_ids}; {status}, attempt {attempts})"
+        log.warning("%s", line)
+        result.errors.append(line)
         # A rate limit, an outage or a refused credential will answer the next message the same.
         return False
     except FatalError as exc:
-        _mark(con, nid, "failed", attempts, _error_line(exc), None)
+        if len(ready) > 1:  # Slack refused the digest: one lead's text, most likely. Each alone.
+            log.warning("%s (a digest of %d leads; sending each alone)", exc, len(ready))
+            return all(
+                _send(con, config, client, [row], result, portal_id, as_of, ui_domain)
+                for row, *_ in ready
+            )
+        _mark(
+            con,
+            first["notification_id"],
+            "failed",
+            int(first["attempts"]) + 1,
+            _error_line(exc),
+            None,
+        )
         result.failed += 1
-        message = f"{exc} (lead {row['lead_id']}; failed)"
-        log.warning("%s", message)
-        result.errors.append(message)
+        line = f"{exc} (lead {lead_ids}; failed)"
+        log.warning("%s", line)
+        result.errors.append(line)
         return True
     crash_point("notify:sent")
-    _mark(con, nid, "sent", attempts, None, as_of)
-    result.sent[channel] += 1
+    for row, *_ in ready:
+        _mark(con, row["notification_id"], "sent", int(row["attempts"]) + 1, None, as_of)
+        result.sent[row["channel"]] += 1
     return True
 
 

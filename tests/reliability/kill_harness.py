@@ -33,7 +33,7 @@ import duckdb
 from leadflow.accounting import record_accounting, record_status_sql
 from leadflow.warehouse import raw_table
 from sandbox import Sandbox
-from tests.flows.test_lead_sync import TOKEN_ENV, TOKENS, write_config
+from tests.flows.test_lead_sync import TOKEN_ENV, TOKENS, slack_notices, write_config
 
 WORLD_START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 AS_OF = datetime(2026, 5, 4, 9, 30)
@@ -223,9 +223,8 @@ def snapshot(sandbox: Sandbox, warehouse: Path) -> dict[str, Any]:
             ),
         }
     snap["duplicate_emails"] = sum(n - 1 for n in Counter(e for e in emails if e).values() if n > 1)
-    snap["notifications"] = Counter(
-        [("slack", str(m.payload.get("text", ""))) for m in sandbox.slack_messages()]
-        + [("email", f"{m.recipients} {m.message['Subject']}") for m in sandbox.emails()]
+    snap["notifications"] = slack_notices(sandbox.slack_messages()) + Counter(
+        ("email", f"{m.recipients} {m.message['Subject']}") for m in sandbox.emails()
     )
     return snap
 

@@ -203,7 +203,8 @@ def test_a_message_slack_refuses_fails_without_retry_and_others_still_go(
     assign(world, "l2", "2", "b@s.io")
     ack(world, "l2", "902")
     sb.inject_faults("slack", 400, 1)
-    result = run(world, sb, config(sb))
+    one_per_lead = {"min_interval_s": 0, "max_leads_per_message": 1}
+    result = run(world, sb, config(sb, slack=one_per_lead))
     assert result.failed == 1 and dict(result.sent) == {"slack": 1, "email": 2}
     states = {(r[0], r[2]): r[3] for r in outbox(world)}
     assert sorted(states[(lead, "slack")] for lead in ("l1", "l2")) == ["failed", "sent"]
@@ -285,3 +286,42 @@ def test_no_webhook_secret_or_address_reaches_the_logs(
     assert "sandbox-slack-webhook-secret" not in text
     assert "a@s.io" not in text and "leadflow@s.io" not in text
     assert all("@" not in (r[5] or "") for r in outbox(world))
+
+
+def test_assignments_waiting_together_go_out_as_one_slack_digest(
+    world: duckdb.DuckDBPyConnection, sb: Sandbox
+) -> None:
+    # GIVEN two leads assigned in the same batch (a burst of webhooks)
+    assign(world, "l1")
+    ack(world, "l1", "901")
+    assign(world, "l2", "2", "b@s.io")
+    ack(world, "l2", "902")
+    # WHEN notified THEN Slack gets one message naming both, each linked to its record; each rep
+    # still gets an e-mail of their own
+    result = run(world, sb, config(sb))
+    assert dict(result.sent) == {"slack": 2, "email": 2}
+    (message,) = sb.slack_messages()
+    assert message.payload["text"] == "2 new leads assigned"
+    text = str(message.payload["blocks"])
+    for contact, who in (("901", "Ada Lovelace (Analytical Engines)"), ("902", "Alan (Bletchley)")):
+        assert f"https://app.hubspot.com/contacts/{PORTAL}/record/0-1/{contact}|{who}" in text
+    assert "a@s.io" in text and "b@s.io" in text and "82 (A, hot)" in text
+    assert sorted(m.recipients for m in sb.emails()) == [("a@s.io",), ("b@s.io",)]
+    # AND a second run sends nothing again
+    assert sum(run(world, sb, config(sb), hours=1).sent.values()) == 0
+
+
+def test_a_digest_slack_refuses_is_sent_lead_by_lead(
+    world: duckdb.DuckDBPyConnection, sb: Sandbox
+) -> None:
+    assign(world, "l1")
+    ack(world, "l1", "901")
+    assign(world, "l2", "2", "b@s.io")
+    ack(world, "l2", "902")
+    sb.inject_faults("slack", 400, 1)  # the digest is refused as an invalid payload
+    result = run(world, sb, config(sb))
+    assert result.failed == 0 and dict(result.sent) == {"slack": 2, "email": 2}
+    assert sorted(m.payload["text"].split(":")[0] for m in sb.slack_messages()) == [
+        "New lead for a@s.io",
+        "New lead for b@s.io",
+    ]
