@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv demo test lint typecheck dbt-postgres bench-routing bench-scoring bench-reliability clean-demo help
+.PHONY: venv demo test lint typecheck dbt-postgres bench-routing bench-scoring bench-reliability bench-speed clean-demo help
 
 help:
 	@echo "make demo   - install, start the sandbox, run the sync once, print a summary"
@@ -57,6 +57,12 @@ bench-scoring: venv
 # and the report bench/RELIABILITY.md; exits non-zero when a figure misses the bar
 bench-reliability: venv
 	$(BIN)/python bench/reliability.py
+
+# Webhooks at 1, 10 and 50 leads/s into `leadflow serve` (a child process) with the sandbox as the
+# CRM: p50/p95/p99 to the owner in the CRM and to the rep notified (about 5 min)
+# -> bench/results/speed_to_lead.json; exits non-zero when the 10/s target is missed or a lead is lost
+bench-speed: venv
+	$(BIN)/python bench/speed_to_lead.py
 
 clean-demo:
 	rm -rf .leadflow

@@ -34,7 +34,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from leadflow import pipeline
@@ -83,25 +82,18 @@ class SpeedLane:
     once (what a previous process left pending), then one per wake-up, and one every `poll_s` in
     case a wake-up was missed."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        on_batch: Callable[[LaneBatch], None] | None = None,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.config = settings.intake.speed_lane
-        self.on_batch = on_batch or (lambda batch: None)
-        self.clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._manifest: Any = None
         self._force = True  # the first batch, and the one after a failure, run whatever is left
-        self.batches = 0  # batches that processed something
+        self.batches = 0  # batches run
         self.idle_batches = 0  # woken with nothing to do
         self.failures = 0
+        self._failing = 0  # failures in a row
         self.last_batch_at: str | None = None
 
     def start(self) -> SpeedLane:
@@ -138,7 +130,8 @@ class SpeedLane:
                 return
             self._wake.clear()
             try:
-                batch = self.run_batch()
+                self.run_batch()
+                self._failing = 0
             except WarehouseBusy:
                 # Another run holds the warehouse (the hourly sync lands the inbox itself): try
                 # again shortly, without a wake-up.
@@ -147,13 +140,16 @@ class SpeedLane:
                 continue
             except Exception as exc:  # the service must outlive a failed batch; the next retries
                 self.failures += 1
+                self._failing += 1
                 self._force = True
-                log.error("speed lane: batch failed: %s", redact(str(exc))[:500])
-                self._stop.wait(self.config.busy_retry_s)
+                # Retried after busy_retry_s, doubling while it keeps failing (a CRM outage), up
+                # to poll_s; new arrivals still wake it sooner.
+                pause = min(self.config.busy_retry_s * 2 ** (self._failing - 1), self.config.poll_s)
+                log.error(
+                    "speed lane: batch failed (retry in %.0f s): %s", pause, redact(str(exc))[:500]
+                )
+                self._wake.wait(pause)
                 self._wake.set()
-                continue
-            if batch is not None:
-                self.on_batch(batch)
 
     def run_batch(self) -> LaneBatch | None:
         """One micro-batch under the warehouse lock; None when there was nothing to do."""
@@ -174,7 +170,7 @@ class SpeedLane:
             log.warning("speed lane: waiting for a first `leadflow run` to build the warehouse")
             self.idle_batches += 1
             return None
-        run_id, as_of = uuid.uuid4().hex, self.clock()
+        run_id, as_of = uuid.uuid4().hex, utcnow()
         batch = LaneBatch(run_id)
 
         def step(name: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -202,7 +198,11 @@ class SpeedLane:
         except BaseException as exc:
             pipeline.record_failure(settings, run_id, exc)
             raise
-        self._force = False
+        # Notifications past notifications.max_per_run wait: another batch at once sends them,
+        # unless a channel is failing (its rows wait for the next hourly run or arrival).
+        self._force = notified.pending > 0 and not notified.errors
+        if self._force:
+            self._wake.set()
         batch.summary = {
             "run_id": run_id,
             "flow": FLOW,

@@ -796,7 +796,7 @@ class SlackNotifyConfig(_Model):
     # Assignments waiting together go out as one message listing up to this many leads (a digest),
     # so a burst is announced in seconds, not a message a second; 1 sends one message per lead.
     # Slack allows 50 blocks a message: a header, a line per lead and a footer.
-    max_leads_per_message: int = Field(20, ge=1, le=48)
+    max_leads_per_message: int = Field(40, ge=1, le=48)
 
     def webhook_url(self) -> SecretStr:
         return read_secret(self.webhook_url_env)

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import duckdb
+import pandas as pd
 
 from connectors.email import Email, SmtpClient, send_email
 from connectors.http import AuthError, ConnectorError, FatalError, RetriableError
@@ -38,7 +39,7 @@ from connectors.slack import SlackMessage, WebhookClient, post_message
 from connectors.slack import models as blocks
 from leadflow.config import NotificationsConfig, NotifyChannel, SlaConfig
 from leadflow.faults import crash_point
-from leadflow.warehouse import nulls_to_none, table_columns
+from leadflow.warehouse import nulls_to_none, registered, table_columns
 
 __all__ = [
     "NotifyResult",
@@ -157,8 +158,11 @@ def crm_record_url(
     return f"https://{ui_domain}/contacts/{portal_id}/record/0-1/{contact_id}"
 
 
-def _facts(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> dict[str, Any]:
-    """Everything a message says about one queued notification, read fresh at send time."""
+def _facts(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Everything the messages say about these queued notifications, by notification id: read in
+    one query when the delivery starts (a burst of leads must not cost a query each)."""
+    if not rows:
+        return {}
     present = set(table_columns(con, "intermediate", "int_leads_unified"))
     lead_cols = ", ".join(
         f"l.{c}" if c in present else f"null as {c}" for c in ("first_name", "last_name", "company")
@@ -168,26 +172,37 @@ def _facts(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> dict[str, Any
         if "lead_id" in present
         else ""
     )
-    found = con.execute(
-        f"""
-        select {lead_cols}, s.score, s.grade, s.temperature, s.reasons,
-               a.owner_id as current_owner_id, a.owner_email as current_owner_email,
-               a.reason as routing_reason, p.destination_record_id as crm_contact_id,
-               b.policy, b.due_at, b.touched_at, b.action as sla_action, b.new_owner,
-               b.owner_email as breached_owner_email
-        from (select ?::varchar as lead_id, ?::varchar as owner_id) k
-        {lead_join}
-        left join ops.lead_scores s on s.lead_id = k.lead_id
-        left join ops.lead_assignments a on a.lead_id = k.lead_id
-        left join ops.push_state p on p.destination = 'hubspot' and p.lead_id = k.lead_id
-        left join ops.sla_breaches b on b.lead_id = k.lead_id and b.owner_id = k.owner_id
-        order by b.breached_at desc nulls last
-        limit 1
-        """,  # the interpolated pieces are fixed text chosen above
-        [row["lead_id"], row["owner_id"]],
-    ).df()
-    facts = nulls_to_none(found).to_dict("records")[0] if not found.empty else {}
-    return {**row, **facts}
+    keys = pd.DataFrame(
+        {
+            "notification_id": [str(r["notification_id"]) for r in rows],
+            "lead_id": [str(r["lead_id"]) for r in rows],
+            "owner_id": [None if r["owner_id"] is None else str(r["owner_id"]) for r in rows],
+        },
+        dtype="object",
+    )
+    with registered(con, "notify_keys", keys):
+        found = con.execute(
+            f"""
+            select k.notification_id, {lead_cols}, s.score, s.grade, s.temperature, s.reasons,
+                   a.owner_id as current_owner_id, a.owner_email as current_owner_email,
+                   a.reason as routing_reason, p.destination_record_id as crm_contact_id,
+                   b.policy, b.due_at, b.touched_at, b.action as sla_action, b.new_owner,
+                   b.owner_email as breached_owner_email
+            from notify_keys k
+            {lead_join}
+            left join ops.lead_scores s on s.lead_id = k.lead_id
+            left join ops.lead_assignments a on a.lead_id = k.lead_id
+            left join ops.push_state p on p.destination = 'hubspot' and p.lead_id = k.lead_id
+            left join ops.sla_breaches b on b.lead_id = k.lead_id and b.owner_id = k.owner_id
+            qualify row_number() over (
+                partition by k.notification_id order by b.breached_at desc nulls last
+            ) = 1
+            """,  # the interpolated pieces are fixed text chosen above
+        ).df()
+    by_id = {str(f.pop("notification_id")): f for f in nulls_to_none(found).to_dict("records")}
+    return {
+        str(r["notification_id"]): {**r, **by_id.get(str(r["notification_id"]), {})} for r in rows
+    }
 
 
 def _name(facts: dict[str, Any]) -> str:
@@ -347,6 +362,7 @@ def deliver(
             slack_client() if channel == "slack" else email_client()
         )
         records = nulls_to_none(rows).to_dict("records")
+        facts = _facts(con, records)
         groups = (
             _digests(records, config.slack.max_leads_per_message)
             if channel == "slack"
@@ -354,7 +370,9 @@ def deliver(
         )
         try:
             for group in groups:
-                if not _send(con, config, client, group, result, portal_id, as_of, ui_domain):
+                if not _send(
+                    con, config, client, group, facts, result, portal_id, as_of, ui_domain
+                ):
                     break
         finally:
             client.close()
@@ -386,6 +404,7 @@ def _send(
     config: NotificationsConfig,
     client: WebhookClient | SmtpClient,
     group: list[dict[str, Any]],
+    facts_by_id: dict[str, dict[str, Any]],
     result: NotifyResult,
     portal_id: int | None,
     as_of: datetime,
@@ -395,7 +414,7 @@ def _send(
     record the outcome of each; False when the channel should stop for this run."""
     ready: list[tuple[dict[str, Any], dict[str, Any], SlackMessage, Email | None]] = []
     for row in group:
-        facts = _facts(con, row)
+        facts = facts_by_id[str(row["notification_id"])]
         stale = _still_relevant(row["kind"], facts)
         slack, email = compose(row["kind"], facts, portal_id=portal_id, ui_domain=ui_domain)
         if stale is None and row["channel"] == "email" and email is None:
@@ -444,7 +463,7 @@ def _send(
         if len(ready) > 1:  # Slack refused the digest: one lead's text, most likely. Each alone.
             log.warning("%s (a digest of %d leads; sending each alone)", exc, len(ready))
             return all(
-                _send(con, config, client, [row], result, portal_id, as_of, ui_domain)
+                _send(con, config, client, [row], facts_by_id, result, portal_id, as_of, ui_domain)
                 for row, *_ in ready
             )
         _mark(

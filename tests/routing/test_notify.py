@@ -81,6 +81,14 @@ def ack(con: duckdb.DuckDBPyConnection, lead: str, contact: str, at: Any = T0) -
     )
 
 
+def assign_two(world: duckdb.DuckDBPyConnection) -> None:
+    """l1 to owner 1 (a@s.io) and l2 to owner 2 (b@s.io), both acknowledged by the CRM."""
+    assign(world, "l1")
+    ack(world, "l1", "901")
+    assign(world, "l2", "2", "b@s.io")
+    ack(world, "l2", "902")
+
+
 def config(sb: Sandbox, **overrides: Any) -> NotificationsConfig:
     host, port = sb.smtp_address
     base: dict[str, Any] = {
@@ -198,10 +206,7 @@ def test_a_slack_outage_is_retried_on_the_next_run_and_never_doubled(
 def test_a_message_slack_refuses_fails_without_retry_and_others_still_go(
     world: duckdb.DuckDBPyConnection, sb: Sandbox
 ) -> None:
-    assign(world, "l1")
-    ack(world, "l1", "901")
-    assign(world, "l2", "2", "b@s.io")
-    ack(world, "l2", "902")
+    assign_two(world)
     sb.inject_faults("slack", 400, 1)
     one_per_lead = {"min_interval_s": 0, "max_leads_per_message": 1}
     result = run(world, sb, config(sb, slack=one_per_lead))
@@ -292,10 +297,7 @@ def test_assignments_waiting_together_go_out_as_one_slack_digest(
     world: duckdb.DuckDBPyConnection, sb: Sandbox
 ) -> None:
     # GIVEN two leads assigned in the same batch (a burst of webhooks)
-    assign(world, "l1")
-    ack(world, "l1", "901")
-    assign(world, "l2", "2", "b@s.io")
-    ack(world, "l2", "902")
+    assign_two(world)
     # WHEN notified THEN Slack gets one message naming both, each linked to its record; each rep
     # still gets an e-mail of their own
     result = run(world, sb, config(sb))
@@ -314,10 +316,7 @@ def test_assignments_waiting_together_go_out_as_one_slack_digest(
 def test_a_digest_slack_refuses_is_sent_lead_by_lead(
     world: duckdb.DuckDBPyConnection, sb: Sandbox
 ) -> None:
-    assign(world, "l1")
-    ack(world, "l1", "901")
-    assign(world, "l2", "2", "b@s.io")
-    ack(world, "l2", "902")
+    assign_two(world)
     sb.inject_faults("slack", 400, 1)  # the digest is refused as an invalid payload
     result = run(world, sb, config(sb))
     assert result.failed == 0 and dict(result.sent) == {"slack": 2, "email": 2}
