@@ -170,9 +170,8 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_models(settings: Settings, selector: str, manifest: Any = None) -> dict[str, Any]:
-    """dbt build for one selector; a failed model or test raises and stops the run. `manifest`
-    (leadflow.dbt.parse) spares a long-lived process the parse."""
+def build_models(settings: Settings, selector: str) -> dict[str, Any]:
+    """dbt build for one selector; a failed model or test raises and stops the run."""
     from leadflow.dbt import build
 
     result = build(
@@ -180,7 +179,6 @@ def build_models(settings: Settings, selector: str, manifest: Any = None) -> dic
         settings.warehouse_path,
         dbt_vars=dbt_vars(settings),
         unit_tests=False,  # logic tests belong to the test suite; the data tests still run
-        manifest=manifest,
     )
     return {
         "selector": selector,
