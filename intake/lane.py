@@ -203,6 +203,8 @@ class SpeedLane:
         self._force = notified.pending > 0 and not notified.errors
         if self._force:
             self._wake.set()
+        elif pushed.failed:
+            self._force = True  # dead-lettered leads go again at the next poll_s or arrival
         batch.summary = {
             "run_id": run_id,
             "flow": FLOW,
