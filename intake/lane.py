@@ -243,10 +243,10 @@ class SpeedLane:
             target_path=LANE_DBT_TARGET,
         )
 
-    def _build(self, selector: str) -> dict[str, Any]:
+    def _build(self, selector: str) -> None:
         from leadflow.dbt import build
 
-        result = build(
+        build(
             selector,
             self.settings.warehouse_path,
             dbt_vars=pipeline.dbt_vars(self.settings),
@@ -255,4 +255,3 @@ class SpeedLane:
             manifest=self._manifest,
             extra_args=LANE_DBT_ARGS,
         )
-        return {"nodes": result.count_nodes, "elapsed_s": result.elapsed_s}

@@ -222,6 +222,17 @@ def _score(facts: dict[str, Any]) -> str:
     return f"{int(facts['score'])} ({extra})" if extra else str(int(facts["score"]))
 
 
+def _who(facts: dict[str, Any]) -> str:
+    """ "Name (Company)", or the name alone."""
+    name, company = _name(facts), str(facts.get("company") or "")
+    return f"{name} ({company})" if company else name
+
+
+def _linked(who: str, url: str | None) -> str:
+    """Slack mrkdwn: `who` linked to the CRM record when there is one, escaped either way."""
+    return blocks.link(url, who) if url else blocks.escape(who)
+
+
 def _when(value: Any) -> str:
     return f"{value:%Y-%m-%d %H:%M} UTC" if isinstance(value, datetime) else "—"
 
@@ -230,9 +241,7 @@ def compose(
     kind: Kind, facts: dict[str, Any], *, portal_id: int | None, ui_domain: str = HUBSPOT_UI
 ) -> tuple[SlackMessage, Email | None]:
     """The Slack message and the e-mail for one notification (the e-mail is None without a recipient)."""
-    name = _name(facts)
-    company = str(facts.get("company") or "")
-    who = f"{name} ({company})" if company else name
+    who = _who(facts)
     url = crm_record_url(portal_id, facts.get("crm_contact_id"), ui_domain)
     score = _score(facts)
     reasons = _reasons(facts)
@@ -268,7 +277,7 @@ def compose(
             ),
             ("Action", outcome),
         ]
-    headline = blocks.link(url, who) if url else blocks.escape(who)
+    headline = _linked(who, url)
     slack_blocks = [
         blocks.header(title),
         blocks.section(f"*{headline}*"),
@@ -301,10 +310,9 @@ def digest(
     each linked to its CRM record."""
     lines = []
     for lead in facts:
-        name, company = _name(lead), str(lead.get("company") or "")
-        who = f"{name} ({company})" if company else name
-        url = crm_record_url(portal_id, lead.get("crm_contact_id"), ui_domain)
-        headline = blocks.link(url, who) if url else blocks.escape(who)
+        headline = _linked(
+            _who(lead), crm_record_url(portal_id, lead.get("crm_contact_id"), ui_domain)
+        )
         owner = blocks.escape(str(lead.get("current_owner_email") or "unassigned"))
         why = blocks.escape(str(lead.get("routing_reason") or "—"))
         score = blocks.escape(_score(lead))
