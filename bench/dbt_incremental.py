@@ -1,12 +1,14 @@
-"""An hourly run's dbt `publish` on incremental marts against the same build from scratch.
+"""An hourly run's dbt `prepare` and `publish` on incremental models against the same builds
+from scratch.
 
 A sandbox world of N people goes through a first sync, then H hourly syncs in which new people
 arrive (and the sandbox clock moves an hour, so earlier leads get their first touches). Just before
-the last hour's `publish`, the warehouse file is copied; the pipeline's own (incremental) publish
-runs on the original, then `dbt build --selector publish --full-refresh` on the copy: the baseline
-from the identical state, in the same process. Both builds' per-model seconds come from dbt's
-run_results.json. Then every incremental model is compared row for row between the two warehouses:
-hours of incremental builds must equal one build from scratch.
+the last hour's `prepare`, and again just before its `publish`, the warehouse file is copied; the
+pipeline's own (incremental) builds run on the original, then `dbt build --selector prepare
+--full-refresh` and `... publish --full-refresh` on the copies: the baselines from the identical
+states, in the same process. Every build's per-model seconds come from dbt's run_results.json.
+Then every incremental model is compared row for row between the warehouses: hours of incremental
+builds must equal one build from scratch.
 
     .venv/bin/python bench/dbt_incremental.py --leads 20000 --hours 3
 """
@@ -25,6 +27,7 @@ from typing import Any
 import duckdb
 from harness import REPO, machine, one_run, peak_rss_mb, sandbox, settings_for
 
+import leadflow.landing
 from leadflow.dbt import PROJECT_DIR, run_dbt
 from leadflow.warehouse import utcnow
 
@@ -95,6 +98,7 @@ def main() -> None:
         workdir = Path(tmp)
         settings = settings_for(sb, workdir)
         copy = workdir / "full_refresh.duckdb"
+        prepare_copy = workdir / "full_refresh_prepare.duckdb"
         prepares: list[dict[str, Any]] = []
         publishes: list[dict[str, Any]] = []
         runs: list[dict[str, Any]] = []
@@ -107,7 +111,15 @@ def main() -> None:
                 publishes.append(node_timings(PROJECT_DIR / "target"))
             elif event == "before_publish" and hour == args.hours:
                 shutil.copyfile(settings.warehouse_path, copy)
+            elif event == "before_prepare" and hour == args.hours:
+                shutil.copyfile(settings.warehouse_path, prepare_copy)
 
+        # Raw rows are stamped _loaded_at from the wall clock, and incremental staging re-stages
+        # what was loaded within its lookback of the newest stamp (dbt var staging_lookback_minutes).
+        # The hours here pass in minutes: stamp each hour's rows an hour later, as an hourly
+        # schedule would, so a build does not re-stage the previous hour's rows.
+        wall_clock = leadflow.landing.utcnow
+        leadflow.landing.utcnow = lambda: wall_clock() + timedelta(hours=hour)
         as_of = utcnow()
         runs.append(one_run(settings, "bench-hour-0", as_of, hook))
         for hour in range(1, args.hours + 1):
@@ -118,32 +130,40 @@ def main() -> None:
             )
 
         bands = settings.scoring.bands
-        run_dbt(
-            [
-                "build",
-                "--selector",
-                "publish",
-                "--full-refresh",
-                "--exclude-resource-type",
-                "unit_test",
-            ],
-            warehouse_path=copy,
-            dbt_vars={
-                "score_grades": list(bands.grades),
-                "score_temperatures": list(bands.temperature),
-            },
-            target_path=workdir / "full_refresh_target",
-        )
-        full_refresh = node_timings(workdir / "full_refresh_target")
+        full_refreshes: dict[str, dict[str, Any]] = {}
+        for selector, warehouse in (("prepare", prepare_copy), ("publish", copy)):
+            run_dbt(
+                [
+                    "build",
+                    "--selector",
+                    selector,
+                    "--full-refresh",
+                    "--exclude-resource-type",
+                    "unit_test",
+                ],
+                warehouse_path=warehouse,
+                dbt_vars={
+                    "score_grades": list(bands.grades),
+                    "score_temperatures": list(bands.temperature),
+                },
+                target_path=workdir / "full_refresh_target",
+            )
+            full_refreshes[selector] = node_timings(workdir / "full_refresh_target")
         if args.keep:
             shutil.copyfile(settings.warehouse_path, args.keep)
+        # prepare's tables (staging, intermediate) against the prepare copy; the marts against the
+        # publish copy (scoring and routing ran between the two)
         compared = {
-            f"{schema}.{name}": differing_rows(settings.warehouse_path, copy, f"{schema}.{name}")
+            f"{schema}.{name}": differing_rows(
+                settings.warehouse_path,
+                copy if schema == "marts" else prepare_copy,
+                f"{schema}.{name}",
+            )
             for schema, name in incremental_models()
         }
 
-    hourly = publishes[-1]
-    incremental_names = [name for _, name in incremental_models()]
+    hourly = {"prepare": prepares[-1], "publish": publishes[-1]}
+    incremental_names = [(schema, name) for schema, name in incremental_models()]
     result = {
         "command": (
             f"python bench/dbt_incremental.py --leads {args.leads} --hours {args.hours} "
@@ -156,15 +176,17 @@ def main() -> None:
             {"leads": r["leads"], "records_pulled": r["records_pulled"], "stages_s": r["stages_s"]}
             for r in runs
         ],
-        "last_hour_prepare": prepares[-1],
-        "last_hour_publish_incremental": hourly,
-        "last_hour_publish_full_refresh": full_refresh,
+        "last_hour_prepare_incremental": hourly["prepare"],
+        "last_hour_prepare_full_refresh": full_refreshes["prepare"],
+        "last_hour_publish_incremental": hourly["publish"],
+        "last_hour_publish_full_refresh": full_refreshes["publish"],
         "incremental_models_s": {
             name: {
-                "incremental": hourly["per_model_s"].get(name),
-                "full_refresh": full_refresh["per_model_s"].get(name),
+                "incremental": hourly[step]["per_model_s"].get(name),
+                "full_refresh": full_refreshes[step]["per_model_s"].get(name),
             }
-            for name in incremental_names
+            for schema, name in incremental_names
+            for step in ["publish" if schema == "marts" else "prepare"]
         },
         "incremental_equals_full_refresh": compared,
         "peak_rss_mb": round(peak_rss_mb(), 1),

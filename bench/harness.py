@@ -67,8 +67,8 @@ def settings_for(sb: Sandbox, workdir: Path) -> Settings:
 
 def one_run(settings: Settings, run_id: str, as_of: datetime, hook: Any = None) -> dict[str, Any]:
     """One sync run, step by step, with each step's seconds. `hook(event)` is called at
-    "after_prepare", "before_publish" and "after_publish" (to read dbt's artifacts, copy the
-    warehouse)."""
+    "before_prepare", "after_prepare", "before_publish" and "after_publish" (to read dbt's
+    artifacts, copy the warehouse)."""
     hook = hook or (lambda event: None)
     stages: dict[str, float] = {}
 
@@ -84,6 +84,7 @@ def one_run(settings: Settings, run_id: str, as_of: datetime, hook: Any = None) 
         pulls += timed(f"pull_{source}", pipeline.pull_source, settings, source, run_id, as_of)
     staged = timed("validate_enrich", pipeline.stage_records, settings, run_id, as_of)
     identity = timed("dedupe", pipeline.resolve_identities, settings, run_id, as_of)
+    hook("before_prepare")
     timed("dbt_prepare", pipeline.build_models, settings, "prepare")
     hook("after_prepare")
     scores = timed("score", pipeline.score_leads, settings, run_id, as_of)

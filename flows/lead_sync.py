@@ -59,8 +59,8 @@ def resolve_task(settings: Settings, run_id: str, as_of: datetime) -> ResolveRes
 
 
 @task(name="dbt-build", cache_policy=NO_CACHE)
-def dbt_task(settings: Settings, selector: str) -> dict[str, Any]:
-    return pipeline.build_models(settings, selector)
+def dbt_task(settings: Settings, selector: str, full_refresh: bool = False) -> dict[str, Any]:
+    return pipeline.build_models(settings, selector, full_refresh=full_refresh)
 
 
 @task(name="score", cache_policy=NO_CACHE)
@@ -94,8 +94,11 @@ def push_task(settings: Settings, run_id: str, as_of: datetime) -> PushResult:
 
 
 @flow(name="lead-sync")
-def lead_sync(config_path: str = "leadflow.yml", as_of: datetime | None = None) -> dict[str, Any]:
+def lead_sync(
+    config_path: str = "leadflow.yml", as_of: datetime | None = None, full_refresh: bool = False
+) -> dict[str, Any]:
     """One sync run. `as_of` pins the run's clock (scoring decay, routing times); default: now.
+    `full_refresh` rebuilds dbt's incremental models from scratch (after an upgrade or a seed edit).
 
     With the embedded default (connectors pointed at the sandbox's address and nothing serving it
     yet), the sandbox is started for the duration of the run; see leadflow/embedded.py.
@@ -110,12 +113,14 @@ def lead_sync(config_path: str = "leadflow.yml", as_of: datetime | None = None) 
         settings.warehouse_path,
         flow="lead-sync",
         wait_seconds=settings.warehouse.lock_wait_seconds,
-        run=lambda: _sync(settings, run_id, run_as_of, logger),
+        run=lambda: _sync(settings, run_id, run_as_of, logger, full_refresh),
         log=logger,
     )
 
 
-def _sync(settings: Settings, run_id: str, run_as_of: datetime, logger: Any) -> dict[str, Any]:
+def _sync(
+    settings: Settings, run_id: str, run_as_of: datetime, logger: Any, full_refresh: bool
+) -> dict[str, Any]:
     pipeline.start_run(settings, run_id, run_as_of)
     crash_point("run:started")
     try:
@@ -129,7 +134,7 @@ def _sync(settings: Settings, run_id: str, run_as_of: datetime, logger: Any) -> 
             crash_point("stage:done")
             identity = resolve_task(settings, run_id, run_as_of)
             crash_point("resolve:done")
-            dbt_task(settings, "prepare")
+            dbt_task(settings, "prepare", full_refresh)
             crash_point("dbt-prepare:done")
             scores = score_task(settings, run_id, run_as_of)
             crash_point("score:done")
@@ -139,7 +144,7 @@ def _sync(settings: Settings, run_id: str, run_as_of: datetime, logger: Any) -> 
             crash_point("sla:done")
             routes = route_task(settings, run_id, run_as_of)
             crash_point("route:done")
-            dbt_task(settings, "publish")
+            dbt_task(settings, "publish", full_refresh)
             crash_point("dbt-publish:done")
             pushed = push_task(settings, run_id, run_as_of)
             crash_point("push:done")

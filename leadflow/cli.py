@@ -101,6 +101,13 @@ def run(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Pin the run's clock (ISO-8601, UTC)")
     ] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild dbt's incremental models from scratch (after an upgrade or a seed edit)",
+        ),
+    ] = False,
 ) -> None:
     """Run the sync once: pull, validate, dedupe, model, score, route, push."""
     from leadflow.redact import redact
@@ -110,7 +117,9 @@ def run(
     try:
         from flows.lead_sync import lead_sync
 
-        summary = lead_sync(config_path=str(path.resolve()), as_of=pinned)
+        summary = lead_sync(
+            config_path=str(path.resolve()), as_of=pinned, full_refresh=full_refresh
+        )
     except ConfigError as exc:
         _fail(str(exc))
     except Exception as exc:

@@ -170,8 +170,11 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_models(settings: Settings, selector: str) -> dict[str, Any]:
-    """dbt build for one selector; a failed model or test raises and stops the run."""
+def build_models(
+    settings: Settings, selector: str, *, full_refresh: bool = False
+) -> dict[str, Any]:
+    """dbt build for one selector; a failed model or test raises and stops the run.
+    `full_refresh` rebuilds the incremental models from scratch."""
     from leadflow.dbt import build
 
     result = build(
@@ -179,6 +182,7 @@ def build_models(settings: Settings, selector: str) -> dict[str, Any]:
         settings.warehouse_path,
         dbt_vars=dbt_vars(settings),
         unit_tests=False,  # logic tests belong to the test suite; the data tests still run
+        extra_args=["--full-refresh"] if full_refresh else (),
     )
     return {
         "selector": selector,

@@ -34,8 +34,6 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- True when the model's table has funnel_state_hash, or does not exist yet (a first build; a unit
-    test's `this`, which is its given rows). -#}
 {#- The `where` that limits an incremental build to leads_to_rebuild(leads); nothing on a full one. -#}
 {% macro where_lead_to_rebuild(leads) -%}
     {%- if is_incremental() %}
@@ -43,7 +41,9 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro is_hash_stored_in_this() -%}
+{#- True when the model's table has the fingerprint `column`, or does not exist yet (a first
+    build; a unit test's `this`, which is its given rows). -#}
+{% macro is_hash_stored_in_this(column='funnel_state_hash') -%}
     {%- if this is string -%}
         {{ return(true) }}
     {%- endif -%}
@@ -52,7 +52,7 @@
         {{ return(true) }}
     {%- endif -%}
     {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
-    {{ return('funnel_state_hash' in names) }}
+    {{ return(column in names) }}
 {%- endmacro %}
 
 {#- post_hook: the rows of leads no longer in dim_leads (merged into another lead) go. -#}
@@ -69,4 +69,25 @@
         {%- do columns.append(stage ~ '_entered_at') -%}
     {%- endfor -%}
     {{ return(columns + ['lost_at', 'disqualified_at', 'count_recycles', 'recycled_at']) }}
+{%- endmacro %}
+
+{#- post_hook of int_leads_unified: the rows of leads that no longer have a record (merged into
+    another lead, or erased) go. -#}
+{% macro delete_rows_of_leads_without_records() -%}
+    delete from {{ this }}
+    where lead_id not in (
+        select identity.lead_id
+        from {{ ref('stg_leadflow__lead_identity') }} as identity
+        inner join {{ ref('stg_leadflow__lead_records') }} as records
+            on records.record_key = identity.record_key
+    )
+{%- endmacro %}
+
+{#- ['a', 'b'] -> ['records.a', 'records.b']: the same columns of one relation, for state_hash(). -#}
+{% macro prefixed(prefix, columns) -%}
+    {%- set named = [] -%}
+    {%- for column in columns -%}
+        {%- do named.append(prefix ~ column) -%}
+    {%- endfor -%}
+    {{ return(named) }}
 {%- endmacro %}

@@ -19,3 +19,27 @@
     ) as versions
     where version_rank = 1
 {%- endmacro %}
+
+{#
+    The raw rows an incremental staging model re-stages: on a full build, all of `relation`; on an
+    incremental one, every version of each record that has a version loaded since the newest
+    `loaded_at` the model holds (less var staging_lookback_minutes, against clock steps), so
+    newest_raw_versions() ranks a changed record over all its versions and delete+insert on the
+    record replaces its row. Raw is append-only (a version is never rewritten), so a record with
+    no new version cannot have changed; `leadflow forget` deletes the rows it erases from raw and
+    from these tables alike. An unchanged record is never read again: the JSON extraction, most of
+    staging's cost, follows what arrived.
+#}
+{% macro raw_versions_to_stage(relation) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where record_id in (
+        select record_id from {{ relation }}
+        where _loaded_at >= (
+            select {{ dbt.dateadd('minute', -var('staging_lookback_minutes'),
+                "coalesce(max(loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
+            from {{ this }}
+        )
+    )
+    {%- endif %}
+{%- endmacro %}

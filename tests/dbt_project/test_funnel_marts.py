@@ -5,9 +5,10 @@ built with "now" pinned (var as_of) so ages and staleness are fixed numbers.
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -213,12 +214,57 @@ def funnel_daily(path: Path) -> list[tuple[Any, ...]]:
     ]
 
 
+def add_contact_version(con: duckdb.DuckDBPyConnection, contact_id: str, **properties: str) -> None:
+    """A newer raw version of a HubSpot contact, loaded after the first build, with `properties`
+    changed."""
+    (payload, updated, loaded) = con.execute(
+        "select payload, record_updated_at, _loaded_at from raw.hubspot__contacts"
+        " where record_id = ? order by record_updated_at desc limit 1",
+        [contact_id],
+    ).fetchone() or (None, None, None)
+    assert payload is not None
+    contact = json.loads(payload)
+    contact["properties"].update(properties)
+    con.execute(
+        """
+        insert into raw.hubspot__contacts
+            (_raw_id, record_id, _partition, record_updated_at, payload, payload_hash, _run_id,
+             _loaded_at)
+        values (?, ?, null, ?, ?, ?, 'run-later', ?)
+        """,
+        [f"hubspot__contacts-{contact_id}-later", contact_id, updated + timedelta(days=1),
+         json.dumps(contact), f"h-{contact_id}-later", loaded + timedelta(days=1)],
+    )  # fmt: skip
+
+
+# The incremental models of the prepare step, compared with a full refresh like the facts.
+INCREMENTAL_PREPARE = (
+    "staging.stg_hubspot__contacts",
+    "staging.stg_meta__leads",
+    "staging.stg_typeform__responses",
+    "intermediate.int_leads_unified",
+)
+
+
 def test_incremental_funnel_events_match_a_full_refresh(built: Built, tmp_path: Path) -> None:
     # GIVEN a built warehouse, then later activity: a new lead and an assignment of lead-cy
     path = tmp_path / "w.duckdb"
     shutil.copy(built.path, path)
     with duckdb.connect(str(path)) as con:
         add_later_activity(con)
+        # AND a newer raw version of ann's HubSpot contact: more page views, a new lifecycle stage
+        add_contact_version(
+            con, "101", hs_analytics_num_page_views="42", lifecyclestage="salesqualifiedlead"
+        )
+        # AND contact 102 was loaded a day before the others (outside the staging lookback)
+        con.execute(
+            "update raw.hubspot__contacts set _loaded_at = _loaded_at - interval 1 day"
+            " where record_id = '102'"
+        )
+        con.execute(
+            "update staging.stg_hubspot__contacts set loaded_at = loaded_at - interval 1 day"
+            " where contact_id = '102'"
+        )
         # AND lead-cy's stored events were derived from an older state of hers: one on a day she
         # no longer has (as a rewritten CRM date leaves), all under another funnel_state_hash
         con.execute(
@@ -246,6 +292,12 @@ def test_incremental_funnel_events_match_a_full_refresh(built: Built, tmp_path: 
             "update marts.fct_lead_funnel_events set activity_date = '2026-01-01' where lead_id = ?",
             [unchanged],
         )
+        # (the same for the unchanged lead's unified row and its records' staged rows)
+        con.execute(
+            "update intermediate.int_leads_unified set company = 'tampered' where lead_id = ?",
+            [unchanged],
+        )
+        con.execute("update staging.stg_hubspot__contacts set analytics_source = 'tampered'")
     hourly_vars = {"as_of": AS_OF}
 
     # WHEN the hourly run builds both incrementally
@@ -262,14 +314,25 @@ def test_incremental_funnel_events_match_a_full_refresh(built: Built, tmp_path: 
     refreshed = tmp_path / "refreshed.duckdb"
     shutil.copy(path, refreshed)
     run_dbt(
-        ["run", "--select", "fct_lead_stage_history+", "--full-refresh"],
+        ["run", "--full-refresh"],
         warehouse_path=refreshed,
         target_path=built.target_path,
         dbt_vars=hourly_vars,
     )
-    for fact in ("fct_lead_stage_history", "fct_lead_funnel_events"):
-        every_row = f"select * from marts.{fact} order by all"
-        assert rows(path, every_row) == rows(refreshed, every_row), fact
+    for relation in (
+        *INCREMENTAL_PREPARE,
+        "marts.fct_lead_stage_history",
+        "marts.fct_lead_funnel_events",
+    ):
+        every_row = f"select * from {relation} order by all"
+        assert rows(path, every_row) == rows(refreshed, every_row), relation
+    # AND ann's row holds her contact's newest version and eve's records (merged into her)
+    (ann,) = rows(path, "select * from intermediate.int_leads_unified where lead_id = 'lead-ann'")
+    assert (ann["page_views"], ann["lifecycle_stage"]) == (42, "salesqualifiedlead")
+    assert ann["count_records"] == 3
+    assert (
+        rows(path, "select * from intermediate.int_leads_unified where lead_id = 'lead-eve'") == []
+    )
     incremental = funnel_daily(path)
     assert incremental == funnel_daily(refreshed)
     # AND the merged-away lead-eve has no rows left in either fact
@@ -288,6 +351,19 @@ def test_incremental_funnel_events_match_a_full_refresh(built: Built, tmp_path: 
         f"select distinct activity_date from marts.fct_lead_funnel_events where lead_id = '{unchanged}'",
     )
     assert [str(r["activity_date"]) for r in kept] == ["2026-01-01"]
+    (company,) = rows(
+        tampered,
+        f"select company from intermediate.int_leads_unified where lead_id = '{unchanged}'",
+    )
+    assert company["company"] == "tampered"
+    # (a contact with no raw version loaded since the last build's lookback is not staged again:
+    # 101 has its source back, 102 keeps the tampered one)
+    staged = rows(tampered, "select * from staging.stg_hubspot__contacts order by contact_id")
+    assert [(r["contact_id"], r["analytics_source"] == "tampered") for r in staged] == [
+        ("101", False),
+        *((r["contact_id"], True) for r in staged[1:]),
+    ]
+    assert len(staged) > 1
 
 
 def test_facts_built_before_the_state_hash_are_derived_again(built: Built, tmp_path: Path) -> None:

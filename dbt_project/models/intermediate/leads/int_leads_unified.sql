@@ -7,6 +7,23 @@
     give the lead's first- and last-touch source and campaign. Sales activity comes from the lead's
     HubSpot contacts: the earliest first engagement, the latest contact and activity, the most
     touches. -#}
+{#- Incremental by lead: each row keeps input_state_hash, a fingerprint of everything the lead's
+    row is derived from (its records' values and identity, the raw version of each staged source
+    row joined to them, and this model's own SQL). A build re-derives exactly the leads whose
+    fingerprint is new or different and deletes the rows of leads that no longer have a record
+    (merged away, erased). Computing the fingerprints reads every record once, without the windows
+    and group-bys, which run on the changed leads only. The seeds it joins (country_regions,
+    free_email_domains) are not in the fingerprint: after editing one, build with --full-refresh. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='lead_id',
+        on_schema_change='sync_all_columns',
+        post_hook="{{ delete_rows_of_leads_without_records() }}",
+    )
+}}
+
 {%- set survivor_fields = ['email', 'phone_e164', 'first_name', 'last_name', 'company', 'job_title', 'industry', 'employee_band', 'country_code'] -%}
 {%- set any_true_flags = ['is_unsubscribed', 'is_bounced'] -%}
 
@@ -102,7 +119,17 @@ lead_records as (
         record_contacts.first_engagement_at,
         record_contacts.last_contacted_at,
         record_contacts.last_activity_at,
-        record_contacts.count_sales_touches
+        record_contacts.count_sales_touches,
+        -- what this record brings to its lead's row, for input_state_hash
+        {{ state_hash(
+            ['records.record_key', 'records.source', 'records.stream', 'records.record_id',
+             'records.form_id', 'records.crm_owner_id', 'records.email_domain', 'records.seniority',
+             'records.department', 'records.record_created_at', 'records.record_updated_at',
+             'records.first_seen_at', 'record_contacts.raw_id', 'meta_leads.raw_id',
+             'typeform_responses.raw_id', 'webform_submissions.raw_id',
+             'google_ads_lead_form_submissions.raw_id']
+            + prefixed('records.', survivor_fields + any_true_flags)
+        ) }} as record_state_hash
 
     from identity
     inner join records
@@ -117,6 +144,36 @@ lead_records as (
         on webform_submissions.record_key = records.record_key
     left join google_ads_lead_form_submissions
         on google_ads_lead_form_submissions.record_key = records.record_key
+
+),
+
+fingerprints as (
+
+    -- (ordered by the hashes themselves: hex text sorts alike under every collation, so DuckDB and
+    -- PostgreSQL agree)
+    select
+        lead_id,
+        {{ dbt.hash(dbt.concat([
+            "'" ~ local_md5(model.raw_code) ~ "'",
+            dbt.listagg('record_state_hash', "','", 'order by record_state_hash'),
+        ])) }} as input_state_hash
+
+    from lead_records
+    group by lead_id
+
+),
+
+leads_to_build as (
+
+    select fingerprints.lead_id
+    from fingerprints
+    {%- if is_incremental() %}
+    {%- if is_hash_stored_in_this('input_state_hash') %}
+    left join {{ this }} as built
+        on built.lead_id = fingerprints.lead_id
+    where built.input_state_hash is distinct from fingerprints.input_state_hash
+    {%- endif %}
+    {%- endif %}
 
 ),
 
@@ -149,6 +206,7 @@ ranked as (
         ) as hubspot_contact_rank
 
     from lead_records
+    where lead_id in (select lead_id from leads_to_build)
 
 ),
 
@@ -266,9 +324,14 @@ unified as (
 
         -- timestamps
         collapsed.created_at,
-        collapsed.updated_at
+        collapsed.updated_at,
+
+        -- change detection (incremental builds)
+        fingerprints.input_state_hash
 
     from collapsed
+    inner join fingerprints
+        on fingerprints.lead_id = collapsed.lead_id
     left join hubspot_contacts
         on hubspot_contacts.contact_id = collapsed.hubspot_contact_id
     left join country_regions

@@ -1,8 +1,19 @@
+{#- Incremental by record (macros/raw_versions.sql): a build re-stages the records with a newly
+    loaded raw version. A change to this model's columns needs a full refresh of it. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='record_key',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
 
-    select * from {{ source('typeform', 'responses') }}
+    {{ raw_versions_to_stage(source('typeform', 'responses')) }}
 
 ),
 
