@@ -1,13 +1,5 @@
-{#- Incremental by record (macros/raw_versions.sql): a build re-stages the records with a newly
-    loaded raw version. A change to this model's columns needs a full refresh of it. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='record_key',
-        on_schema_change='fail',
-    )
-}}
+{#- Incremental by record (dbt_project.yml, macros/raw_versions.sql): a build re-stages the
+    records with a newly loaded raw version. -#}
 
 with
 
