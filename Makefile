@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv demo test lint typecheck dbt-postgres bench-routing bench-scoring bench-reliability bench-speed clean-demo help
+.PHONY: venv demo test lint typecheck dbt-postgres bench-routing bench-scoring bench-reliability bench-speed bench-dedupe bench-dedupe-scale bench-accounts clean-demo help
 
 help:
 	@echo "make demo   - install, start the sandbox, run the sync once, print a summary"
@@ -63,6 +63,21 @@ bench-reliability: venv
 # -> bench/results/speed_to_lead.json; exits non-zero when the 10/s target is missed or a lead is lost
 bench-speed: venv
 	$(BIN)/python bench/speed_to_lead.py
+
+# Identity resolution (deterministic + probabilistic, the pipeline's code) on 100,000 labelled dirty
+# records of dedupe/generator.py's hard setting: pairwise precision / recall / F1 against an exact-email
+# baseline, time and peak memory (about 1 min) -> bench/results/dedupe.json
+bench-dedupe: venv
+	$(BIN)/python bench/dedupe.py --records 100000 --incremental 0.01
+
+# The same at 1,000,000 records (about 5 min) -> bench/results/dedupe_scale.json
+bench-dedupe-scale: venv
+	$(BIN)/python bench/dedupe.py --records 1000000 --no-deterministic-only --out bench/results/dedupe_scale.json
+
+# Lead-to-account matching on 1,000,000 synthetic leads and 100,000 companies: the first match, a
+# no-op run, ten new leads, one changed company (a few minutes) -> bench/results/accounts.json
+bench-accounts: venv
+	$(BIN)/python bench/accounts.py --leads 1000000
 
 clean-demo:
 	rm -rf .leadflow

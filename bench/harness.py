@@ -27,12 +27,14 @@ TOKENS = {
     "meta": "bench-meta-token",
     "typeform": "bench-typeform-token",
     "lemlist": "bench-lemlist-token",
+    "apollo": "bench-apollo-key",
 }
 TOKEN_ENV = {
     "hubspot": "HUBSPOT_ACCESS_TOKEN",
     "meta": "META_ACCESS_TOKEN",
     "typeform": "TYPEFORM_ACCESS_TOKEN",
     "lemlist": "LEMLIST_API_KEY",
+    "apollo": "APOLLO_API_KEY",
 }
 
 
@@ -58,6 +60,7 @@ def settings_for(sb: Sandbox, workdir: Path) -> Settings:
         config["sources"][vendor]["base_url"] = sb.urls[vendor]
     config["destinations"]["hubspot"]["base_url"] = sb.urls["hubspot"]
     config["destinations"]["lemlist"]["base_url"] = sb.urls["lemlist"]
+    config["enrichment"]["firmographics"]["base_url"] = sb.urls["apollo"]
     config["notifications"]["email"]["port"] = sb.smtp_address[1]
     os.environ[config["notifications"]["slack"]["webhook_url_env"]] = sb.slack_webhook_url
     path = workdir / "leadflow.yml"

@@ -1,10 +1,18 @@
-"""Deterministic identity resolution: every source record -> one lead_id, with the rule that linked it.
+"""Identity resolution: every source record -> one lead_id, with the rule that linked it.
 
-Rules, strongest first:
+Two stages. The deterministic rules first, strongest first:
 - email: the same normalized email address;
 - crm_lead_id: a CRM record carrying a lead id LeadFlow wrote there (the echo of our own push);
-- phone: the same E.164 number, only when the two sides' emails do not disagree (a company
-  switchboard shared by colleagues with different emails must not merge them).
+- phone: the same E.164 number, only when the two sides' emails do not disagree and their first
+  names can be one person's (a company switchboard shared by colleagues, or a home phone shared by
+  a family, must not merge them).
+
+Then, for the records those rules left without a lead (new records only), the probabilistic stage
+(dedupe/probabilistic.py, Splink on DuckDB) scores them against the existing records and each other
+on names, email local part, phone, company and domain; a pair at or above `identity.threshold`
+that the guards allow links the new record under the rule `probabilistic`, with its match
+probability stored. It never joins two existing leads: merging leads stays the job of the
+deterministic keys. A probabilistic link, once made, is kept on later runs as it was recorded.
 
 A CRM record that LeadFlow's own push created (its id came back from a batch upsert) joins its
 lead under the rule `crm_echo`: it is the lead's copy in the CRM, not a duplicate person, and is
@@ -12,23 +20,46 @@ counted apart from merged duplicates. So does a record carrying the lead's id an
 lead's upsert was sent and never answered (a run killed in between: the id never came back).
 
 Lead ids are stable: a group keeps the id it already had; a new group takes an id derived from its
-anchor record (the one LeadFlow saw first), so a rebuild from scratch yields the same ids. When a
-new record joins two existing leads, the lead seen first survives and the merge is recorded.
+anchor record (the one LeadFlow saw first), so a rebuild from scratch yields the same ids. Records
+that share a lead keep sharing it: a run only adds the links its new records bring. When a new
+record joins two existing leads, the lead seen first survives and the merge is recorded.
+
+Lineage: every record's row in ops.lead_identity names the rule and the record it was linked to
+(matched_record_key), so following matched_record_key explains every merge; for a probabilistic
+link, the record it was matched to and the probability.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from dedupe.names import canonical_first, names_compatible
+from leadflow.config import IdentityConfig
 from leadflow.faults import crash_point
-from leadflow.warehouse import nulls_to_none, registered, transaction
+from leadflow.warehouse import registered, transaction
+
+log = logging.getLogger("leadflow.dedupe")
+
+RECORDS_SQL = """
+    select r.record_key, r.email, r.phone_e164, r.leadflow_lead_id, r.crm_contact_id,
+           r.first_name, r.last_name, r.company, r.email_domain, r.is_free_email,
+           i.lead_id as current_lead_id, i.rule as current_rule,
+           i.matched_record_key as current_match, i.match_probability as current_probability
+    from ops.lead_records r left join ops.lead_identity i using (record_key)
+    order by r.first_seen_at, r.record_created_at nulls last, r.record_key
+"""
 
 
 def lead_id_for(record_key: str) -> str:
@@ -36,37 +67,95 @@ def lead_id_for(record_key: str) -> str:
 
 
 class _Groups:
-    """Union-find over record keys; each root remembers the emails its group holds."""
+    """Union-find over record positions; each root knows the emails and the (first, last) names its
+    group holds, for the guards (a set per merged group; a lone record's own values otherwise)."""
 
-    def __init__(self, keys: Iterable[str], emails: dict[str, str | None]) -> None:
-        self.parent = {k: k for k in keys}
-        self.emails: dict[str, set[str]] = {}
-        for key in self.parent:
-            email = emails.get(key)
-            self.emails[key] = {email} if email else set()
+    def __init__(
+        self, emails: Sequence[str | None], names: Sequence[tuple[str | None, str | None]]
+    ) -> None:
+        self.parent = list(range(len(emails)))
+        self._emails = emails
+        self._names = names
+        self.merged_emails: dict[int, set[str]] = {}
+        self.merged_names: dict[int, set[tuple[str | None, str | None]]] = {}
 
-    def find(self, key: str) -> str:
-        root = key
+    def emails(self, root: int) -> set[str]:
+        if root in self.merged_emails:
+            return self.merged_emails[root]
+        email = self._emails[root]
+        return {email} if email else set()
+
+    def names(self, root: int) -> set[tuple[str | None, str | None]]:
+        if root in self.merged_names:
+            return self.merged_names[root]
+        name = self._names[root]
+        return {name} if name != (None, None) else set()
+
+    def find(self, i: int) -> int:
+        root = i
         while self.parent[root] != root:
             root = self.parent[root]
-        while self.parent[key] != root:  # path compression
-            self.parent[key], key = root, self.parent[key]
+        while self.parent[i] != root:  # path compression
+            self.parent[i], i = root, self.parent[i]
         return root
 
-    def union(self, a: str, b: str, *, unless_emails_differ: bool = False) -> bool:
+    def union(self, a: int, b: int, *, guarded: bool = False) -> bool:
+        """Join the groups of a and b (a's root survives). Guarded: not when both groups hold
+        emails and share none, nor when their names disagree (see names_agree, first_needed)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        if (
-            unless_emails_differ
-            and self.emails[ra]
-            and self.emails[rb]
-            and not (self.emails[ra] & self.emails[rb])
+        if guarded and (
+            self.emails_disagree(ra, rb) or not self.names_agree(ra, rb, first_needed=True)
         ):
             return False
-        self.parent[rb] = ra
-        self.emails[ra] |= self.emails.pop(rb)
+        self.join(ra, rb)
         return True
+
+    def join(self, ra: int, rb: int) -> None:
+        self.parent[rb] = ra
+        emails_b, names_b = self.emails(rb), self.names(rb)
+        self.merged_emails.pop(rb, None)
+        self.merged_names.pop(rb, None)
+        if ra not in self.merged_emails:
+            self.merged_emails[ra] = self.emails(ra)
+        if ra not in self.merged_names:
+            self.merged_names[ra] = self.names(ra)
+        self.merged_emails[ra] |= emails_b
+        self.merged_names[ra] |= names_b
+
+    def emails_disagree(self, ra: int, rb: int) -> bool:
+        ea, eb = self.emails(ra), self.emails(rb)
+        return bool(ea and eb and not (ea & eb))
+
+    def names_agree(
+        self, ra: int, rb: int, *, first_needed: bool = False, every: bool = True
+    ) -> bool:
+        """No name of one group contradicts a name of the other (a group without names agrees
+        with anything, except with first_needed: see below); with every=False, some name of one is compatible with some of the other
+        (for a pair the model scored, whose own names the pair guard checked). With first_needed,
+        some first name must also be present on both sides: on a shared phone, "? Harris" could
+        be any Harris of the household, and a record without names anyone on the phone (two
+        records without names may still meet)."""
+        na, nb = self.names(ra), self.names(rb)
+        if not na or not nb:
+            # A nameless record on a shared phone could be anyone on it, unless no side has names.
+            return not (first_needed and (na or nb))
+        pairs = (names_compatible(*x, *y) for x in na for y in nb)
+        if not (all(pairs) if every else any(pairs)):
+            return False
+        return not first_needed or (any(first for first, _ in na) and any(first for first, _ in nb))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self._last, 3)
+        self._last = now
 
 
 @dataclass
@@ -77,21 +166,28 @@ class ResolveResult:
     linked_records: int  # records that joined another record's lead (duplicates)
     newly_linked: int  # ... of which in this run
     merges: int  # existing leads absorbed into another
+    probabilistic: int = 0  # records newly linked by the probabilistic stage in this run
+    seconds: dict[str, float] = field(default_factory=dict)  # where the time went, by step
 
 
-def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> ResolveResult:
-    records = con.execute(
-        """
-        select r.record_key, r.email, r.phone_e164, r.leadflow_lead_id, r.crm_contact_id, r.first_seen_at,
-               r.record_created_at, i.lead_id as current_lead_id, i.rule as current_rule,
-               i.matched_record_key as current_match
-        from ops.lead_records r left join ops.lead_identity i using (record_key)
-        order by r.first_seen_at, r.record_created_at nulls last, r.record_key
-        """
-    ).df()
-    if records.empty:
+def resolve(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    as_of: datetime,
+    identity: IdentityConfig | None = None,
+) -> ResolveResult:
+    identity = identity or IdentityConfig()
+    clock = _Clock()
+    records = con.execute(RECORDS_SQL).fetch_arrow_table()
+    if records.num_rows == 0:
         return ResolveResult(0, 0, 0, 0, 0, 0)
-    records = nulls_to_none(records)
+    keys: list[str] = records.column("record_key").to_pylist()
+    col = {name: records.column(name).to_pylist() for name in records.column_names}
+    n = len(keys)
+    position = {key: i for i, key in enumerate(keys)}  # anchor order: seen first wins
+    emails, phones = col["email"], col["phone_e164"]
+    current_lead = col["current_lead_id"]
     created_by_push = {
         row[0]
         for row in con.execute(
@@ -100,43 +196,67 @@ def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> 
         ).fetchall()
     }
     unanswered_upserts = _unanswered_upserts(con)
-    order = {key: n for n, key in enumerate(records["record_key"])}  # anchor order: seen first wins
-    emails = dict(zip(records["record_key"], records["email"], strict=True))
-    groups = _Groups(records["record_key"], emails)
+    groups = _Groups(emails, list(zip(col["first_name"], col["last_name"], strict=True)))
+    clock.lap("read")
 
-    by_email: dict[str, list[str]] = defaultdict(list)
-    by_phone: dict[str, list[str]] = defaultdict(list)
-    by_lead: dict[str, list[str]] = defaultdict(list)
-    for row in records.itertuples(index=False):
-        if row.email:
-            by_email[row.email].append(row.record_key)
-        if row.phone_e164:
-            by_phone[row.phone_e164].append(row.record_key)
-        if row.current_lead_id:
-            by_lead[row.current_lead_id].append(row.record_key)
-    for keys in by_email.values():
-        for other in keys[1:]:
-            groups.union(keys[0], other)
-    for row in records.itertuples(index=False):
+    by_email: dict[str, int] = {}
+    by_phone: dict[str, list[int]] = defaultdict(list)
+    by_lead: dict[str, int] = {}
+    for i in range(n):
+        email = emails[i]
+        if email:
+            first = by_email.setdefault(email, i)
+            if first != i:
+                groups.union(first, i)
+        if phones[i]:
+            by_phone[phones[i]].append(i)
+        if current_lead[i]:
+            # An existing lead stays whole: its records were linked by an earlier run, and only a
+            # new record can add to it or bridge it to another (a recorded merge).
+            groups.union(by_lead.setdefault(current_lead[i], i), i)
+    for i, echoed in enumerate(col["leadflow_lead_id"]):
         # The CRM echoes the lead id we pushed; link to any record already in that lead.
-        if row.leadflow_lead_id and row.leadflow_lead_id in by_lead:
-            groups.union(by_lead[row.leadflow_lead_id][0], row.record_key)
-    for keys in by_phone.values():
-        for other in keys[1:]:
-            groups.union(keys[0], other, unless_emails_differ=True)
+        if echoed and echoed in by_lead:
+            groups.union(by_lead[echoed], i)
+    # A probabilistic link made by an earlier run stands as it was recorded.
+    prob_links: dict[int, tuple[int, float | None]] = {}
+    for i, rule in enumerate(col["current_rule"]):
+        if rule == "probabilistic" and col["current_match"][i] in position:
+            prob_links[i] = (position[col["current_match"][i]], col["current_probability"][i])
+    if by_phone:
+        initials = [(canonical_first(f) or "")[:1] for f in col["first_name"]]
+        for sharing in by_phone.values():
+            if len(sharing) > 1:
+                _link_shared_phone(groups, sharing, initials)
 
-    members: dict[str, list[str]] = defaultdict(list)
-    for key in records["record_key"]:
-        members[groups.find(key)].append(key)
-    info = records.set_index("record_key")
+    clock.lap("deterministic")
+    newly_probabilistic: set[int] = set()
+    if identity.probabilistic:
+        found = _match_probabilistically(records, col, groups, identity, clock)
+        prob_links.update(found)
+        newly_probabilistic = set(found)
 
-    identity_rows, merge_rows = [], []
-    new_leads = linked = newly_linked = 0
-    for keys in members.values():
-        keys.sort(key=order.__getitem__)
-        anchor = keys[0]
-        existing = [info.at[k, "current_lead_id"] for k in keys if info.at[k, "current_lead_id"]]
-        lead_id = existing[0] if existing else lead_id_for(anchor)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        members[groups.find(i)].append(i)
+
+    identity_rows: list[tuple[Any, ...]] = []
+    merge_rows = []
+    new_leads = linked = newly_linked = probabilistic = 0
+    crm_ids, echoed_ids = col["crm_contact_id"], col["leadflow_lead_id"]
+    current = list(
+        zip(
+            current_lead,
+            col["current_rule"],
+            col["current_match"],
+            col["current_probability"],
+            strict=True,
+        )
+    )
+    for group in members.values():  # members are in anchor order already
+        anchor = group[0]
+        existing = [current_lead[i] for i in group if current_lead[i]]
+        lead_id = existing[0] if existing else lead_id_for(keys[anchor])
         if not existing:
             new_leads += 1
         for absorbed in dict.fromkeys(existing[1:]):
@@ -150,45 +270,55 @@ def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> 
                         "run_id": run_id,
                     }
                 )
-        for key in keys:
-            if key == anchor:
+        for i in group:
+            probability = None
+            if i == anchor:
                 rule, match = "new_lead", None
-            elif info.at[key, "crm_contact_id"] in created_by_push or _echo_of_unanswered(
-                key, keys, info, lead_id, unanswered_upserts
+            elif crm_ids[i] in created_by_push or _echo_of_unanswered(
+                i, group, emails, echoed_ids, crm_ids, lead_id, unanswered_upserts
             ):
                 rule, match = "crm_echo", anchor
             else:
-                rule, match = _rule(key, keys, info, lead_id)
+                rule, match, probability = _rule(
+                    i, group, emails, phones, echoed_ids, lead_id, prob_links
+                )
             if rule not in ("new_lead", "crm_echo"):
                 linked += 1
-            current = (
-                info.at[key, "current_lead_id"],
-                info.at[key, "current_rule"],
-                info.at[key, "current_match"],
-            )
-            if current != (lead_id, rule, match):
-                if rule not in ("new_lead", "crm_echo") and current[1] in (None, "new_lead"):
+            match_key = keys[match] if match is not None else None
+            if current[i] != (lead_id, rule, match_key, probability):
+                if rule not in ("new_lead", "crm_echo") and current[i][1] in (None, "new_lead"):
                     newly_linked += 1
+                    probabilistic += i in newly_probabilistic and rule == "probabilistic"
                 identity_rows.append(
-                    {
-                        "record_key": key,
-                        "lead_id": lead_id,
-                        "rule": rule,
-                        "matched_record_key": match,
-                        "resolved_at": as_of,
-                        "run_id": run_id,
-                    }
+                    (keys[i], lead_id, rule, match_key, as_of, run_id, probability)
                 )
 
+    clock.lap("lineage")
     with transaction(con):
         if identity_rows:
-            with registered(con, "identity_rows", pd.DataFrame(identity_rows)):
+            rows = pd.DataFrame(
+                identity_rows,
+                columns=[
+                    "record_key",
+                    "lead_id",
+                    "rule",
+                    "matched_record_key",
+                    "resolved_at",
+                    "run_id",
+                    "match_probability",
+                ],
+            ).astype({"match_probability": float})
+            first_run = con.execute("select count(*) from ops.lead_identity").fetchone() == (0,)
+            with registered(con, "identity_rows", rows):
+                # Nothing to update on a first run (a backfill): a plain insert is much cheaper.
                 con.execute(
-                    """
+                    "insert into ops.lead_identity by name select * from identity_rows"
+                    if first_run
+                    else """
                     insert into ops.lead_identity by name select * from identity_rows
                     on conflict (record_key) do update set lead_id = excluded.lead_id, rule = excluded.rule,
                         matched_record_key = excluded.matched_record_key, resolved_at = excluded.resolved_at,
-                        run_id = excluded.run_id
+                        run_id = excluded.run_id, match_probability = excluded.match_probability
                     """
                 )
         if merge_rows:
@@ -197,14 +327,136 @@ def resolve(con: duckdb.DuckDBPyConnection, *, run_id: str, as_of: datetime) -> 
                     "insert or ignore into ops.lead_merges by name select * from merge_rows"
                 )
         crash_point("resolve:links-written")
+    clock.lap("write")
     return ResolveResult(
-        records=len(records),
+        records=n,
         leads=len(members),
         new_leads=new_leads,
         linked_records=linked,
         newly_linked=newly_linked,
         merges=len(merge_rows),
+        probabilistic=probabilistic,
+        seconds=clock.laps,
     )
+
+
+# A record on a shared phone is tried against this many of the groups already seen on it whose
+# first name starts like its own (nickname-folded): enough for a household or a team, bounded for a
+# big company's switchboard. The probabilistic stage, which blocks on phone and name, finds the
+# links this fast path leaves out.
+PHONE_TRIES = 20
+
+
+def _link_shared_phone(groups: _Groups, members: list[int], initials: list[str]) -> None:
+    """Link each record to an earlier group on the same phone that the guards allow, if any."""
+    by_initial: dict[str, list[int]] = defaultdict(list)
+    for i in members:
+        initial = initials[i]
+        tries = by_initial[initial][-PHONE_TRIES:][::-1]
+        if initial:
+            tries += by_initial[""][-PHONE_TRIES:][::-1]
+        for root in tries:
+            if groups.union(root, i, guarded=True):
+                break
+        else:
+            by_initial[initial].append(i)
+
+
+def _match_probabilistically(
+    records: pa.Table,
+    col: dict[str, list[Any]],
+    groups: _Groups,
+    identity: IdentityConfig,
+    clock: _Clock,
+) -> dict[int, tuple[int, float | None]]:
+    """The probabilistic stage: link the records the deterministic rules left without a lead.
+
+    Returns, for each record that now names a probabilistic link, (the record it was matched to,
+    the probability). Pairs are taken best first; a pair is skipped when the guards refuse it,
+    when both sides already belong to existing leads, or when joining the two groups would put
+    two conflicting addresses in one lead.
+    """
+    from dedupe import probabilistic as prob
+
+    n = records.num_rows
+    current_lead = col["current_lead_id"]
+    det_root = [groups.find(i) for i in range(n)]
+    has_lead: dict[int, bool] = {det_root[i]: True for i in range(n) if current_lead[i]}
+    is_new = [root not in has_lead for root in det_root]
+    if not any(is_new):
+        return {}
+    params = prob.Params.load(identity.model)
+    pairs = prob.score(records, is_new, identity, params)
+    clock.lap("splink")
+    if pairs.empty:
+        return {}
+    position = {key: i for i, key in enumerate(col["record_key"])}
+    a_idx = pairs["new_key"].map(position).to_numpy()
+    b_idx = pairs["other_key"].map(position).to_numpy()
+    probs = pairs["match_probability"].to_numpy()
+    # Best first; ties in a fixed order, so a run is deterministic.
+    order = np.lexsort((np.maximum(a_idx, b_idx), np.minimum(a_idx, b_idx), -probs))
+    firsts, lasts = col["first_name"], col["last_name"]
+    emails, free = col["email"], col["is_free_email"]
+    free_by_email = {e: f for e, f in zip(emails, free, strict=True) if e}
+    accepted: list[tuple[int, int, float]] = []
+    for k in order.tolist():
+        a, b = int(a_idx[k]), int(b_idx[k])
+        if det_root[a] == det_root[b]:
+            continue
+        ra, rb = groups.find(a), groups.find(b)
+        if ra == rb or (has_lead.get(ra) and has_lead.get(rb)):
+            continue
+        record_a = (firsts[a], lasts[a], emails[a], free[a])
+        record_b = (firsts[b], lasts[b], emails[b], free[b])
+        if not prob.guard(record_a, record_b):
+            continue
+        alike = not prob.typo_explained_by_names(record_a, record_b)
+        if not groups.names_agree(ra, rb, every=False) or any(
+            prob.emails_conflict(x, y, free_by_email.get(x), free_by_email.get(y), same_name=alike)
+            for x in groups.emails(ra)
+            for y in groups.emails(rb)
+        ):
+            continue
+        survivor, absorbed = (ra, rb) if ra < rb else (rb, ra)
+        groups.join(survivor, absorbed)
+        has_lead[survivor] = bool(has_lead.get(ra) or has_lead.get(rb))
+        accepted.append((a, b, float(probs[k])))
+    links = _lineage(accepted, det_root, groups)
+    clock.lap("accept")
+    return links
+
+
+def _lineage(
+    accepted: Iterable[tuple[int, int, float]], det_root: list[int], groups: _Groups
+) -> dict[int, tuple[int, float | None]]:
+    """Which record names each probabilistic link: the accepted pairs join deterministic units
+    (records tied by email, phone or an earlier link) into trees; walking each tree from the unit
+    holding its anchor (the earliest record), every other unit's earliest record names the record
+    across the link that reached it, and the link's probability."""
+    edges: dict[int, list[tuple[int, int, int, float]]] = defaultdict(list)
+    trees: dict[int, set[int]] = defaultdict(set)
+    for a, b, p in accepted:
+        ua, ub = det_root[a], det_root[b]
+        edges[ua].append((ub, a, b, p))
+        edges[ub].append((ua, b, a, p))
+        trees[groups.find(a)].update((ua, ub))
+    earliest: dict[int, int] = {}
+    for i, unit in enumerate(det_root):
+        if unit in edges:
+            earliest.setdefault(unit, i)  # positions are in anchor order
+    links: dict[int, tuple[int, float | None]] = {}
+    for units in trees.values():
+        start = min(units, key=earliest.__getitem__)
+        seen, queue = {start}, deque([start])
+        while queue:
+            unit = queue.popleft()
+            for other, here, _there, p in edges[unit]:
+                if other not in seen:
+                    seen.add(other)
+                    links[earliest[other]] = (here, p)
+                    queue.append(other)
+    return links
 
 
 def _unanswered_upserts(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -225,37 +477,51 @@ def _unanswered_upserts(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _echo_of_unanswered(
-    key: str, keys: list[str], info: pd.DataFrame, lead_id: str, unanswered: set[str]
+    i: int,
+    group: list[int],
+    emails: list[Any],
+    echoed_ids: list[Any],
+    crm_ids: list[Any],
+    lead_id: str,
+    unanswered: set[str],
 ) -> bool:
     """A CRM contact carrying this lead's id, with the email of another of its records, while an
     upsert of this lead (by that email) went unanswered: the contact that upsert created."""
-    if (
-        lead_id not in unanswered
-        or info.at[key, "leadflow_lead_id"] != lead_id
-        or info.at[key, "crm_contact_id"] is None
-    ):
+    if lead_id not in unanswered or echoed_ids[i] != lead_id or crm_ids[i] is None:
         return False
-    email = info.at[key, "email"]
-    return bool(email) and any(info.at[k, "email"] == email for k in keys if k != key)
+    email = emails[i]
+    return bool(email) and any(emails[k] == email for k in group if k != i)
 
 
-def _rule(key: str, keys: list[str], info: pd.DataFrame, lead_id: str) -> tuple[str, str | None]:
-    """Why `key` belongs with the others: the strongest key it shares with an earlier record."""
-    earlier = keys[: keys.index(key)] or keys
-    email, phone = info.at[key, "email"], info.at[key, "phone_e164"]
+def _rule(
+    i: int,
+    group: list[int],
+    emails: list[Any],
+    phones: list[Any],
+    echoed_ids: list[Any],
+    lead_id: str,
+    prob_links: dict[int, tuple[int, float | None]],
+) -> tuple[str, int | None, float | None]:
+    """Why record i belongs with the others: a probabilistic link it names, else the strongest key
+    it shares with an earlier record."""
+    if i in prob_links:
+        other, probability = prob_links[i]
+        return "probabilistic", other, probability
+    earlier = group[: group.index(i)] or group
+    email, phone = emails[i], phones[i]
     for other in earlier:
-        if email and info.at[other, "email"] == email:
-            return "email", other
-    if info.at[key, "leadflow_lead_id"] == lead_id:
-        return "crm_lead_id", keys[0]
+        if email and emails[other] == email:
+            return "email", other, None
+    if echoed_ids[i] == lead_id:
+        return "crm_lead_id", group[0], None
     for other in earlier:
-        if phone and info.at[other, "phone_e164"] == phone:
-            return "phone", other
+        if phone and phones[other] == phone:
+            return "phone", other, None
     # Joined through a chain (A-email-B-phone-C): name the rule of the closest link in the chain.
-    for other in keys:
-        if other != key and email and info.at[other, "email"] == email:
-            return "email", other
-    for other in keys:
-        if other != key and phone and info.at[other, "phone_e164"] == phone:
-            return "phone", other
-    return "crm_lead_id", keys[0]
+    for other in group:
+        if other != i and email and emails[other] == email:
+            return "email", other, None
+    for other in group:
+        if other != i and phone and phones[other] == phone:
+            return "phone", other, None
+    return "crm_lead_id", group[0], None

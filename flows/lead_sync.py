@@ -1,5 +1,5 @@
-"""The hourly lead sync: land intake -> pull -> validate -> resolve -> dbt prepare -> score -> nurture -> SLA check
--> route -> dbt publish -> push -> notify.
+"""The hourly lead sync: land intake -> pull -> validate -> resolve -> firmographics -> dbt prepare -> score
+-> nurture -> SLA check -> route -> dbt publish -> push -> notify.
 
 The flow orchestrates; each task is one call into leadflow.pipeline, which calls the packages that do
 the work. Tasks run one after another: DuckDB has a single writer, and each step needs the previous
@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from connectors.reverse_etl import PushResult
 from dedupe.deterministic import ResolveResult
+from enrichment.firmographics import FirmographicsResult
 from enrichment.pipeline import StageResult
 from intake.land import IntakeLandResult
 from leadflow import pipeline
@@ -56,6 +57,11 @@ def stage_task(settings: Settings, run_id: str, as_of: datetime) -> StageResult:
 @task(name="resolve-identities", cache_policy=NO_CACHE)
 def resolve_task(settings: Settings, run_id: str, as_of: datetime) -> ResolveResult:
     return pipeline.resolve_identities(settings, run_id, as_of)
+
+
+@task(name="enrich-firmographics", cache_policy=NO_CACHE)
+def firmographics_task(settings: Settings, run_id: str, as_of: datetime) -> FirmographicsResult:
+    return pipeline.enrich_firmographics(settings, run_id, as_of)
 
 
 @task(name="dbt-build", cache_policy=NO_CACHE)
@@ -134,6 +140,8 @@ def _sync(
             crash_point("stage:done")
             identity = resolve_task(settings, run_id, run_as_of)
             crash_point("resolve:done")
+            # A provider down or a spent budget leaves leads unenriched until a later run.
+            firmographics = firmographics_task(settings, run_id, run_as_of)
             dbt_task(settings, "prepare", full_refresh)
             crash_point("dbt-prepare:done")
             scores = score_task(settings, run_id, run_as_of)
@@ -164,6 +172,7 @@ def _sync(
             sla=slas,
             notified=notified,
             intake=intake,
+            firmographics=firmographics,
         )
         crash_point("run:summarized")
     except BaseException as exc:

@@ -4,8 +4,8 @@ A worker thread in the service. Each request the intake stores wakes it; it then
 sync's own steps over whatever the inbox holds (a micro-batch: everything that arrived while the
 previous batch ran), under the warehouse's run lock:
 
-    land intake -> validate and enrich -> resolve -> dbt lane_prepare -> score -> nurture -> route
-    -> dbt lane_publish -> push to the CRM -> notify the rep
+    land intake -> validate and enrich -> resolve -> firmographics -> dbt lane_prepare -> score
+    -> nurture -> route -> dbt lane_publish -> push to the CRM -> notify the rep
 
 Why the same steps, and not a per-lead shortcut: the hourly run must find these leads handled and
 change nothing (same lead_id, same owner, no second push). Running its code guarantees that; a second
@@ -188,6 +188,11 @@ class SpeedLane:
             intake = step("land", pipeline.land_intake, settings, run_id)
             staged = step("stage", pipeline.stage_records, settings, run_id, as_of)
             identity = step("resolve", pipeline.resolve_identities, settings, run_id, as_of)
+            # Cached domains cost no request; a few new ones one short attempt each (lane_lookups).
+            firmographics = step(
+                "firmographics",
+                lambda: pipeline.enrich_firmographics(settings, run_id, as_of, lane=True),
+            )
             step("dbt_prepare", self._build, "lane_prepare")
             scores = step("score", pipeline.score_leads, settings, run_id, as_of)
             nurtured = step("nurture", pipeline.nurture_leads, settings, run_id, as_of)
@@ -213,6 +218,8 @@ class SpeedLane:
             "records_processed": staged.processed,
             "records_quarantined": staged.quarantined,
             "leads_new": identity.new_leads,
+            "firmographics_looked_up": firmographics.looked_up,
+            "firmographics_waiting": firmographics.waiting,
             "scores_changed": scores.changed,
             "nurture_enrolled": nurtured.enrolled,
             "leads_routed": routes.routed,

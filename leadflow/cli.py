@@ -164,6 +164,15 @@ def render_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  {count:>5}  {reason}")
     lines.append(f"Merged as duplicates {summary['records_merged']:>7}")
     lines.append(f"Leads in warehouse   {summary['leads']:>7}   ({summary['leads_new']} new)")
+    if summary.get("firmographics_enabled"):
+        lines.append(
+            f"Companies enriched   {summary['firmographics_known']:>7}   of "
+            f"{summary['firmographics_domains']} business domains "
+            f"({summary['firmographics_looked_up']} looked up, "
+            f"{summary['firmographics_waiting']} waiting)"
+        )
+        if summary.get("firmographics_stopped"):
+            lines.append(f"  lookups stopped: {summary['firmographics_stopped']}")
     lines.append(
         f"Leads scored         {summary['leads_scored']:>7}   ({summary['scores_changed']} changed, "
         f"{summary['new_mqls']} new MQLs)"
@@ -652,7 +661,7 @@ def sandbox_serve(config: ConfigOption = None) -> None:
     state_dir = settings.resolve(sb.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     ports = {"hubspot": sb.ports.hubspot, "meta": sb.ports.meta, "typeform": sb.ports.typeform}
-    ports.update(slack=sb.ports.slack, smtp=sb.ports.smtp)
+    ports.update(slack=sb.ports.slack, smtp=sb.ports.smtp, apollo=sb.ports.apollo)
     try:
         serve(
             host=sb.host,

@@ -63,6 +63,7 @@ class SandboxPorts(_Model):
     meta: int = Field(8702, ge=0, le=65535)
     typeform: int = Field(8703, ge=0, le=65535)
     lemlist: int = Field(8706, ge=0, le=65535)
+    apollo: int = Field(8707, ge=0, le=65535)
     slack: int = Field(8704, ge=0, le=65535)
     smtp: int = Field(8705, ge=0, le=65535)
 
@@ -190,9 +191,51 @@ class DestinationsConfig(_Model):
 # --------------------------------------------------------------------------- enrichment
 
 
+class FirmographicsConfig(_Connector):
+    """The firmographics provider: Apollo's organization enrichment, one lookup per business email
+    domain (connectors/apollo/README.md). Answers are kept in ops.company_enrichment for `ttl_days`;
+    lookups are paced to `requests_per_minute` and capped at `daily_budget` a UTC day (counted in
+    ops.enrichment_usage, so a restart does not reset it). When the provider is down the run goes on
+    and the domains wait for a later run."""
+
+    provider: Literal["apollo"] = "apollo"
+    base_url: str = "https://api.apollo.io"
+    access_token_env: str = "APOLLO_API_KEY"  # sent as the x-api-key header
+    # An outage should cost a run seconds, not the hourly budget of retries a CRM push deserves.
+    http: HttpSettings = HttpSettings(timeout_s=10.0, max_attempts=3, backoff_max_s=10.0)
+    # How long an answer is trusted before the domain is looked up again; a "no such company"
+    # answer is asked again sooner (the provider's database grows).
+    ttl_days: float = Field(30.0, gt=0)
+    not_found_ttl_days: float = Field(7.0, gt=0)
+    # Client-side pace, under the plan's per-minute limit (Apollo's differ by plan); 0: no pacing.
+    requests_per_minute: int = Field(45, ge=0)
+    # Lookups a UTC day (each found organization costs an Apollo credit); 0 stops lookups.
+    daily_budget: int = Field(500, ge=0)
+    # The speed lane (intake/lane.py) looks up at most this many new domains a batch, each with one
+    # attempt of at most lane_timeout_s; 0 keeps the lane on the cache. The hourly run does the rest.
+    lane_lookups: int = Field(5, ge=0)
+    lane_timeout_s: float = Field(2.0, gt=0)
+
+
 class EnrichmentConfig(_Model):
     # Phone numbers written without a country code are read in the record's country, else here.
     default_region: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    # Industry, employee band, revenue band and technologies per company domain; none: off.
+    firmographics: FirmographicsConfig | None = None
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+class AccountsConfig(_Model):
+    """Lead-to-account matching (dedupe/accounts.py, docs/accounts.md): each lead to one CRM account
+    (a HubSpot company) by domain, normalized company name, acronym or phone."""
+
+    enabled: bool = True
+    # Whether a domain alone matches a lead to an account (a domain with a matching name always
+    # does): `always`, as the first rule; `fallback`, only when no name, acronym or phone matched;
+    # `off`, never. Free-mail domains never match an account, whatever this says.
+    domain_only: Literal["off", "fallback", "always"] = "always"
 
 
 # --------------------------------------------------------------------------- scoring
@@ -925,6 +968,107 @@ class IntakeConfig(_Model):
         }
 
 
+# --------------------------------------------------------------------------- identity resolution
+
+# The columns the probabilistic stage compares and blocks on (dedupe/probabilistic.py builds them
+# from ops.lead_records): names folded to lower-case ASCII letters, first_canon the first name with a
+# known nickname replaced by its canonical form, email_local the address before the @ (no +tag),
+# company the name folded with legal suffixes removed, phone the E.164 number.
+IDENTITY_FEATURES = (
+    "first_name",
+    "last_name",
+    "first_canon",
+    "email",
+    "email_local",
+    "email_name",
+    "full_name",
+    "email_domain",
+    "is_free_email",
+    "phone",
+    "company",
+)
+# Pairs of records are only scored when one of these holds (Splink's blocking rules, SQL on l./r.):
+# each is an equality on fairly selective keys, so the work grows about linearly with the records.
+DEFAULT_BLOCKING_RULES = (
+    "l.first_canon = r.first_canon and l.last_name = r.last_name",
+    "l.first_name = r.last_name and l.last_name = r.first_name",
+    "l.phone = r.phone and l.first_canon = r.first_canon",
+    "l.phone = r.phone and l.last_name = r.last_name",
+    "l.last_name = r.last_name and l.company = r.company",
+    "l.company = r.company and left(l.first_name, 2) = left(r.first_name, 2)"
+    " and left(l.last_name, 1) = left(r.last_name, 1)",
+    "l.first_canon = r.first_canon and l.email_domain = r.email_domain and not l.is_free_email"
+    " and left(l.last_name, 1) = left(r.last_name, 1)",
+    # A last name missing or mistyped on one record: the company and the first name (about 5
+    # million more pairs at a million records).
+    "l.company = r.company and l.first_canon = r.first_canon",
+)
+_BLOCKING_COLUMN = re.compile(r"\b[lr]\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class NameComparisonConfig(_Model):
+    """A first- or last-name comparison: its Jaro-Winkler similarity levels, high then low."""
+
+    enabled: bool = True
+    similarity: tuple[float, float] = (0.92, 0.85)
+
+    @field_validator("similarity")
+    @classmethod
+    def _descending(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not (1 > value[0] > value[1] > 0):
+            raise ValueError("two Jaro-Winkler thresholds between 0 and 1, the higher first")
+        return value
+
+
+class FuzzyComparisonConfig(_Model):
+    """A comparison with one Jaro-Winkler similarity level below exact (email local part, company)."""
+
+    enabled: bool = True
+    similarity: float = Field(0.9, gt=0, lt=1)
+
+
+class ToggleComparisonConfig(_Model):
+    enabled: bool = True
+
+
+class IdentityComparisons(_Model):
+    first_name: NameComparisonConfig = NameComparisonConfig()
+    last_name: NameComparisonConfig = NameComparisonConfig()
+    email_local: FuzzyComparisonConfig = FuzzyComparisonConfig(similarity=0.88)
+    phone: ToggleComparisonConfig = ToggleComparisonConfig()
+    company: FuzzyComparisonConfig = FuzzyComparisonConfig()
+    email_domain: ToggleComparisonConfig = ToggleComparisonConfig()
+
+
+class IdentityConfig(_Model):
+    """Identity resolution (dedupe/, docs/identity.md): deterministic rules, then a probabilistic
+    stage (Splink on DuckDB) that matches records with no lead yet against the existing ones."""
+
+    probabilistic: bool = True
+    # A pair is linked at or above this match probability (and only when the guards allow it).
+    threshold: float = Field(0.95, ge=0.5, lt=1)
+    # m/u parameters (JSON written by `python -m dedupe.train`); unset: the ones shipped in dedupe/.
+    model: Path | None = None
+    blocking_rules: list[str] = list(DEFAULT_BLOCKING_RULES)
+    comparisons: IdentityComparisons = IdentityComparisons()
+
+    @field_validator("blocking_rules")
+    @classmethod
+    def _known_columns(cls, rules: list[str]) -> list[str]:
+        if not rules:
+            raise ValueError("at least one blocking rule (an SQL condition on l. and r. columns)")
+        for rule in rules:
+            columns = set(_BLOCKING_COLUMN.findall(rule))
+            if not columns:
+                raise ValueError(f"'{rule}' compares no l./r. column")
+            unknown = sorted(columns - set(IDENTITY_FEATURES))
+            if unknown:
+                raise ValueError(
+                    f"'{rule}' uses {', '.join(unknown)}; the columns are {', '.join(IDENTITY_FEATURES)}"
+                )
+        return rules
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -934,12 +1078,14 @@ class Settings(_Model):
     sources: SourcesConfig = SourcesConfig()
     destinations: DestinationsConfig = DestinationsConfig()
     enrichment: EnrichmentConfig = EnrichmentConfig()
+    accounts: AccountsConfig = AccountsConfig()
     scoring: ScoringConfig = ScoringConfig()
     routing: RoutingConfig = RoutingConfig()
     nurture: NurtureConfig = NurtureConfig()
     sla: SlaConfig = SlaConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     intake: IntakeConfig = IntakeConfig()
+    identity: IdentityConfig = IdentityConfig()
 
     # Where the file was read from; relative paths in it are resolved against its folder.
     root: Path = Field(default=Path("."), exclude=True)

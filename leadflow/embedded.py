@@ -20,7 +20,7 @@ from typing import Any
 
 from leadflow.config import Settings
 
-VENDORS = ("hubspot", "meta", "typeform", "lemlist")
+VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo")
 
 
 def sandbox_url(settings: Settings, vendor: str) -> str:
@@ -36,6 +36,9 @@ def _targets(settings: Settings) -> list[tuple[str, Any]]:
     lemlist_dest = settings.destinations.lemlist
     if lemlist_dest is not None and lemlist_dest.enabled:
         found.append(("lemlist", lemlist_dest))
+    firmographics = settings.enrichment.firmographics
+    if firmographics is not None and firmographics.enabled:
+        found.append((firmographics.provider, firmographics))
     return found
 
 

@@ -64,6 +64,8 @@ OPS_TABLES: dict[str, str] = {
     "lead_identity": f"{_BY_RECORD} or {_BY_LEAD}",
     "lead_merges": "from_lead_id in (select lead_id from forget_leads)"
     " or into_lead_id in (select lead_id from forget_leads)",
+    "lead_accounts": _BY_LEAD,
+    "lead_match_keys": _BY_LEAD,
     "lead_scores": _BY_LEAD,
     "lead_score_history": _BY_LEAD,
     "lead_lifecycle_events": _BY_LEAD,
@@ -91,6 +93,11 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "erasure_log": "counts and a ticket reference, by design",
     "erasure_suppressions": "salted hashes, meaningless without the salt",
     "erasure_salt": "one random value",
+    "company_enrichment": "companies' firmographics per business email domain (free mail is never"
+    " looked up)",
+    "enrichment_usage": "lookups sent to the firmographics provider per day: counts",
+    "account_match_state": "hashes of the CRM accounts and settings the last match read",
+    "account_match_keys": "CRM accounts' (companies') normalized domains, names and phones",
 }
 
 # Columns by which a dbt-built table (schemas other than raw, ops, staging views) names a lead.

@@ -19,12 +19,14 @@ from connectors.http import ApiClient, ConnectorError
 from connectors.hubspot import settings as hubspot_settings
 from connectors.reverse_etl import PushResult, push_changed, read_sync_rows
 from connectors.streams import Page, PullWindow
+from dedupe.accounts import match_accounts
 from dedupe.deterministic import ResolveResult, resolve
+from enrichment.firmographics import FirmographicsResult, enrich_companies
 from enrichment.pipeline import StageResult, stage_new_versions
 from intake.inbox import Inbox
 from intake.land import IntakeLandResult, fetchers, land_inbox
 from leadflow.accounting import record_accounting
-from leadflow.config import Settings
+from leadflow.config import ConfigError, HttpSettings, Settings
 from leadflow.landing import LandResult, land
 from leadflow.redact import redact
 from leadflow.warehouse import Warehouse, has_table, utcnow
@@ -157,8 +159,48 @@ def stage_records(settings: Settings, run_id: str, as_of: datetime) -> StageResu
 
 
 def resolve_identities(settings: Settings, run_id: str, as_of: datetime) -> ResolveResult:
+    """Records -> leads (dedupe/deterministic.py), then leads -> CRM accounts (dedupe/accounts.py):
+    the account match reads the identities just written, and routing and dbt read both."""
+    identity = settings.identity
+    if identity.model is not None:
+        identity = identity.model_copy(update={"model": settings.resolve(identity.model)})
     with warehouse(settings).connect() as con:
-        return resolve(con, run_id=run_id, as_of=as_of)
+        result = resolve(con, run_id=run_id, as_of=as_of, identity=identity)
+        match_accounts(con, settings.accounts, run_id=run_id, as_of=as_of)
+        return result
+
+
+def enrich_firmographics(
+    settings: Settings, run_id: str, as_of: datetime, *, lane: bool = False
+) -> FirmographicsResult:
+    """Firmographics for the leads' company domains (enrichment/firmographics.py), after resolve
+    and before dbt. Never fails the run: a provider down, a spent budget or a missing key leave the
+    domains for a later run and say so in `stopped`. In the speed lane (`lane`) at most
+    `lane_lookups` domains, one short attempt each, so a slow provider cannot hold a batch up; a
+    domain already cached costs no request at all."""
+    config = settings.enrichment.firmographics
+    if config is None or not config.enabled:
+        return FirmographicsResult()
+    http = HttpSettings(timeout_s=config.lane_timeout_s, max_attempts=1) if lane else None
+    from connectors import apollo
+
+    try:
+        client = apollo.open_client(config, http)
+    except ConfigError as exc:
+        log.warning("firmographics skipped: %s", exc)
+        return FirmographicsResult(enabled=True, stopped=str(exc))
+    try:
+        with warehouse(settings).connect() as con:
+            return enrich_companies(
+                con,
+                lambda domain: apollo.enrich_organization(client, domain),
+                config,
+                run_id=run_id,
+                as_of=as_of,
+                max_lookups=config.lane_lookups if lane else None,
+            )
+    finally:
+        client.close()
 
 
 def dbt_vars(settings: Settings) -> dict[str, Any]:
@@ -357,6 +399,7 @@ def summarize(
     sla: SlaResult | None = None,
     notified: NotifyResult | None = None,
     intake: IntakeLandResult | None = None,
+    firmographics: FirmographicsResult | None = None,
 ) -> dict[str, Any]:
     """The run's numbers, as `leadflow run --json` prints them and ops.sync_runs keeps them."""
     pulled_by_source: Counter[str] = Counter()
@@ -383,6 +426,8 @@ def summarize(
         "leads": identity.leads,
         "leads_new": identity.new_leads,
         "lead_merges": identity.merges,
+        "records_matched_probabilistic": identity.probabilistic,
+        **(firmographics or FirmographicsResult()).as_summary(),
         "leads_scored": scores.scored,
         "scores_changed": scores.changed,
         "new_mqls": scores.new_mqls,

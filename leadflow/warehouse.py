@@ -26,13 +26,14 @@ SCHEMAS = ("raw", "ops")
 
 # Raw landing tables: one per source stream, append-only, the original payload kept verbatim.
 # A re-read of an unchanged record produces the same _raw_id and is not stored twice.
-# Lead streams (connectors.LEAD_STREAMS) become ops.lead_records; the others (owners, deals, ad
-# insights) are reference and activity data that only dbt and routing read. The webform and
-# google_ads tables are filled by `leadflow serve` (webhooks), never by a pull.
+# Lead streams (connectors.LEAD_STREAMS) become ops.lead_records; the others (owners, deals,
+# companies, ad insights) are reference and activity data that dbt, routing and account matching
+# read. The webform and google_ads tables are filled by `leadflow serve` (webhooks), never by a pull.
 RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("hubspot", "contacts"),
     ("hubspot", "owners"),
     ("hubspot", "deals"),
+    ("hubspot", "companies"),
     ("meta", "leads"),
     ("meta", "ad_insights"),
     ("typeform", "responses"),
@@ -119,10 +120,11 @@ create table if not exists ops.lead_records (
 create table if not exists ops.lead_identity (
     record_key         varchar primary key,
     lead_id            varchar not null,
-    rule               varchar not null,      -- new_lead | email | phone | crm_lead_id
+    rule               varchar not null,      -- new_lead | email | crm_lead_id | phone | probabilistic | crm_echo
     matched_record_key varchar,               -- the record it was linked to (null for new_lead)
     resolved_at        timestamp not null,
-    run_id             varchar not null
+    run_id             varchar not null,
+    match_probability  double precision       -- rule probabilistic: the model's match probability
 );
 
 create table if not exists ops.lead_merges (
@@ -286,6 +288,7 @@ SCORING_COLUMNS_DDL: tuple[str, ...] = (
     "alter table ops.lead_records add column if not exists is_bounced boolean",
     "alter table ops.lead_scores add column if not exists is_sql boolean",
     "alter table ops.lead_score_history add column if not exists cause varchar",
+    "alter table ops.lead_identity add column if not exists match_probability double precision",
 )
 
 
@@ -455,6 +458,77 @@ create table if not exists ops.erasure_salt (
 """
 
 
+# Lead-to-account matching (dedupe/accounts.py): every lead and the CRM account it matched, if any,
+# with the rule and the tie-breaker; the comparable keys of each lead and of each account, kept so
+# that only what changed is normalized again; and what the last match read.
+ACCOUNTS_DDL = """
+create table if not exists ops.lead_accounts (
+    lead_id          varchar primary key,
+    account_id       varchar,               -- the CRM account (HubSpot company id); null: none matched
+    account_owner_id varchar,               -- the account's owner (hubspot_owner_id) when it matched
+    match_rule       varchar,               -- domain_and_name | domain | company_name | company_acronym | phone
+    matched_on       varchar,               -- the domain, name or acronym that matched (never a phone)
+    count_candidates integer not null,      -- accounts the winning rule found; > 1: a tie-breaker chose
+    tie_break        varchar,               -- has_owner | most_contacts | latest_activity | oldest | lowest_id
+    inputs_hash      varchar not null,      -- the lead's domains, company names and phones, hashed
+    matched_at       timestamp not null,   -- the run (as_of) that last changed this row
+    run_id           varchar not null
+);
+
+create table if not exists ops.lead_match_keys (   -- no key: written in bulk, distinct by construction
+    lead_id varchar not null,
+    kind    varchar not null,               -- domain | name | initials | acronym | phone
+    value   varchar not null
+);
+
+create table if not exists ops.account_match_keys (
+    account_id varchar not null,
+    raw_id     varchar not null,            -- the account's raw version the keys come from
+    kind       varchar,                     -- domain | name | initials | acronym | phone; null: none
+    value      varchar
+);
+
+create table if not exists ops.account_match_state (
+    id            integer primary key,      -- always 1
+    keys_version  varchar not null,         -- the normalizers' version and lists the keys were made with
+    accounts_hash varchar not null,         -- the accounts, owners and domain_only the match read
+    matched_at    timestamp not null,
+    run_id        varchar not null
+);
+"""
+
+
+# Firmographics (enrichment/firmographics.py): the provider's answer per company email domain, kept
+# as a cache with a TTL, and the lookups sent per UTC day, against enrichment.firmographics
+# .daily_budget. An answer and the lookup it cost commit together.
+ENRICHMENT_DDL = """
+create table if not exists ops.company_enrichment (
+    domain            varchar primary key,     -- lower-case business email domain
+    provider          varchar not null,        -- apollo
+    status            varchar not null,        -- found | not_found | rejected (the provider refused the domain)
+    industry          varchar,                 -- LeadFlow's snake_case industry key (seed industry_aliases)
+    industry_label    varchar,                 -- the provider's own label, e.g. 'computer software'
+    employee_count    integer,                 -- the provider's estimate
+    employee_band     varchar,                 -- HubSpot's numemployees bands: 1-5 ... 1000+
+    annual_revenue    bigint,                  -- USD, the provider's estimate
+    revenue_band      varchar,                 -- <1M | 1M-10M | 10M-50M | 50M-100M | 100M-500M | 500M-1B | 1B+
+    technologies      json,                    -- ["Salesforce", "HubSpot", ...]
+    organization_id   varchar,                 -- the provider's id for the company
+    organization_name varchar,
+    organization      json,                    -- the company exactly as the provider returned it
+    fetched_at        timestamp not null,      -- when it was asked (the run's as_of)
+    run_id            varchar not null
+);
+
+create table if not exists ops.enrichment_usage (
+    provider varchar not null,
+    day      date not null,                    -- UTC day of the run's as_of
+    lookups  integer not null,                 -- requests sent (one per domain asked, retries aside)
+    primary key (provider, day)
+);
+"""
+
+
 def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether the table or view exists (dbt builds some only on its first run)."""
     row = con.execute(
@@ -558,6 +632,8 @@ class Warehouse:
             con.execute(MODEL_DDL)
             con.execute(NOTIFY_DDL)
             con.execute(ERASURE_DDL)
+            con.execute(ENRICHMENT_DDL)
+            con.execute(ACCOUNTS_DDL)
 
 
 @contextmanager

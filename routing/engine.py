@@ -7,9 +7,10 @@ last rule, the catch-all `fallback_owner` takes the lead; without one the lead s
 
 Actions:
 - `sticky`: keep the lead's CRM owner, if it is an active CRM owner;
-- `account_owner`: the owner of the lead's account. Until identity resolution builds accounts, the
-  account is the lead's non-free email domain and its owner is the CRM owner of the most recently
-  updated *other* lead at that domain (routing/roster.py builds that map);
+- `account_owner`: the owner of the CRM account the lead matched (dedupe/accounts.py: the HubSpot
+  company's `hubspot_owner_id`, on the lead as `account_owner_id`). When the lead matched no account,
+  or its account has no active owner, the fallback: the CRM owner of the most recently updated
+  *other* lead at the lead's non-free email domain (routing/roster.py builds that map);
 - `rep: <email>`: that rep, if active, available and under every cap;
 - `pool: <name>`: round robin or fewest among the pool's reps who are active, have the skills the
   lead asks for, are available now and under every cap;
@@ -330,20 +331,49 @@ class Engine:
     def _account_owner(
         self, lead: dict[str, Any], state: RoutingState, exclude: frozenset[str]
     ) -> tuple[Owner | None, str]:
+        """The matched account's owner; else the owner of another lead at the same domain."""
+        account, owner_id = lead.get("account_id"), lead.get("account_owner_id")
+        if account and owner_id:
+            owner = state.roster.by_id.get(str(owner_id))
+            if owner is not None and owner.active and owner.id not in exclude:
+                how = lead.get("account_match_rule") or "matched"
+                return owner, f"account {account} ({how}): the account's owner"
+            why_not = (
+                f"account {account}: its owner is excluded from this re-route"
+                if owner is not None and owner.active
+                else f"account {account}: its owner is not an active CRM owner"
+            )
+        elif account:
+            why_not = f"account {account} has no owner"
+        else:
+            why_not = "no account matched"
+        owner, why = self._domain_owner(lead, state, exclude)
+        return owner, f"{why_not}; {why}"
+
+    def _domain_owner(
+        self, lead: dict[str, Any], state: RoutingState, exclude: frozenset[str]
+    ) -> tuple[Owner | None, str]:
+        """The CRM owner of the most recently updated other lead at the lead's non-free domain."""
         domain = lead.get("email_domain")
         if not domain:
             return None, "no email domain"
         if lead.get("is_free_email"):
-            return None, "a free email domain has no account"
+            return None, "a free email domain says nothing of the company"
         for other_lead, owner_id in state.accounts.get(str(domain).lower(), []):
             if other_lead == lead["lead_id"]:
                 continue
             owner = state.roster.by_id.get(owner_id)
             if owner is None or not owner.active:
-                return None, "the account owner is not an active CRM owner"
+                return (
+                    None,
+                    f"the owner of lead {other_lead} at {domain} is not an active CRM owner",
+                )
             if owner.id in exclude:
-                return None, "the account owner is excluded from this re-route"
-            return owner, f"account {domain}: owner of lead {other_lead}"
+                return (
+                    None,
+                    f"the owner of lead {other_lead} at {domain} is excluded from this re-route",
+                )
+            return owner, f"domain {domain}: owner of lead {other_lead}"
         return None, f"no other lead at {domain} has a CRM owner"
 
     # ------------------------------------------------------------------ decide

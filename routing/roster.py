@@ -8,8 +8,9 @@
   converted or closed, which is what the warehouse can tell: no opportunity or customer date and no
   such lifecycle stage on its CRM record, and no recycle/close by the nurture path (ops.lead_recycling)
   since it was assigned.
-- Accounts: until identity resolution groups leads into accounts, a lead's account is its non-free
-  email domain, and the account's owner is the CRM owner of the most recently updated lead there.
+- Accounts: each lead carries the CRM account dedupe/accounts.py matched it to (ops.lead_accounts:
+  `account_id`, `account_owner_id`, `account_match_rule`). For leads without an owned account, the
+  fallback map: a non-free email domain -> the CRM owners of the most recently updated leads there.
 - Pool state: ops.routing_pools (the smooth round-robin current weights).
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from enrichment.firmographics import technology_lists
 from leadflow.config import ConfigError, RoutingConfig
 from leadflow.warehouse import nulls_to_none, table_columns
 from routing.engine import Owner, Roster, RoutingState, Workload
@@ -36,6 +38,8 @@ __all__ = [
 ]
 
 SCORE_FIELDS = ("score", "grade", "temperature", "is_mql")
+# From ops.lead_accounts (dedupe/accounts.py): the lead's matched account and that account's owner.
+ACCOUNT_FIELDS = ("account_id", "account_owner_id", "account_match_rule")
 CLOSED_STAGES = ("opportunity", "customer", "evangelist")
 # Period caps and `fewest` look back at most a month (plus a day for time zones).
 _LOOKBACK = timedelta(days=32)
@@ -55,7 +59,12 @@ def load_roster(con: duckdb.DuckDBPyConnection) -> Roster:
 def lead_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The fields a routing condition may read (what load_leads returns)."""
     cols = table_columns(con, "intermediate", "int_leads_unified")
-    return [*cols, *(f for f in SCORE_FIELDS if f not in cols), "nurture_exit_reason"]
+    return [
+        *cols,
+        *(f for f in SCORE_FIELDS if f not in cols),
+        "nurture_exit_reason",
+        *(f for f in ACCOUNT_FIELDS if f not in cols),
+    ]
 
 
 def load_leads(
@@ -63,7 +72,8 @@ def load_leads(
     *,
     lead_ids: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Leads with their scores and nurture exit reason: the unrouted ones, or exactly `lead_ids`.
+    """Leads with their scores, nurture exit reason and matched account: the unrouted ones, or
+    exactly `lead_ids`.
 
     Unrouted = no assignment and not waiting in a routing queue. Oldest first, so that when capacity
     runs short the lead that waited longest gets the rep.
@@ -78,6 +88,17 @@ def load_leads(
     )
     own = set(table_columns(con, "intermediate", "int_leads_unified"))
     scores = ", ".join(f"s.{f}" for f in SCORE_FIELDS if f not in own)
+    accounts = (
+        "ops.lead_accounts"
+        if table_columns(con, "ops", "lead_accounts")
+        else "(select null::varchar as lead_id, null::varchar as account_id, "
+        "null::varchar as account_owner_id, null::varchar as match_rule where false)"
+    )
+    account_fields = ", ".join(
+        f"la.{'match_rule as account_match_rule' if f == 'account_match_rule' else f}"
+        for f in ACCOUNT_FIELDS
+        if f not in own
+    )
     if lead_ids is None:
         where = """not exists (select 1 from ops.lead_assignments a where a.lead_id = l.lead_id)
                    and not exists (select 1 from ops.routing_queue q where q.lead_id = l.lead_id)"""
@@ -89,15 +110,17 @@ def load_leads(
     frame = con.execute(
         f"""
         select l.*{", " + scores if scores else ""}, n.nurture_exit_reason
+            {", " + account_fields if account_fields else ""}
         from intermediate.int_leads_unified l
         left join ops.lead_scores s on s.lead_id = l.lead_id
         left join {nurture} n on n.lead_id = l.lead_id
+        left join {accounts} la on la.lead_id = l.lead_id
         where {where}
         order by {order}
         """,
         params,
     ).df()
-    return list(nulls_to_none(frame).to_dict("records"))
+    return list(nulls_to_none(technology_lists(frame)).to_dict("records"))
 
 
 def _workload(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Workload:

@@ -19,6 +19,7 @@ TOKEN_ENV = {
     "hubspot": "HUBSPOT_ACCESS_TOKEN",
     "meta": "META_ACCESS_TOKEN",
     "typeform": "TYPEFORM_ACCESS_TOKEN",
+    "apollo": "APOLLO_API_KEY",
 }
 
 

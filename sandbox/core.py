@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sandbox.apollo import ApolloApp
 from sandbox.chaos import KINDS, Chaos, ChaosSettings
 from sandbox.clock import Clock, hubspot_time, parse_iso_ms, to_ms
 from sandbox.hubspot import HubSpotApp, contact_object
@@ -37,7 +38,7 @@ from sandbox.world import World
 
 log = logging.getLogger("sandbox")
 
-VENDORS = ("hubspot", "meta", "typeform", "lemlist", "slack")
+VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo", "slack")
 # Not HTTP: the SMTP stand-in runs beside the HTTP servers (ports and faults use this name).
 SMTP = "smtp"
 DEFAULT_HOST = "127.0.0.1"
@@ -47,6 +48,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "meta": 8702,
     "typeform": 8703,
     "lemlist": 8706,
+    "apollo": 8707,
     "slack": 8704,
     SMTP: 8705,
 }
@@ -55,10 +57,21 @@ DEFAULT_TOKENS: dict[str, str] = {
     "meta": "sandbox-meta-token",
     "typeform": "sandbox-typeform-token",
     "lemlist": "sandbox-lemlist-token",
+    "apollo": "sandbox-apollo-token",  # the x-api-key header
     # Slack's credential is the webhook path itself: /services/<this>.
     "slack": "T00SANDBOX/B00SANDBOX/sandbox-slack-webhook-secret",
 }
-RATE_LIMIT_BUCKETS = ("hubspot", "hubspot_search", "meta", "typeform", "lemlist", "slack")
+RATE_LIMIT_BUCKETS = (
+    "hubspot",
+    "hubspot_search",
+    "meta",
+    "typeform",
+    "lemlist",
+    "apollo",
+    "apollo_hourly",
+    "apollo_daily",
+    "slack",
+)
 CONTROL_PREFIX = "/_sandbox/"
 REQUEST_LOG_MAX = 200_000
 
@@ -148,6 +161,7 @@ class Sandbox:
                     "meta": MetaApp(ctx),
                     "typeform": TypeformApp(ctx),
                     "lemlist": LemlistApp(ctx),
+                    "apollo": ApolloApp(ctx),
                     "slack": SlackApp(ctx),
                 }
                 self._store = store
@@ -313,6 +327,11 @@ class Sandbox:
             rows = conn.execute("SELECT * FROM hs_contacts ORDER BY id").fetchall()
         return [contact_object(row) for row in rows]
 
+    def company_truth(self) -> dict[str, int | None]:
+        """HubSpot company id -> the world company it stands for (None for a namesake or a sole
+        trader): the truth lead-to-account matching is scored against."""
+        return self._ensure().company_truth()
+
     def lemlist_reply(self, campaign_id: str, email: str) -> str:
         """The lead with `email` replied to Lemlist campaign `campaign_id`; the activity's id."""
         self._ensure()
@@ -341,7 +360,8 @@ class Sandbox:
     def set_rate_limit(self, vendor: str, requests: int, per_seconds: float) -> None:
         """Change a limit; `requests=0` disables it.
 
-        Vendors: hubspot, hubspot_search (HubSpot's separate search limit), meta, typeform, lemlist.
+        Vendors: hubspot, hubspot_search (HubSpot's separate search limit), meta, typeform, lemlist,
+        apollo, apollo_hourly, apollo_daily (Apollo's per-minute, hourly and daily windows), slack.
         """
         if vendor not in RATE_LIMIT_BUCKETS:
             raise ValueError(f"unknown rate-limit vendor {vendor!r}; one of {RATE_LIMIT_BUCKETS}")

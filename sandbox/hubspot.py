@@ -23,11 +23,17 @@ Wire details that matter to a connector, all as HubSpot does them:
   10,000-result cap as contacts (and the same per-second search limit), and their contacts through
   `POST /crm/v4/associations/deals/contacts/batch/read` (at most 1,000 inputs; a deal without
   contacts is an error in a 207 answer, the others are returned).
+- Companies (read-only; sandbox/companies.py makes them): `POST /crm/v3/objects/companies/search`
+  like deals (cursor `hs_lastmodifieddate`; the free-text `query` searches name, domain, website and
+  phone), `GET /crm/v3/objects/companies` (paged by id with `after`, at most 100 a page) and
+  `GET /crm/v3/objects/companies/{id}`. Without `properties`, name, domain, createdate,
+  hs_lastmodifieddate and hs_object_id are returned, as HubSpot does.
 
 Docs: https://developers.hubspot.com/docs/api/crm/search,
 https://developers.hubspot.com/docs/api/crm/contacts, https://developers.hubspot.com/docs/api/crm/owners,
 https://developers.hubspot.com/docs/api/usage-details,
 https://developers.hubspot.com/docs/api/crm/deals, https://developers.hubspot.com/docs/api/crm/associations,
+https://developers.hubspot.com/docs/api/crm/companies,
 https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/post-crm-v3-objects-contacts-gdpr-delete
 """
 
@@ -47,6 +53,9 @@ from sandbox.clock import hubspot_time, parse_iso_ms
 from sandbox.limits import Decision
 from sandbox.properties import (
     ALWAYS_RETURNED,
+    COMPANY_ALWAYS_RETURNED,
+    COMPANY_DEFAULT_RETURNED,
+    COMPANY_PROPERTIES_BY_NAME,
     CONTACT_PROPERTIES,
     DEAL_ALWAYS_RETURNED,
     DEAL_DEFAULT_RETURNED,
@@ -70,6 +79,8 @@ DEALS = "/crm/v3/objects/deals"
 GDPR_DELETE = f"{CONTACTS}/gdpr-delete"
 DEAL_SEARCH_PATH = f"{DEALS}/search"
 DEAL_CONTACTS_BATCH_READ = "/crm/v4/associations/deals/contacts/batch/read"
+COMPANIES = "/crm/v3/objects/companies"
+COMPANY_SEARCH_PATH = f"{COMPANIES}/search"
 ASSOCIATIONS_MAX_INPUTS = 1_000
 # HubSpot's association type for an unlabeled deal -> contact association.
 DEAL_TO_CONTACT_TYPE_ID = 3
@@ -144,6 +155,16 @@ DEAL = CrmObject(
     "hs_lastmodifieddate",
     ("dealname",),
 )
+COMPANY = CrmObject(
+    "companies",
+    "hs_companies",
+    COMPANY_PROPERTIES_BY_NAME,
+    COMPANY_ALWAYS_RETURNED,
+    COMPANY_DEFAULT_RETURNED,
+    "hs_lastmodifieddate",
+    ("name", "domain", "website", "phone"),
+)
+SEARCH_PATHS = (SEARCH_PATH, DEAL_SEARCH_PATH, COMPANY_SEARCH_PATH)
 
 
 class HubSpotError(Exception):
@@ -203,7 +224,7 @@ class HubSpotApp(VendorApp):
         token = req.bearer_token()
         if token is None or token != self.ctx.tokens["hubspot"]:
             return error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
-        is_search = req.method == "POST" and req.path.rstrip("/") in (SEARCH_PATH, DEAL_SEARCH_PATH)
+        is_search = req.method == "POST" and req.path.rstrip("/") in SEARCH_PATHS
         buckets = ["hubspot", "hubspot_search"] if is_search else ["hubspot"]
         decision = self.ctx.limiter.acquire(buckets, token)
         if not decision.allowed:
@@ -270,6 +291,12 @@ class HubSpotApp(VendorApp):
             return self._search(self._body(req), DEAL) if post else _not_allowed()
         if path == DEAL_CONTACTS_BATCH_READ:
             return self._deal_contacts(self._body(req)) if post else _not_allowed()
+        if path == COMPANY_SEARCH_PATH:
+            return self._search(self._body(req), COMPANY) if post else _not_allowed()
+        if path == COMPANIES:
+            return self._list_contacts(req, COMPANY) if get else _not_allowed()
+        if path.startswith(COMPANIES + "/") and path.count("/") == 5:
+            return self._get_company(req, path.rsplit("/", 1)[1]) if get else _not_allowed()
         if path == f"{CONTACTS}/batch/upsert":
             return self._batch_upsert(self._body(req)) if post else _not_allowed()
         if path == f"{CONTACTS}/batch/update":
@@ -824,22 +851,35 @@ class HubSpotApp(VendorApp):
 
     # ------------------------------------------------------------------ reads
 
-    def _list_contacts(self, req: Request) -> Response:
+    def _list_contacts(self, req: Request, obj: CrmObject = CONTACT) -> Response:
+        """GET /crm/v3/objects/<contacts|companies>: every object by id, `after` the last id seen."""
         limit = _int(req.param("limit") or LIST_MAX_LIMIT // 10, "limit")
         if limit < 1 or limit > LIST_MAX_LIMIT:
             raise _invalid(f"limit must be between 1 and {LIST_MAX_LIMIT} (got {limit})")
         after = _int(req.param("after") or 0, "after")
-        props = _requested(_csv(req))
+        props = _requested(_csv(req), obj)
         with self.ctx.store.read() as conn:
             rows = conn.execute(
-                "SELECT * FROM hs_contacts WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
+                f"SELECT * FROM {obj.table} WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
             ).fetchall()
-        out: dict[str, Any] = {"results": [_object(r, props) for r in rows[:limit]]}
+        out: dict[str, Any] = {"results": [_object(r, props, obj) for r in rows[:limit]]}
         if len(rows) > limit:
             nxt = str(rows[limit - 1]["id"])
             query = urlencode({"after": nxt, "limit": limit})
-            out["paging"] = {"next": {"after": nxt, "link": f"{req.base_url}{CONTACTS}?{query}"}}
+            path = f"/crm/v3/objects/{obj.name}"
+            out["paging"] = {"next": {"after": nxt, "link": f"{req.base_url}{path}?{query}"}}
         return Response(200, out)
+
+    def _get_company(self, req: Request, raw: str) -> Response:
+        with self.ctx.store.read() as conn:
+            row = (
+                conn.execute("SELECT * FROM hs_companies WHERE id = ?", (int(raw),)).fetchone()
+                if raw.isdigit()
+                else None
+            )
+        if row is None:
+            return error(404, "resource not found", "OBJECT_NOT_FOUND")
+        return Response(200, _object(row, _requested(_csv(req), COMPANY), COMPANY))
 
     def _get_contact(self, req: Request, raw: str) -> Response:
         id_prop = req.param("idProperty")
@@ -949,7 +989,7 @@ def _written_props(props: dict[str, Any], id_prop: str | None) -> list[str]:
 
 
 def _object(row: sqlite3.Row, props: list[str], obj: CrmObject = CONTACT) -> dict[str, Any]:
-    # Contacts keep hs_object_id in a column of its own; deals serve it from the row id.
+    # Contacts keep hs_object_id in a column of its own; deals and companies serve it from the id.
     columns = set(row.keys())
     values = {name: row[name] if name in columns else str(row["id"]) for name in props}
     return {

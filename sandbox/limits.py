@@ -25,6 +25,10 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "meta": (4_800, 86_400.0),
     "typeform": (2, 1.0),
     "lemlist": (20, 2.0),  # every route, per API key
+    # Apollo: fixed windows per minute, hour and day, by plan; a request counts against all three.
+    "apollo": (200, 60.0),
+    "apollo_hourly": (600, 3_600.0),
+    "apollo_daily": (2_000, 86_400.0),
     "slack": (1, 1.0),  # incoming webhooks: about one message per second per webhook
 }
 
@@ -82,6 +86,11 @@ class RateLimiter:
                 max(0, first.remaining - 1),
                 0,
             )
+
+    def status(self, bucket: str, token: str) -> Decision:
+        """Where a bucket stands for a token (limit, remaining), without taking a request from it."""
+        with self._lock:
+            return self._peek(bucket, token, time.monotonic())
 
     def _peek(self, bucket: str, token: str, now: float) -> Decision:
         requests, per = self._limits[bucket]

@@ -1,4 +1,4 @@
-"""The HubSpot contact and deal properties the sandbox knows, with their types and write rules.
+"""The HubSpot contact, deal and company properties the sandbox knows: types and write rules.
 
 HubSpot stores every property value as a string (or no value at all); the type decides how a
 search filter compares values and how a write is validated. The list is fixed: the standard
@@ -294,3 +294,38 @@ DEAL_DEFAULT_RETURNED = (
     "hs_object_id",
     "pipeline",
 )
+
+# Companies: the accounts leads are matched to (dedupe/accounts.py). HubSpot's default company
+# properties LeadFlow reads; the sandbox serves companies read-only (search, list, get), so none is
+# writable through it. `hs_additional_domains` holds further domains, separated by semicolons.
+COMPANY_PROPERTIES: tuple[ContactProperty, ...] = (
+    ContactProperty("hs_object_id", "Record ID", "number", "companyinformation", False, True),
+    ContactProperty("name", "Company name", "string", "companyinformation", False),
+    ContactProperty("domain", "Company Domain Name", "string", "companyinformation", False),
+    ContactProperty("website", "Website URL", "string", "companyinformation", False),
+    ContactProperty(
+        "hs_additional_domains", "Additional Domains", "string", "companyinformation", False
+    ),
+    ContactProperty("phone", "Phone Number", "string", "companyinformation", False),
+    ContactProperty("city", "City", "string", "companyinformation", False),
+    ContactProperty("country", "Country/Region", "string", "companyinformation", False),
+    ContactProperty("industry", "Industry", "string", "companyinformation", False),
+    ContactProperty(
+        "numberofemployees", "Number of Employees", "number", "companyinformation", False
+    ),
+    ContactProperty("hubspot_owner_id", "Company owner", "enumeration", "companyinformation", False),
+    ContactProperty(
+        "num_associated_contacts", "Number of Associated Contacts", "number", "companyinformation",
+        False,
+    ),
+    ContactProperty("notes_last_updated", "Last Activity Date", "datetime", "sales_properties", False),
+    ContactProperty("createdate", "Create Date", "datetime", "companyinformation", False),
+    ContactProperty(
+        "hs_lastmodifieddate", "Last Modified Date", "datetime", "companyinformation", False
+    ),
+)  # fmt: skip
+COMPANY_PROPERTIES_BY_NAME: dict[str, ContactProperty] = {p.name: p for p in COMPANY_PROPERTIES}
+COMPANY_PROPERTY_NAMES: tuple[str, ...] = tuple(p.name for p in COMPANY_PROPERTIES)
+COMPANY_ALWAYS_RETURNED = ("createdate", "hs_lastmodifieddate", "hs_object_id")
+# What a companies search or list returns when the request names no properties (HubSpot's own).
+COMPANY_DEFAULT_RETURNED = ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name")

@@ -21,7 +21,8 @@ from pathlib import Path
 from random import Random
 
 from sandbox.clock import from_ms
-from sandbox.properties import DEAL_PROPERTY_NAMES, PROPERTY_NAMES
+from sandbox.companies import CompanyFacts, make_hubspot_companies
+from sandbox.properties import COMPANY_PROPERTY_NAMES, DEAL_PROPERTY_NAMES, PROPERTY_NAMES
 from sandbox.world import (
     FORMS,
     Bundle,
@@ -45,11 +46,13 @@ log = logging.getLogger("sandbox")
 # 3: contacts carry leadflow_nurture_track
 # 4: contacts carry hubspot_owner_assigneddate and the first sales engagement (hs_sa_first_*)
 # 5: deals (hs_deals) and the contacts' sales activity (num_contacted_notes, notes_last_*)
-SCHEMA_VERSION = "5"  # 2: contacts carry industry, numemployees, email opt-out and bounce
+# 6: companies (hs_companies), the accounts leads are matched to
+SCHEMA_VERSION = "6"  # 2: contacts carry industry, numemployees, email opt-out and bounce
 CHUNK = 5_000
 
 _CONTACT_COLUMNS = ", ".join(f"{name} TEXT" for name in PROPERTY_NAMES if name != "hs_object_id")
 _DEAL_COLUMNS = [name for name in DEAL_PROPERTY_NAMES if name != "hs_object_id"]
+_COMPANY_COLUMNS = [name for name in COMPANY_PROPERTY_NAMES if name != "hs_object_id"]
 
 SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -83,6 +86,11 @@ CREATE TABLE hs_deals (
 );
 CREATE INDEX hs_deals_lastmod ON hs_deals(hs_lastmodifieddate, id);
 CREATE INDEX hs_deals_contact ON hs_deals(contact_id);
+CREATE TABLE hs_companies (
+    id INTEGER PRIMARY KEY, company_id INTEGER,
+    {", ".join(f"{name} TEXT" for name in _COMPANY_COLUMNS)}
+);
+CREATE INDEX hs_companies_lastmod ON hs_companies(hs_lastmodifieddate, id);
 CREATE TABLE tf_responses (
     seq INTEGER PRIMARY KEY, token TEXT UNIQUE, form_id TEXT, submitted_ms INTEGER,
     landed_ms INTEGER, data TEXT
@@ -93,6 +101,12 @@ CREATE INDEX tf_responses_form_time ON tf_responses(form_id, submitted_ms, seq);
 _DEAL_INSERT = (
     f"INSERT INTO hs_deals (id, contact_id, {', '.join(_DEAL_COLUMNS)}) "
     f"VALUES (?, ?, {', '.join('?' for _ in _DEAL_COLUMNS)})"
+)
+
+# company_id: the world company a record stands for (the truth matching is scored on), never served.
+_COMPANY_INSERT = (
+    f"INSERT INTO hs_companies (id, company_id, {', '.join(_COMPANY_COLUMNS)}) "
+    f"VALUES (?, ?, {', '.join('?' for _ in _COMPANY_COLUMNS)})"
 )
 
 _CONTACT_INSERT = (
@@ -226,6 +240,7 @@ class Store:
                 ]
                 self._insert(conn, bundles)
                 gen.flushed()
+            self._insert_companies(conn, seed, companies, owners, now_ms)
             meta = {
                 "schema": SCHEMA_VERSION,
                 "seed": str(seed),
@@ -235,6 +250,44 @@ class Store:
             }
             conn.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
         log.info("sandbox: generated a world of %s people (seed=%s)", leads, seed)
+
+    @staticmethod
+    def _insert_companies(
+        conn: sqlite3.Connection,
+        seed: int,
+        companies: list[Company],
+        owners: list[Owner],
+        now_ms: int,
+    ) -> None:
+        """The CRM's company records (sandbox/companies.py), from what the people left: their
+        phones and how many of them are HubSpot contacts, per company."""
+        phones: dict[int, list[tuple[str, str]]] = {}
+        for company_id, phone, country in conn.execute(
+            "SELECT company_id, phone, country FROM people WHERE phone IS NOT NULL ORDER BY idx"
+        ):
+            phones.setdefault(int(company_id), []).append((str(phone), str(country)))
+        contacts = dict(
+            conn.execute(
+                "SELECT p.company_id, COUNT(*) FROM truth t JOIN people p "
+                "ON p.person_id = t.person_id WHERE t.source = 'hubspot' GROUP BY p.company_id"
+            ).fetchall()
+        )
+        facts = {
+            c.id: CompanyFacts(tuple(phones.get(c.id, ())), int(contacts.get(c.id, 0)))
+            for c in companies
+        }
+        records = make_hubspot_companies(seed, companies, owners, facts, now_ms)
+        conn.executemany(
+            _COMPANY_INSERT,
+            [
+                (
+                    int(str(r.properties["hs_object_id"])),
+                    r.company_id,
+                    *(r.properties[name] for name in _COMPANY_COLUMNS),
+                )
+                for r in records
+            ],
+        )
 
     @staticmethod
     def _email_taken(conn: sqlite3.Connection, email: str) -> bool:
@@ -420,8 +473,22 @@ class Store:
         with self.read() as conn:
             return {
                 table: int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-                for table in ("people", "hs_contacts", "hs_deals", "meta_leads", "tf_responses")
+                for table in (
+                    "people",
+                    "hs_contacts",
+                    "hs_deals",
+                    "hs_companies",
+                    "meta_leads",
+                    "tf_responses",
+                )
             }
+
+    def company_truth(self) -> dict[str, int | None]:
+        """HubSpot company id -> the world company it stands for (None: a namesake or a sole
+        trader); what lead-to-account matching is scored against."""
+        with self.read() as conn:
+            rows = conn.execute("SELECT id, company_id FROM hs_companies").fetchall()
+        return {str(r[0]): (None if r[1] is None else int(r[1])) for r in rows}
 
     def add_truth(self, conn: sqlite3.Connection, source: str, record_id: str, email: str) -> None:
         """Attribute a record the API created to the person owning `email`, if there is one."""

@@ -1,7 +1,7 @@
 """Score every lead from its unified profile and intent events; store scores, history, lifecycle.
 
-Reads intermediate.int_leads_unified and intermediate.int_lead_events_unioned (built by dbt's
-`prepare` selector) and writes, in one transaction:
+Reads intermediate.int_leads_unified (firmographics included: enrichment/firmographics.py) and
+intermediate.int_lead_events_unioned (built by dbt's `prepare` selector) and writes, in one transaction:
 
 - ops.lead_scores: the current score of each lead, with every factor (see scoring.rules);
 - ops.lead_score_history: a row whenever a lead's score, grade, temperature, MQL flag or model
@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from enrichment.firmographics import technology_lists
 from leadflow.config import ScoringConfig
 from leadflow.faults import crash_point
 from leadflow.warehouse import nulls_to_none, registered, stable_hash, transaction, utcnow
@@ -201,7 +202,9 @@ def score_all(
     con: duckdb.DuckDBPyConnection, config: ScoringConfig, *, run_id: str, as_of: datetime
 ) -> ScoreResult:
     leads = nulls_to_none(
-        con.execute("select * from intermediate.int_leads_unified order by lead_id").df()
+        technology_lists(
+            con.execute("select * from intermediate.int_leads_unified order by lead_id").df()
+        )
     )
     events_by_lead = load_events(con)
     previous = {

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from enrichment.firmographics import technology_lists
 from leadflow.config import ScoringConfig
 from leadflow.warehouse import nulls_to_none
 from scoring import load_events
@@ -157,9 +158,11 @@ def backtest(
 
     lead_ids = outcomes["lead_id"].tolist()
     leads = nulls_to_none(
-        con.execute(
-            "select * from intermediate.int_leads_unified where lead_id = any(?)", [lead_ids]
-        ).df()
+        technology_lists(  # as score_all sees a lead
+            con.execute(
+                "select * from intermediate.int_leads_unified where lead_id = any(?)", [lead_ids]
+            ).df(),
+        )
     )
     profiles = {
         row["lead_id"]: {k: (None if k in OUTCOME_COLUMNS else v) for k, v in row.items()}

@@ -1,4 +1,5 @@
-"""HubSpot CRM: pull contacts, owners and deals (incremental), push scores and owners (reverse ETL).
+"""HubSpot CRM: pull contacts, owners, deals and companies (incremental), push scores and owners
+(reverse ETL).
 
 Public API: `STREAMS`, `open_client`, `pull`, `parse_contact`, `push_contacts`.
 """
@@ -53,6 +54,16 @@ STREAMS: dict[str, Stream] = {
         record_id=models.deal_id,
         record_cursor=models.deal_cursor,
     ),
+    # The accounts leads are matched to (dedupe/accounts.py).
+    "companies": Stream(
+        source="hubspot",
+        name="companies",
+        primary_key="id",
+        cursor_field="properties.hs_lastmodifieddate",
+        sorted_by_cursor=True,
+        record_id=models.company_id,
+        record_cursor=models.company_cursor,
+    ),
 }
 
 
@@ -67,14 +78,18 @@ def pull(
     window: PullWindow,
     partition: str | None = None,
 ) -> Iterator[Page]:
-    """Pages of raw records for one stream; contacts and deals incrementally, owners in full (a
-    small list). Each deal carries its contacts (`associations.contacts`)."""
+    """Pages of raw records for one stream; contacts, deals and companies incrementally, owners in
+    full (a small list). Each deal carries its contacts (`associations.contacts`)."""
     if stream == "contacts":
         return hubspot_client.search_modified_since(
             client, window.since, settings.CONTACT_PROPERTIES, config.page_size
         )
     if stream == "deals":
         return hubspot_client.search_deals_modified_since(client, window.since, config.page_size)
+    if stream == "companies":
+        return hubspot_client.search_companies_modified_since(
+            client, window.since, config.page_size
+        )
     if stream == "owners":
         return hubspot_client.list_owners(client)
     raise ValueError(f"hubspot has no stream {stream!r}")

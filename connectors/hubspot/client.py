@@ -36,6 +36,7 @@ def make_client(base_url: str, token: SecretStr, http: HttpSettings | None = Non
             "/": RateLimiter(calls, period),
             settings.SEARCH_CONTACTS: search,
             settings.SEARCH_DEALS: search,
+            settings.SEARCH_COMPANIES: search,
         },
     )
 
@@ -173,6 +174,21 @@ def search_deals_modified_since(
         for deal in page.records:
             deal["associations"] = {"contacts": contacts.get(str(deal.get("id")), [])}
         yield page
+
+
+def search_companies_modified_since(
+    client: ApiClient, since: datetime | None, limit: int
+) -> Iterator[Page]:
+    """Companies modified at or after `since`: the contacts keyset on hs_lastmodifieddate, so the
+    10,000-result cap of the search API is never reached."""
+    return search_modified_since(
+        client,
+        since,
+        settings.COMPANY_PROPERTIES,
+        limit,
+        path=settings.SEARCH_COMPANIES,
+        cursor=settings.COMPANY_CURSOR_PROPERTY,
+    )
 
 
 def deal_contacts(client: ApiClient, deal_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -1,5 +1,6 @@
-"""HubSpot record shapes: contacts, owners and deals as the API returns them; contacts parse to
-SourceRecord (deals and owners are read by dbt straight from raw)."""
+"""HubSpot record shapes: contacts, owners, deals and companies as the API returns them; contacts
+parse to SourceRecord (deals and owners are read by dbt straight from raw, companies by dbt and by
+lead-to-account matching, dedupe/accounts.py)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def deal_id(payload: dict[str, Any]) -> str | None:
 
 
 def deal_cursor(payload: dict[str, Any]) -> Any:
+    props = _properties(payload)
+    return parse_timestamp(props.get("hs_lastmodifieddate") or payload.get("updatedAt"))
+
+
+def company_id(payload: dict[str, Any]) -> str | None:
+    return text(payload.get("id"))
+
+
+def company_cursor(payload: dict[str, Any]) -> Any:
     props = _properties(payload)
     return parse_timestamp(props.get("hs_lastmodifieddate") or payload.get("updatedAt"))
 

@@ -6,7 +6,9 @@ inputs), https://developers.hubspot.com/docs/api/usage-details (100 requests per
 app on Free/Starter; 190 on Professional/Enterprise), https://developers.hubspot.com/docs/api/crm/deals
 (deals search: the same limits as contacts), https://developers.hubspot.com/docs/api/crm/associations
 (v4 batch read: at most 1,000 inputs a request since 2025-02-10; up to 500 associations per object a
-page, more behind a per-input `after` token).
+page, more behind a per-input `after` token), https://developers.hubspot.com/docs/api/crm/companies
+(companies search: the same limits as contacts; `hs_additional_domains` is a semicolon-separated
+list).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ BATCH_UPDATE_CONTACTS = "/crm/v3/objects/contacts/batch/update"
 BATCH_READ_CONTACTS = "/crm/v3/objects/contacts/batch/read"
 OWNERS = "/crm/v3/owners"
 SEARCH_DEALS = "/crm/v3/objects/deals/search"
+SEARCH_COMPANIES = "/crm/v3/objects/companies/search"
 DEAL_CONTACTS_BATCH_READ = "/crm/v4/associations/deals/contacts/batch/read"
 
 SEARCH_MAX_LIMIT = 200
@@ -31,6 +34,7 @@ SEARCH_LIMIT = (4, 1.0)  # the search endpoints' own, lower limit
 
 CURSOR_PROPERTY = "lastmodifieddate"
 DEAL_CURSOR_PROPERTY = "hs_lastmodifieddate"  # deals name the same thing differently
+COMPANY_CURSOR_PROPERTY = "hs_lastmodifieddate"  # ... and so do companies
 
 # Read on every pull: identity, lifecycle, intent signals and what LeadFlow itself writes back.
 CONTACT_PROPERTIES: tuple[str, ...] = (
@@ -109,4 +113,23 @@ DEAL_PROPERTIES: tuple[str, ...] = (
     "hs_lastmodifieddate",
     "hs_is_closed",
     "hs_is_closed_won",
+)
+
+# Read on every companies pull: what lead-to-account matching (dedupe/accounts.py) compares (name,
+# domains, phone), its tie-breakers (owner, contacts, last activity, creation) and dim_accounts.
+COMPANY_PROPERTIES: tuple[str, ...] = (
+    "name",
+    "domain",
+    "website",
+    "hs_additional_domains",
+    "phone",
+    "city",
+    "country",
+    "industry",
+    "numberofemployees",
+    "hubspot_owner_id",
+    "num_associated_contacts",
+    "notes_last_updated",
+    "createdate",
+    "hs_lastmodifieddate",
 )

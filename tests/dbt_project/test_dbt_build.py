@@ -8,7 +8,9 @@ The fixture (five leads, all three sources):
 - lead-dee: a Meta lead without email; LeadFlow MQL; scored B.
 - lead-eve: a HubSpot-only customer that skipped mql and opportunity; not scored.
 
-Deals: ann's contact 101 has two (one open in contractsent, one closed lost), eve's contact 102 one
+Accounts: HubSpot company 9001 (acme.com, two raw versions, owned by Rita) is lead-ann's account by
+domain and name; 9002 is lead-eve's by name after a tie-break; 9003 is archived. Deals: ann's
+contact 101 has two (one open in contractsent, one closed lost), eve's contact 102 one
 closed won; a fourth deal's only contact (777) is not a known lead. Sales activity on both contacts
 (touches, last contacted, last activity). Meta ad insights: campaign Spring (bob's and dee's) on
 two days, one of them restated by a later load, and a campaign Summer that brought no lead.
@@ -120,6 +122,57 @@ RAW_HUBSPOT_OWNERS = [
         "51000002",
         {"id": "51000002", "email": "sam@ourco.com", "firstName": "Sam", "lastName": "Seller"},
     ),
+]
+
+
+def hubspot_company(
+    company_id: str, archived: bool = False, **properties: str | None
+) -> dict[str, Any]:
+    return {
+        "id": company_id,
+        "properties": {"hs_object_id": company_id, **properties},
+        "createdAt": properties.get("createdate"),
+        "updatedAt": properties.get("hs_lastmodifieddate"),
+        "archived": archived,
+    }
+
+
+RAW_HUBSPOT_COMPANIES = [
+    # an older version of company 9001: staging keeps the newest
+    ("9001", "2026-04-01 00:00:00", hubspot_company("9001", name="Acme", domain="acme.com")),
+    (
+        "9001",
+        "2026-05-01 00:00:00",
+        hubspot_company(
+            "9001",
+            name="ACME GmbH",
+            domain=" ACME.com ",
+            website="https://www.acme.com",
+            hubspot_owner_id="51000001",
+            num_associated_contacts="2",
+            numberofemployees="120",
+            createdate="2025-01-01T00:00:00.000Z",
+            hs_lastmodifieddate="2026-05-01T00:00:00.000Z",
+        ),
+    ),
+    (
+        "9002",
+        "2026-05-01 00:00:00",
+        hubspot_company(
+            "9002",
+            name="Evergreen Ltd",
+            num_associated_contacts="x",
+            createdate="2025-02-01T00:00:00.000Z",
+            hs_lastmodifieddate="2026-05-01T00:00:00.000Z",
+        ),
+    ),
+    ("9003", "2026-05-01 00:00:00", hubspot_company("9003", archived=True, name="Old Co")),
+]
+# ops.lead_accounts as dedupe/accounts.py writes it: (lead, account, owner, rule, candidates, tie-break)
+LEAD_ACCOUNTS = [
+    ("lead-ann", "9001", "51000001", "domain_and_name", 1, None),
+    ("lead-bob", None, None, None, 0, None),
+    ("lead-eve", "9002", None, "company_name", 2, "most_contacts"),
 ]
 
 
@@ -449,6 +502,16 @@ def load_fixture(con: duckdb.DuckDBPyConnection) -> None:
     raw("meta__leads", RAW_META_LEADS, partition="fbform1")
     raw("typeform__responses", RAW_TYPEFORM_RESPONSES, partition="tfform1")
     raw("hubspot__deals", RAW_HUBSPOT_DEALS)
+    raw("hubspot__companies", RAW_HUBSPOT_COMPANIES)
+    for lead_id, account_id, owner_id, rule, candidates, tie_break in LEAD_ACCOUNTS:
+        con.execute(
+            """
+            insert into ops.lead_accounts (lead_id, account_id, account_owner_id, match_rule,
+                count_candidates, tie_break, inputs_hash, matched_at, run_id)
+            values (?, ?, ?, ?, ?, ?, 'h', ?, ?)
+            """,
+            [lead_id, account_id, owner_id, rule, candidates, tie_break, LOADED, RUN],
+        )
     for n, (record_id, day, payload, loaded) in enumerate(RAW_META_AD_INSIGHTS):
         con.execute(
             """
@@ -765,6 +828,35 @@ def test_quarantine_reasons(query: Any) -> None:
         {"source": "meta", "reason": "created_time is not a timestamp", "count_records": 1},
         {"source": "meta", "reason": "email and phone are both missing", "count_records": 2},
     ]
+
+
+def test_accounts_and_the_leads_matched_to_them(query: Any) -> None:
+    # GIVEN the CRM's companies and dedupe/accounts.py's matches
+    companies = query("select * from staging.stg_hubspot__companies order by company_id")
+    # THEN staging keeps each company's newest version, the domain trimmed and lower-cased
+    assert [(c["company_id"], c["company_name"], c["domain"]) for c in companies] == [
+        ("9001", "ACME GmbH", "acme.com"),
+        ("9002", "Evergreen Ltd", None),
+        ("9003", "Old Co", None),
+    ]
+    assert (companies[0]["count_employees"], companies[1]["count_contacts"]) == (120, None)
+    # AND dim_accounts has the live accounts, their owners and the leads matched to them
+    accounts = query("select * from marts.dim_accounts order by account_id")
+    assert [
+        (a["account_id"], a["owner_email"], a["has_active_owner"], a["count_leads"])
+        for a in accounts
+    ] == [("9001", "rita@ourco.com", True, 1), ("9002", None, False, 1)]
+    assert (accounts[0]["count_leads_by_domain"], accounts[1]["count_leads_by_name"]) == (1, 1)
+    assert (accounts[0]["count_crm_contacts"], accounts[1]["count_leads_tie_broken"]) == (2, 1)
+    # AND each lead carries its account and the rule that matched it
+    leads = query("select lead_id, account_id, account_match_rule from marts.dim_leads")
+    assert {r["lead_id"]: (r["account_id"], r["account_match_rule"]) for r in leads} == {
+        "lead-ann": ("9001", "domain_and_name"),
+        "lead-bob": (None, None),
+        "lead-cy": (None, None),
+        "lead-dee": (None, None),
+        "lead-eve": ("9002", "company_name"),
+    }
 
 
 def test_deals_staging_and_attribution(query: Any) -> None:

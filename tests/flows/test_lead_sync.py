@@ -33,12 +33,14 @@ TOKENS = {
     "meta": "e2e-meta-token",
     "typeform": "e2e-typeform-token",
     "lemlist": "e2e-lemlist-token",
+    "apollo": "e2e-apollo-key",
 }
 TOKEN_ENV = {
     "hubspot": "HUBSPOT_ACCESS_TOKEN",
     "meta": "META_ACCESS_TOKEN",
     "typeform": "TYPEFORM_ACCESS_TOKEN",
     "lemlist": "LEMLIST_API_KEY",
+    "apollo": "APOLLO_API_KEY",
 }
 
 
@@ -51,6 +53,7 @@ def write_config(tmp: Path, urls: dict[str, str], smtp_port: int = 8705) -> Path
         config["sources"][vendor]["base_url"] = urls[vendor]
     config["destinations"]["hubspot"]["base_url"] = urls["hubspot"]
     config["destinations"]["lemlist"]["base_url"] = urls["lemlist"]
+    config["enrichment"]["firmographics"]["base_url"] = urls["apollo"]
     # Notifications to the sandbox's Slack and SMTP, all of them in the run that assigns (no pacing;
     # the sandbox's 1/s webhook limit is lifted below), and SLA breaches only recorded, so that no
     # re-route changes what the later runs push.
@@ -292,6 +295,39 @@ def test_a_lead_accepted_by_the_intake_is_landed_scored_and_pushed_by_the_next_r
     assert "wanda.webform@northwind-webhooks.example" in emails
     with Inbox(load_settings(synced.config).inbox_path) as inbox:
         assert inbox.counts() == {"landed": 1}
+
+
+def test_firmographics_are_looked_up_once_and_reach_the_marts_and_the_scores(
+    synced: Synced,
+) -> None:
+    # GIVEN the first run looked up every business domain of the world's leads once
+    first, second, third = synced.first, synced.second, synced.third
+    assert first["firmographics_looked_up"] == first["firmographics_domains"] > 0
+    assert first["firmographics_known"] > 0 and first["firmographics_stopped"] == ""
+    # THEN a re-run with nothing new asks nothing (the cache), a later run only the new domains
+    assert second["firmographics_looked_up"] == 0
+    assert third["firmographics_looked_up"] == (
+        third["firmographics_domains"] - first["firmographics_domains"]
+    )
+    # AND leads none of whose records name an industry have the provider's, in the profile that
+    # scoring and routing read and in dim_leads
+    no_industry_sent = (
+        "not exists (select 1 from ops.lead_identity i join ops.lead_records r using (record_key)"
+        " where i.lead_id = u.lead_id and r.industry is not null)"
+    )
+    filled = synced.query(
+        "select count(*) from intermediate.int_leads_unified u join marts.dim_leads d"
+        f" using (lead_id) where {no_industry_sent} and u.industry is not null"
+        " and d.industry = u.industry and u.is_company_enriched"
+    )[0][0]
+    assert filled > 0
+    # AND scoring counted it: such leads score on the ICP industry rule
+    scored = synced.query(
+        "select count(*) from ops.lead_scores s join intermediate.int_leads_unified u"
+        f" using (lead_id) where {no_industry_sent} and cast(s.factors as varchar) like"
+        " '%\"icp_industry\"%'"
+    )[0][0]
+    assert scored > 0
 
 
 def test_the_runs_are_recorded(synced: Synced) -> None:

@@ -18,7 +18,9 @@ from flows.model_training import model_training
 from tests.flows.test_lead_sync import write_config
 
 # Nothing listens here: a skipped run must not even try to reach an API.
-UNREACHABLE = {name: "http://127.0.0.1:9" for name in ("hubspot", "meta", "typeform", "lemlist")}
+UNREACHABLE = {
+    name: "http://127.0.0.1:9" for name in ("hubspot", "meta", "typeform", "lemlist", "apollo")
+}
 
 HOLD = """
 import sys, time

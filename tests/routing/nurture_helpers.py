@@ -132,7 +132,8 @@ def add_lead(
             ],
         )
         con.execute(
-            "insert into ops.lead_identity values (?, ?, 'email', null, ?, 'r')",
+            "insert into ops.lead_identity (record_key, lead_id, rule, matched_record_key, resolved_at, run_id)"
+            " values (?, ?, 'email', null, ?, 'r')",
             [f"hubspot:contacts:{record_id}", lead_id, created_at],
         )
 

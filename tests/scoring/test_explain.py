@@ -66,7 +66,8 @@ def seed(con: duckdb.DuckDBPyConnection) -> None:
             [key, source, stream, key.rsplit(":", 1)[1], email, AS_OF],
         )
         con.execute(
-            "insert into ops.lead_identity values (?, ?, ?, null, ?, 'r1')",
+            "insert into ops.lead_identity (record_key, lead_id, rule, matched_record_key, resolved_at, run_id)"
+            " values (?, ?, ?, null, ?, 'r1')",
             [key, lead_id, rule, AS_OF],
         )
     make_intermediate(

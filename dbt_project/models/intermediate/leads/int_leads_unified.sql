@@ -6,12 +6,16 @@
     campaign id (the lead form webhook sends no campaign name); the first and the newest record
     give the lead's first- and last-touch source and campaign. Sales activity comes from the lead's
     HubSpot contacts: the earliest first engagement, the latest contact and activity, the most
-    touches. -#}
+    touches. Firmographics (enrichment/firmographics.py, ops.company_enrichment): what the provider
+    knows of the company behind the lead's business email domain fills the industry and employee
+    band the records leave empty (the records' own values win) and adds revenue_band and
+    technologies, so scoring, routing and the marts all see the same enriched lead. -#}
 {#- Incremental by lead: each row keeps input_state_hash, a fingerprint of everything the lead's
     row is derived from (its records' values and identity, the raw version of each staged source
     row joined to them, and this model's own SQL). A build re-derives exactly the leads whose
     fingerprint is new or different and deletes the rows of leads that no longer have a record
-    (merged away, erased). Computing the fingerprints reads every record once, without the windows
+    (merged away, erased). A record's fingerprint includes when its domain's firmographics were
+    fetched, so a lead is re-derived when its company is enriched. Computing the fingerprints reads every record once, without the windows
     and group-bys, which run on the changed leads only. The seeds it joins (country_regions,
     free_email_domains) are not in the fingerprint: after editing one, build with --full-refresh. -#}
 {{
@@ -83,6 +87,14 @@ google_ads_lead_form_submissions as (
 
 ),
 
+companies as (
+
+    -- the provider's answers that found a company (a "not found" fills nothing)
+    select * from {{ ref('stg_leadflow__company_enrichment') }}
+    where is_found
+
+),
+
 lead_records as (
 
     select
@@ -127,7 +139,7 @@ lead_records as (
              'records.department', 'records.record_created_at', 'records.record_updated_at',
              'records.first_seen_at', 'record_contacts.raw_id', 'meta_leads.raw_id',
              'typeform_responses.raw_id', 'webform_submissions.raw_id',
-             'google_ads_lead_form_submissions.raw_id']
+             'google_ads_lead_form_submissions.raw_id', 'record_companies.fetched_at']
             + prefixed('records.', survivor_fields + any_true_flags)
         ) }} as record_state_hash
 
@@ -144,6 +156,8 @@ lead_records as (
         on webform_submissions.record_key = records.record_key
     left join google_ads_lead_form_submissions
         on google_ads_lead_form_submissions.record_key = records.record_key
+    left join companies as record_companies
+        on record_companies.domain = lower(records.email_domain)
 
 ),
 
@@ -286,8 +300,11 @@ unified as (
         collapsed.job_title,
         collapsed.seniority,
         collapsed.department,
-        collapsed.industry,
-        collapsed.employee_band,
+        coalesce(collapsed.industry, companies.industry) as industry,
+        coalesce(collapsed.employee_band, companies.employee_band) as employee_band,
+        companies.revenue_band,
+        companies.technologies,
+        companies.domain is not null as is_company_enriched,
         collapsed.country_code,
         country_regions.region,
 
@@ -338,6 +355,9 @@ unified as (
         on country_regions.country_code = collapsed.country_code
     left join free_email_domains
         on free_email_domains.domain = collapsed.email_domain
+    left join companies
+        on companies.domain = lower(collapsed.email_domain)
+        and free_email_domains.domain is null
 
 )
 

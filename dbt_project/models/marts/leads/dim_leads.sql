@@ -42,6 +42,13 @@ recycling as (
 
 ),
 
+lead_accounts as (
+
+    -- the CRM account each lead matched (dedupe/accounts.py)
+    select * from {{ ref('stg_leadflow__lead_accounts') }}
+
+),
+
 current_stages as (
 
     -- the furthest stage the lead has entered
@@ -157,6 +164,10 @@ joined as (
         assignments.routing_rule,
         assignments.assigned_at,
 
+        -- account (dedupe/accounts.py)
+        lead_accounts.account_id,
+        lead_accounts.match_rule as account_match_rule,
+
         -- funnel
         current_stages.current_stage,
         current_stages.current_stage_entered_at,
@@ -193,6 +204,8 @@ joined as (
         on stage_entries.lead_id = leads.lead_id
     left join outcomes
         on outcomes.lead_id = leads.lead_id
+    left join lead_accounts
+        on lead_accounts.lead_id = leads.lead_id
 
 ),
 

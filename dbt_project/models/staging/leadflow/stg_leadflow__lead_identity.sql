@@ -16,6 +16,7 @@ renamed as (
 
         -- resolution
         rule as match_rule,
+        match_probability,
 
         -- timestamps
         resolved_at,

@@ -1,0 +1,647 @@
+"""The probabilistic stage of identity resolution: Splink (Fellegi-Sunter) on DuckDB.
+
+It runs after the deterministic rules (dedupe/deterministic.py) and only for records that those
+rules left without a lead: each is scored against every existing record it shares a blocking key
+with, and against the other new records, never existing against existing. So a run costs what
+arrived, and no existing lead is re-clustered.
+
+What it compares (`comparisons`): first and last name (exact with term-frequency adjustment, swapped,
+nickname, two Jaro-Winkler levels), the address as one comparison over local part and domain (the
+same address, one typo apart, neutral when the names are alike, the same local part at another
+domain, an address that spells the other record's name or last name, similar, one work and one
+personal address), the phone, the company (folded, legal suffix removed) and the email domain (one
+business domain, or merely the same free-mail provider). Thresholds, which
+comparisons run and the blocking rules come from `identity:` in leadflow.yml.
+
+Model parameters are not estimated on each run (that would make every run slower and its result
+depend on the batch): the m and u probabilities and the prior are read from a JSON file, by default
+dedupe/identity_params.json, which `python -m dedupe.train` writes (u by seeded random sampling, m
+by expectation maximisation, both unsupervised). Term frequencies of names come from the warehouse
+itself on each run, so a common name counts for less than a rare one.
+
+A score alone never links two records. `guard` refuses a pair whose first names cannot be one
+person's (a family at one address, colleagues on one switchboard), and `emails_conflict` refuses a
+pair (or a join of two groups) holding two different addresses of the same kind: two business
+addresses, or two personal ones. Work and personal addresses of one person may meet; a one-letter
+typo in an address is forgiven, a numbered twin (jo.lee2@) is not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedupe.names import canonical_first, canonicals, edit_distance, fold, names_compatible
+from leadflow.config import ConfigError, IdentityComparisons, IdentityConfig
+
+PARAMS_PATH = Path(__file__).with_name("identity_params.json")
+
+# Every comparison's levels, strongest first (the null level is implied and carries no weight).
+LEVELS: dict[str, tuple[str, ...]] = {
+    "first_name": ("exact", "swapped", "nickname", "similar_high", "similar_low", "else"),
+    "last_name": ("exact", "similar_high", "similar_low", "else"),
+    "email_local": (
+        "same_address",
+        "exact",
+        "typo",
+        "spells_name",
+        "spells_last_name",
+        "similar",
+        "work_and_personal",
+        "else",
+    ),
+    "phone": ("exact", "else"),
+    "company": ("exact", "similar", "else"),
+    "email_domain": ("same_business", "same_free", "else"),
+}
+# Levels that carry no evidence of their own (m = u), fixed rather than trained: a swap is weighed
+# once, by the first-name comparison; an address made of the person's name says nothing more when
+# the names are already alike (namesakes have look-alike addresses too).
+_NEUTRAL = {
+    "m_probability": 1.0,
+    "u_probability": 1.0,
+    "fix_m_probability": True,
+    "fix_u_probability": True,
+}
+
+_LEGAL_SUFFIX = re.compile(
+    r"\b(inc|incorporated|llc|ltd|limited|gmbh|ag|sa|sas|sarl|bv|nv|plc|corp|corporation|co|company|oy|ab|as|spa|srl|pty)\b\.?"
+)
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_DIGITS = re.compile(r"\d+")
+
+
+class ModelFileError(ConfigError):
+    """The parameters file is missing or does not fit the configured comparisons (one line)."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """The trained model: per comparison and level (m, u), and the prior per record."""
+
+    duplicate_pairs_per_record: float
+    levels: dict[str, dict[str, tuple[float, float]]]
+    trained_on: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Params:
+        path = path or PARAMS_PATH
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelFileError(
+                f"{path}: no identity model file (run `python -m dedupe.train`)"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise ModelFileError(f"{path}: not valid JSON ({exc.msg})") from None
+        levels = {
+            comparison: {level: (float(mu[0]), float(mu[1])) for level, mu in by_level.items()}
+            for comparison, by_level in data["levels"].items()
+        }
+        for comparison, names in LEVELS.items():
+            missing = [n for n in names if n not in levels.get(comparison, {})]
+            if missing:
+                raise ModelFileError(
+                    f"{path}: {comparison} has no parameters for {', '.join(missing)} (retrain it)"
+                )
+        return cls(
+            float(data["duplicate_pairs_per_record"]), levels, dict(data.get("trained_on", {}))
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "duplicate_pairs_per_record": self.duplicate_pairs_per_record,
+                "levels": {
+                    c: {lv: list(mu) for lv, mu in by.items()} for c, by in self.levels.items()
+                },
+                "trained_on": self.trained_on,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+
+    def prior(self, records: int) -> float:
+        """The probability that two random records of a base of `records` are one person."""
+        return min(0.5, self.duplicate_pairs_per_record / max(records, 2))
+
+
+# --------------------------------------------------------------------------- features
+
+
+def company_key(name: str | None) -> str | None:
+    """The company name folded, legal suffixes and punctuation dropped ('Acme, Inc.' -> 'acme')."""
+    if not name:
+        return None
+    folded = fold_text(name)
+    stripped = _NOT_ALNUM.sub("", _LEGAL_SUFFIX.sub(" ", folded))
+    return stripped or None
+
+
+def fold_text(value: str) -> str:
+    return unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+
+
+def email_local(email: str | None) -> str | None:
+    """The part of an address before the @, without a +tag ('ana+news@x.io' -> 'ana')."""
+    if not email or "@" not in email:
+        return None
+    local = email.rpartition("@")[0].split("+", 1)[0]
+    return local or None
+
+
+RECORD_COLUMNS = (
+    "record_key",
+    "email",
+    "email_domain",
+    "is_free_email",
+    "phone_e164",
+    "first_name",
+    "last_name",
+    "company",
+)
+
+FEATURES_SQL = """
+create or replace table identity_records as
+with r as (
+    select
+        cast(record_key as varchar) as record_key,
+        cast(email as varchar) as email,
+        cast(email_domain as varchar) as email_domain,
+        cast(is_free_email as boolean) as is_free_email,
+        cast(phone_e164 as varchar) as phone_e164,
+        cast(first_name as varchar) as first_name,
+        cast(last_name as varchar) as last_name,
+        cast(company as varchar) as company,
+        cast(is_new as boolean) as is_new,
+        cast(person_id as varchar) as person_id
+    from identity_input
+)
+select
+    r.record_key as unique_id,
+    fn.folded as first_name,
+    ln.folded as last_name,
+    fn.canon as first_canon,
+    fn.canons as first_canons,
+    r.email,
+    nullif(regexp_extract(r.email, '^([^+@]*)@', 1), '') as email_local,
+    -- the address's letters ('ana.silva84@' -> 'anasilva'), for blocking against the names
+    nullif(regexp_replace(lower(regexp_extract(r.email, '^([^+@]*)@', 1)), '[^a-z]', '', 'g'), '')
+        as email_name,
+    fn.folded || ln.folded as full_name,
+    r.email_domain,
+    r.is_free_email,
+    r.phone_e164 as phone,
+    c.key as company,
+    r.is_new,       -- score(): the records the rules left without a lead
+    r.person_id     -- training only: the generator's label
+from r
+left join identity_first_names as fn on fn.raw = r.first_name
+left join identity_last_names as ln on ln.raw = r.last_name
+left join identity_companies as c on c.raw = r.company
+"""
+
+
+def load_features(
+    mem: duckdb.DuckDBPyConnection,
+    records: pd.DataFrame | pa.Table,
+    *,
+    is_new: Sequence[bool] | None = None,
+    labelled: bool = False,
+) -> None:
+    """The table `identity_records` of the columns the model compares, from normalized records
+    (ops.lead_records' columns), in the in-memory database `mem`; `is_new` marks the records to
+    match, `labelled` carries the records' person_id (a pandas frame of the generator) for training.
+
+    The work is SQL; only the distinct names and companies go through Python (folding, nicknames,
+    legal suffixes), so a million records cost seconds, not minutes.
+    """
+    if isinstance(records, pd.DataFrame):
+        frame = pa.Table.from_pandas(records[list(RECORD_COLUMNS)], preserve_index=False)
+    else:
+        frame = records.select(list(RECORD_COLUMNS))
+    n = frame.num_rows
+    new = pa.array(list(is_new), pa.bool_()) if is_new is not None else pa.nulls(n, pa.bool_())
+    labels = (
+        pa.array(records["person_id"].astype(str).tolist(), pa.string())
+        if labelled
+        else pa.nulls(n, pa.string())
+    )
+    frame = frame.append_column("is_new", new).append_column("person_id", labels)
+    mem.register("identity_input", frame)
+
+    def distinct(column: str) -> list[Any]:
+        return pc.unique(frame.column(column).drop_null()).to_pylist()
+
+    def lookup(name: str, rows: list[tuple[Any, ...]], schema: pa.Schema) -> None:
+        columns = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in schema.names]
+        mem.register(name, pa.table(dict(zip(schema.names, columns, strict=True)), schema=schema))
+
+    firsts = distinct("first_name")
+    lookup(
+        "identity_first_names",
+        [(v, fold(v), canonical_first(v), list(canonicals(v)) or None) for v in firsts],
+        pa.schema(
+            [
+                ("raw", pa.string()),
+                ("folded", pa.string()),
+                ("canon", pa.string()),
+                ("canons", pa.list_(pa.string())),
+            ]
+        ),
+    )
+    lasts = distinct("last_name")
+    lookup(
+        "identity_last_names",
+        [(v, fold(v)) for v in lasts],
+        pa.schema([("raw", pa.string()), ("folded", pa.string())]),
+    )
+    companies = distinct("company")
+    lookup(
+        "identity_companies",
+        [(v, company_key(v)) for v in companies],
+        pa.schema([("raw", pa.string()), ("key", pa.string())]),
+    )
+    mem.execute(FEATURES_SQL)
+    for name in (
+        "identity_input",
+        "identity_first_names",
+        "identity_last_names",
+        "identity_companies",
+    ):
+        mem.unregister(name)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def _level(sql: str, name: str, mu: tuple[float, float] | None, **extra: Any) -> dict[str, Any]:
+    level = {"sql_condition": sql, "label_for_charts": name, **extra}
+    if mu is not None:
+        level["m_probability"], level["u_probability"] = mu
+    return level
+
+
+def comparisons(config: IdentityComparisons, params: Params | None) -> list[dict[str, Any]]:
+    """Splink comparison dicts for the enabled comparisons, with the model's m/u (none: to train)."""
+
+    def mu(comparison: str, level: str) -> tuple[float, float] | None:
+        return params.levels[comparison][level] if params else None
+
+    def jw(column: str, threshold: float) -> str:
+        return f"jaro_winkler_similarity({column}_l, {column}_r) >= {threshold}"
+
+    swapped = "first_name_l = last_name_r and last_name_l = first_name_r"
+    kinds_differ = "coalesce(is_free_email_l, false) <> coalesce(is_free_email_r, false)"
+
+    def spells_last(a: str, b: str) -> str:
+        """a's address holds b's last name (three letters or more)."""
+        return f"length(last_name_{b}) >= 3 and contains(email_name_{a}, last_name_{b})"
+
+    def spells(a: str, b: str) -> str:
+        """a's address spells b's name: the last name and the first name (or its canonical form),
+        or the first initial right before the last name (jsmith, j.smith)."""
+        return (
+            f"{spells_last(a, b)} and (contains(email_name_{a}, first_name_{b})"
+            f" or contains(email_name_{a}, first_canon_{b})"
+            f" or contains(email_name_{a}, left(first_name_{b}, 1) || last_name_{b}))"
+        )
+
+    out: list[dict[str, Any]] = []
+    if config.first_name.enabled:
+        high, low = config.first_name.similarity
+        out.append(
+            {
+                "output_column_name": "first_name",
+                "comparison_levels": [
+                    {
+                        "sql_condition": "first_name_l is null or first_name_r is null",
+                        "label_for_charts": "null",
+                        "is_null_level": True,
+                    },
+                    _level(
+                        "first_name_l = first_name_r",
+                        "exact",
+                        mu("first_name", "exact"),
+                        tf_adjustment_column="first_name",
+                        tf_adjustment_weight=1.0,
+                    ),
+                    _level(swapped, "swapped", mu("first_name", "swapped")),
+                    _level(
+                        "list_has_any(first_canons_l, first_canons_r)",
+                        "nickname",
+                        mu("first_name", "nickname"),
+                    ),
+                    _level(
+                        jw("first_name", high), "similar_high", mu("first_name", "similar_high")
+                    ),
+                    _level(jw("first_name", low), "similar_low", mu("first_name", "similar_low")),
+                    _level("ELSE", "else", mu("first_name", "else")),
+                ],
+            }
+        )
+    if config.last_name.enabled:
+        high, low = config.last_name.similarity
+        out.append(
+            {
+                "output_column_name": "last_name",
+                "comparison_levels": [
+                    {
+                        "sql_condition": "last_name_l is null or last_name_r is null",
+                        "label_for_charts": "null",
+                        "is_null_level": True,
+                    },
+                    _level(
+                        "last_name_l = last_name_r",
+                        "exact",
+                        mu("last_name", "exact"),
+                        tf_adjustment_column="last_name",
+                        tf_adjustment_weight=1.0,
+                    ),
+                    {"sql_condition": swapped, "label_for_charts": "swapped", **_NEUTRAL},
+                    _level(jw("last_name", high), "similar_high", mu("last_name", "similar_high")),
+                    _level(jw("last_name", low), "similar_low", mu("last_name", "similar_low")),
+                    _level("ELSE", "else", mu("last_name", "else")),
+                ],
+            }
+        )
+    if config.email_local.enabled:
+        out.append(
+            {
+                "output_column_name": "email_local",
+                "comparison_levels": [
+                    {
+                        "sql_condition": "email_local_l is null or email_local_r is null",
+                        "label_for_charts": "null",
+                        "is_null_level": True,
+                    },
+                    _level("email_l = email_r", "same_address", mu("email_local", "same_address")),
+                    _level(
+                        "email_domain_l = email_domain_r"
+                        " and damerau_levenshtein(email_local_l, email_local_r) <= 1"
+                        " and regexp_replace(email_local_l, '[0-9]', '', 'g')"
+                        " <> regexp_replace(email_local_r, '[0-9]', '', 'g')",
+                        "typo",
+                        mu("email_local", "typo"),
+                    ),
+                    {
+                        "sql_condition": f"{jw('first_name', 0.85)} and {jw('last_name', 0.85)}",
+                        "label_for_charts": "explained_by_names",
+                        **_NEUTRAL,
+                    },
+                    _level("email_local_l = email_local_r", "exact", mu("email_local", "exact")),
+                    _level(
+                        f"({spells('l', 'r')}) or ({spells('r', 'l')})",
+                        "spells_name",
+                        mu("email_local", "spells_name"),
+                    ),
+                    _level(
+                        f"({spells_last('l', 'r')}) or ({spells_last('r', 'l')})",
+                        "spells_last_name",
+                        mu("email_local", "spells_last_name"),
+                    ),
+                    _level(
+                        jw("email_local", config.email_local.similarity),
+                        "similar",
+                        mu("email_local", "similar"),
+                    ),
+                    _level(
+                        kinds_differ, "work_and_personal", mu("email_local", "work_and_personal")
+                    ),
+                    _level("ELSE", "else", mu("email_local", "else")),
+                ],
+            }
+        )
+    if config.phone.enabled:
+        out.append(
+            {
+                "output_column_name": "phone",
+                "comparison_levels": [
+                    {
+                        "sql_condition": "phone_l is null or phone_r is null",
+                        "label_for_charts": "null",
+                        "is_null_level": True,
+                    },
+                    _level(
+                        "phone_l = phone_r",
+                        "exact",
+                        mu("phone", "exact"),
+                        tf_adjustment_column="phone",
+                        tf_adjustment_weight=1.0,
+                    ),
+                    _level("ELSE", "else", mu("phone", "else")),
+                ],
+            }
+        )
+    if config.company.enabled:
+        out.append(
+            {
+                "output_column_name": "company",
+                "comparison_levels": [
+                    {
+                        "sql_condition": "company_l is null or company_r is null",
+                        "label_for_charts": "null",
+                        "is_null_level": True,
+                    },
+                    _level(
+                        "company_l = company_r",
+                        "exact",
+                        mu("company", "exact"),
+                        tf_adjustment_column="company",
+                        tf_adjustment_weight=1.0,
+                    ),
+                    _level(
+                        jw("company", config.company.similarity),
+                        "similar",
+                        mu("company", "similar"),
+                    ),
+                    _level("ELSE", "else", mu("company", "else")),
+                ],
+            }
+        )
+    if config.email_domain.enabled:
+        out.append(
+            {
+                "output_column_name": "email_domain",
+                "comparison_levels": [
+                    {
+                        "sql_condition": "email_domain_l is null or email_domain_r is null",
+                        "label_for_charts": "null",
+                        "is_null_level": True,
+                    },
+                    _level(
+                        "email_domain_l = email_domain_r and not coalesce(is_free_email_l, false)",
+                        "same_business",
+                        mu("email_domain", "same_business"),
+                        tf_adjustment_column="email_domain",
+                        tf_adjustment_weight=1.0,
+                    ),
+                    _level(
+                        "email_domain_l = email_domain_r",
+                        "same_free",
+                        mu("email_domain", "same_free"),
+                    ),
+                    _level("ELSE", "else", mu("email_domain", "else")),
+                ],
+            }
+        )
+    return out
+
+
+def tf_columns(config: IdentityConfig) -> list[str]:
+    """The columns whose exact agreement is weighed by how common the value is: a common name, a
+    switchboard number or a big employer's domain is weaker evidence than a rare one."""
+    enabled = config.comparisons
+    return [
+        column
+        for column, on in (
+            ("first_name", enabled.first_name.enabled),
+            ("last_name", enabled.last_name.enabled),
+            ("phone", enabled.phone.enabled),
+            ("company", enabled.company.enabled),
+            ("email_domain", enabled.email_domain.enabled),
+        )
+        if on
+    ]
+
+
+def splink_settings(
+    config: IdentityConfig, params: Params | None, records: int = 100_000
+) -> dict[str, Any]:
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "probability_two_random_records_match": params.prior(records) if params else 1e-5,
+        "blocking_rules_to_generate_predictions": list(config.blocking_rules),
+        "comparisons": comparisons(config.comparisons, params),
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": False,
+    }
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score(
+    records: pd.DataFrame | pa.Table,
+    is_new: Sequence[bool],
+    config: IdentityConfig,
+    params: Params,
+) -> pd.DataFrame:
+    """Candidate pairs (new_key, other_key, match_probability) at or above the threshold: every new
+    record against the existing ones and against the other new ones, blocked by the configured
+    rules. Existing records are never paired with each other.
+
+    Runs in its own in-memory DuckDB, so the warehouse file gets none of Splink's work tables.
+    """
+    from splink import DuckDBAPI, Linker
+
+    empty = pd.DataFrame({"new_key": [], "other_key": [], "match_probability": []})
+    new_count = sum(bool(x) for x in is_new)
+    if not new_count:
+        return empty
+    mem = duckdb.connect(":memory:")
+    try:
+        load_features(mem, records, is_new=is_new)
+        mem.execute("create table identity_new as select * from identity_records where is_new")
+        mem.execute(
+            "create table identity_existing as select * from identity_records where not is_new"
+        )
+        api = DuckDBAPI(mem)
+        everything = api.register("identity_records")
+        linker = Linker(everything, splink_settings(config, params, len(records)), log_level=None)
+        for column in tf_columns(config):
+            linker.table_management.compute_tf_table(column)
+        new = api.register("identity_new")
+        columns = ["unique_id_l", "unique_id_r", "match_probability"]
+        parts = [
+            linker.inference.predict_within(
+                new, threshold_match_probability=config.threshold, warning_mode="never"
+            ).as_pandas_dataframe()[columns]
+        ]
+        if new_count < len(records):
+            existing = api.register("identity_existing")
+            between = linker.inference.predict_between(
+                new, existing, threshold_match_probability=config.threshold, warning_mode="never"
+            )
+            parts.append(between.as_pandas_dataframe()[columns])
+    finally:
+        mem.close()
+    pairs = pd.concat(parts, ignore_index=True)
+    if pairs.empty:
+        return empty
+    return pairs.rename(columns={"unique_id_l": "new_key", "unique_id_r": "other_key"}).astype(
+        {"new_key": object, "other_key": object, "match_probability": float}
+    )
+
+
+# --------------------------------------------------------------------------- guards
+
+
+def emails_conflict(
+    a: str | None,
+    b: str | None,
+    a_is_free: bool | None,
+    b_is_free: bool | None,
+    *,
+    same_name: bool = True,
+) -> bool:
+    """Whether two addresses say "two people": both present, different, and of the same kind (two
+    business addresses, or two personal ones), unless one is a one-letter typo of the other at the
+    same domain. A typo is not forgiven when the names explain it (`same_name` false: emma_hill@
+    and emma_hall@ of Emma Hill and Emma Hall are two colleagues, see `typo_explained_by_names`),
+    nor in the first letter (often an initial), nor in a number (jo.lee2@ is another mailbox)."""
+    if not a or not b or a == b:
+        return False
+    local_a, _, domain_a = a.rpartition("@")
+    local_b, _, domain_b = b.rpartition("@")
+    if domain_a == domain_b and (
+        email_local(a) == email_local(b) or (same_name and _one_typo_apart(local_a, local_b))
+    ):
+        return False
+    return bool(a_is_free) == bool(b_is_free)
+
+
+def typo_explained_by_names(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether two near-identical addresses differ because the names do: a first or last name
+    that differs between the records, each record's address holding its own (emma_hill@ of Emma
+    Hill, emma_hall@ of Emma Hall: two colleagues). A typo in a name that the address does not
+    repeat (Kowalczk with m.kowalczyk@) explains nothing: that is one person typed twice.
+    `a` and `b` are (first_name, last_name, email, ...)."""
+    letters_a, letters_b = _letters(a[2]), _letters(b[2])
+    for x, y in ((a[0], b[0]), (a[1], b[1])):
+        fx, fy = fold(x), fold(y)
+        if fx and fy and fx != fy and fx in letters_a and fy in letters_b:
+            return True
+    return False
+
+
+def _letters(email: str | None) -> str:
+    local = email_local(email) or ""
+    return "".join(ch for ch in fold_text(local) if ch.isalpha())
+
+
+def _one_typo_apart(a: str, b: str) -> bool:
+    if min(len(a), len(b)) < 5 or a[0] != b[0]:
+        return False
+    if _DIGITS.sub("", a) == _DIGITS.sub("", b):
+        return False  # numbered twins: another mailbox
+    return edit_distance(a, b, 2) <= 1
+
+
+def guard(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether a scored pair may be linked at all: names that can be one person's, and addresses
+    that do not conflict. `a` and `b` are (first_name, last_name, email, is_free_email)."""
+    if not names_compatible(a[0], a[1], b[0], b[1]):
+        return False
+    return not emails_conflict(a[2], b[2], a[3], b[3], same_name=not typo_explained_by_names(a, b))
