@@ -412,8 +412,16 @@ def _match_probabilistically(
         if not prob.guard(record_a, record_b):
             continue
         alike = not prob.typo_explained_by_names(record_a, record_b)
+        alias_of = prob.shared_last_name(record_a, record_b)
         if not groups.names_agree(ra, rb, every=False) or any(
-            prob.emails_conflict(x, y, free_by_email.get(x), free_by_email.get(y), same_name=alike)
+            prob.emails_conflict(
+                x,
+                y,
+                free_by_email.get(x),
+                free_by_email.get(y),
+                same_name=alike,
+                alias_of=alias_of,
+            )
             for x in groups.emails(ra)
             for y in groups.emails(rb)
         ):

@@ -41,7 +41,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedupe.names import canonical_first, canonicals, edit_distance, fold, names_compatible
+from dedupe.names import (
+    canonical_first,
+    canonicals,
+    edit_distance,
+    first_names_compatible,
+    fold,
+    names_compatible,
+)
 from leadflow.config import ConfigError, IdentityComparisons, IdentityConfig
 
 PARAMS_PATH = Path(__file__).with_name("identity_params.json")
@@ -595,21 +602,45 @@ def emails_conflict(
     b_is_free: bool | None,
     *,
     same_name: bool = True,
+    alias_of: str | None = None,
 ) -> bool:
     """Whether two addresses say "two people": both present, different, and of the same kind (two
     business addresses, or two personal ones), unless one is a one-letter typo of the other at the
     same domain. A typo is not forgiven when the names explain it (`same_name` false: emma_hill@
     and emma_hall@ of Emma Hill and Emma Hall are two colleagues, see `typo_explained_by_names`),
-    nor in the first letter (often an initial), nor in a number (jo.lee2@ is another mailbox)."""
+    nor in the first letter (often an initial), nor in a number (jo.lee2@ is another mailbox).
+    Nor are two aliases of one mailbox a conflict: with `alias_of`, the last name both records
+    share (see `shared_last_name`), two addresses at one domain that both spell it and differ in
+    more than a number (m.kowalczyk@ and margarethe.kowalczyk@ of Margarethe Kowalczyk)."""
     if not a or not b or a == b:
         return False
     local_a, _, domain_a = a.rpartition("@")
     local_b, _, domain_b = b.rpartition("@")
     if domain_a == domain_b and (
-        email_local(a) == email_local(b) or (same_name and _one_typo_apart(local_a, local_b))
+        email_local(a) == email_local(b)
+        or (same_name and _one_typo_apart(local_a, local_b))
+        or (alias_of is not None and _aliases(a, b, alias_of))
     ):
         return False
     return bool(a_is_free) == bool(b_is_free)
+
+
+def _aliases(a: str, b: str, last_name: str) -> bool:
+    """Two addresses that both spell the last name and differ in more than a number (jo.lee@ and
+    jo.lee2@ are two namesakes' mailboxes)."""
+    letters_a, letters_b = _letters(a), _letters(b)
+    return letters_a != letters_b and last_name in letters_a and last_name in letters_b
+
+
+def shared_last_name(a: Sequence[Any], b: Sequence[Any]) -> str | None:
+    """The last name two records share exactly (folded, at least four letters) when their first
+    names can be one person's: then two addresses at one domain that both spell it are aliases of
+    one mailbox, not two colleagues (colleagues who share a last name differ in first name).
+    `a` and `b` are (first_name, last_name, ...)."""
+    last_a, last_b = fold(a[1]), fold(b[1])
+    if last_a is None or last_a != last_b or len(last_a) < 4:
+        return None
+    return last_a if first_names_compatible(a[0], b[0]) and fold(a[0]) and fold(b[0]) else None
 
 
 def typo_explained_by_names(a: Sequence[Any], b: Sequence[Any]) -> bool:
@@ -644,4 +675,11 @@ def guard(a: Sequence[Any], b: Sequence[Any]) -> bool:
     that do not conflict. `a` and `b` are (first_name, last_name, email, is_free_email)."""
     if not names_compatible(a[0], a[1], b[0], b[1]):
         return False
-    return not emails_conflict(a[2], b[2], a[3], b[3], same_name=not typo_explained_by_names(a, b))
+    return not emails_conflict(
+        a[2],
+        b[2],
+        a[3],
+        b[3],
+        same_name=not typo_explained_by_names(a, b),
+        alias_of=shared_last_name(a, b),
+    )

@@ -119,6 +119,50 @@ def test_a_typod_duplicate_joins_the_existing_lead_and_nothing_else_changes(
     assert identity(base) == after and again.newly_linked == 0
 
 
+def test_one_person_in_hubspot_a_meta_form_and_a_typeform_is_one_lead_explained_by_its_lineage(
+    base: duckdb.DuckDBPyConnection,
+) -> None:
+    # GIVEN Margarethe's HubSpot contact; WHEN she fills a Meta form (typos in both names, a
+    # personal address, no phone) and a Typeform (another address at her company, her phone)
+    add(
+        base,
+        "meta:leads:m1",
+        1,
+        first="Margarete",
+        last="Kowalczik",
+        email="margarete.k@gmail.com",
+        company="Quartzline",
+    )
+    add(
+        base,
+        "typeform:responses:t1",
+        2,
+        first="Margarethe",
+        last="Kowalczyk",
+        email="margarethe.kowalczyk@quartzline.example",
+        phone="+493012345678",
+        company="QUARTZLINE GMBH",
+    )
+    resolve(base, run_id="r2", as_of=T0)
+    rows = identity(base)
+    keys = ("hubspot:contacts:1", "meta:leads:m1", "typeform:responses:t1")
+    # THEN the three records are one lead (so one score, one route, one owner) and no one else's
+    lead = rows[keys[0]][0]
+    assert {rows[k][0] for k in keys} == {lead}
+    assert sorted(k for k, row in rows.items() if row[0] == lead) == sorted(keys)
+    # AND the lineage explains each link: following matched_record_key reaches the anchor
+    assert rows[keys[0]][1] == "new_lead"
+    for key in keys[1:]:
+        rule, matched, probability = rows[key][1:4]
+        assert rule in {"email", "phone", "probabilistic"}
+        assert (probability is not None) == (rule == "probabilistic")
+        seen = {key}
+        while matched != keys[0]:
+            assert matched in keys and matched not in seen
+            seen.add(matched)
+            matched = rows[matched][2]
+
+
 def test_a_probabilistic_link_stands_on_later_runs_even_with_the_stage_off(
     base: duckdb.DuckDBPyConnection,
 ) -> None:
