@@ -702,10 +702,10 @@ def dbt_postgres(
 
     from leadflow.dbt import DbtError
     from leadflow.pg_mirror import MirrorError, PgSettings, PostgresUnreachable, mirror_and_build
+    from leadflow.pipeline import dbt_vars
     from leadflow.redact import redact
 
     settings, _ = _settings(config)
-    bands = settings.scoring.bands
     try:
         pg = PgSettings.from_env(dbname=dbname)
         result = mirror_and_build(
@@ -713,10 +713,7 @@ def dbt_postgres(
             pg,
             # Not dbt_project/target: the sync's DuckDB builds keep their partial-parse cache there.
             target_path=settings.warehouse_path.parent / "dbt_target_postgres",
-            dbt_vars={
-                "score_grades": list(bands.grades),
-                "score_temperatures": list(bands.temperature),
-            },
+            dbt_vars=dbt_vars(settings),  # the same vars as the sync's DuckDB builds
         )
     except (PostgresUnreachable, MirrorError) as exc:
         _fail(str(exc))

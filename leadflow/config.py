@@ -1040,6 +1040,53 @@ class IdentityComparisons(_Model):
     email_domain: ToggleComparisonConfig = ToggleComparisonConfig()
 
 
+# The golden record's fields a survivorship rule may be set for (int_leads_unified).
+SURVIVOR_FIELDS = (
+    "email",
+    "phone_e164",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "industry",
+    "employee_band",
+    "country_code",
+)
+SurvivorshipRule = Literal["source_priority", "most_recent", "most_complete"]
+
+
+class SurvivorshipConfig(_Model):
+    """Which record's value a lead's golden record keeps when its records disagree (dbt's
+    int_leads_unified): per field, `source_priority` (the first source in `source_priority` that
+    has a value, then the newest record), `most_recent` (the newest record with a value) or
+    `most_complete` (the record with the most identity fields filled)."""
+
+    source_priority: list[str] = ["hubspot", "typeform", "webform", "meta", "google_ads"]
+    default: SurvivorshipRule = "source_priority"
+    fields: dict[str, SurvivorshipRule] = {}
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, fields: dict[str, SurvivorshipRule]) -> dict[str, SurvivorshipRule]:
+        unknown = sorted(set(fields) - set(SURVIVOR_FIELDS))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: the fields are {', '.join(SURVIVOR_FIELDS)}")
+        return fields
+
+    @field_validator("source_priority")
+    @classmethod
+    def _distinct(cls, sources: list[str]) -> list[str]:
+        if not sources or len(set(sources)) != len(sources):
+            raise ValueError("a list of source names, each once")
+        return sources
+
+    def dbt_vars(self) -> dict[str, Any]:
+        return {
+            "source_priority": {name: rank for rank, name in enumerate(self.source_priority, 1)},
+            "survivorship": {"default": self.default, "fields": dict(self.fields)},
+        }
+
+
 class IdentityConfig(_Model):
     """Identity resolution (dedupe/, docs/identity.md): deterministic rules, then a probabilistic
     stage (Splink on DuckDB) that matches records with no lead yet against the existing ones."""
@@ -1051,6 +1098,8 @@ class IdentityConfig(_Model):
     model: Path | None = None
     blocking_rules: list[str] = list(DEFAULT_BLOCKING_RULES)
     comparisons: IdentityComparisons = IdentityComparisons()
+    # The golden record's survivorship (dbt's int_leads_unified).
+    survivorship: SurvivorshipConfig = SurvivorshipConfig()
 
     @field_validator("blocking_rules")
     @classmethod

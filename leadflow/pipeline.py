@@ -204,11 +204,13 @@ def enrich_firmographics(
 
 
 def dbt_vars(settings: Settings) -> dict[str, Any]:
-    """The dbt vars leadflow.yml decides (the grade and temperature bands' names)."""
+    """The dbt vars leadflow.yml decides (the grade and temperature bands' names, the golden
+    record's survivorship)."""
     bands = settings.scoring.bands
     return {
         "score_grades": list(bands.grades),
         "score_temperatures": list(bands.temperature),
+        **settings.identity.survivorship.dbt_vars(),
     }
 
 

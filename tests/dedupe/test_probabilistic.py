@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 
 from dedupe.deterministic import resolve
 from dedupe.generator import generate
@@ -23,6 +24,7 @@ from dedupe.probabilistic import (
     typo_explained_by_names,
 )
 from leadflow.config import ConfigError, IdentityConfig, parse_settings
+from leadflow.pipeline import dbt_vars
 
 T0 = datetime(2026, 5, 1)
 BACKGROUND = 300  # generated people around the ones a test is about, so frequencies are realistic
@@ -384,8 +386,31 @@ def test_a_missing_model_file_is_one_clear_line(tmp_path: Path) -> None:
         ({"blocking_rules": []}, "at least one blocking rule"),
         ({"threshold": 1.0}, "threshold"),
         ({"comparisons": {"last_name": {"similarity": [0.8, 0.9]}}}, "higher first"),
+        ({"survivorship": {"fields": {"phone": "most_recent"}}}, "phone: the fields are email"),
+        ({"survivorship": {"fields": {"email": "newest"}}}, "most_recent"),
+        ({"survivorship": {"source_priority": ["meta", "meta"]}}, "each once"),
     ],
 )
 def test_identity_config_mistakes_are_named(identity: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_settings({"identity": identity})
+
+
+def test_survivorship_reaches_dbt_as_its_vars() -> None:
+    settings = parse_settings(
+        {"identity": {"survivorship": {"source_priority": ["typeform", "hubspot"],
+                                       "fields": {"phone_e164": "most_recent"}}}}
+    )  # fmt: skip
+    assert dbt_vars(settings)["source_priority"] == {"typeform": 1, "hubspot": 2}
+    assert dbt_vars(settings)["survivorship"] == {
+        "default": "source_priority",
+        "fields": {"phone_e164": "most_recent"},
+    }
+    # AND the defaults are dbt_project.yml's own, so a dbt run without leadflow.yml agrees
+    project = yaml.safe_load(
+        (Path(__file__).parents[2] / "dbt_project/dbt_project.yml").read_text()
+    )
+    defaults = dbt_vars(parse_settings({}))
+    assert {k: project["vars"][k] for k in ("source_priority", "survivorship")} == {
+        k: defaults[k] for k in ("source_priority", "survivorship")
+    }

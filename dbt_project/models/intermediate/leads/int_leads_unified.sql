@@ -1,5 +1,7 @@
-{#- Fields chosen per field by survivorship: the first non-null value by source priority
-    (var source_priority), then the most recently updated record. email_domain follows email;
+{#- Fields chosen per field by survivorship (var survivorship, from leadflow.yml's
+    identity.survivorship; macro survivorship_order): the first non-null value by source priority
+    (var source_priority), then the most recently updated record; or by recency first; or from the
+    most complete record (the most identity fields filled). email_domain follows email;
     seniority and department follow job_title. An email flag (unsubscribed, bounced) is true when
     any of the lead's records says so: one opt-out is enough. A record's campaign is its Meta ad
     campaign, its Typeform hidden utm_campaign, its web form's utm.campaign or its Google Ads
@@ -17,7 +19,8 @@
     (merged away, erased). A record's fingerprint includes when its domain's firmographics were
     fetched, so a lead is re-derived when its company is enriched. Computing the fingerprints reads every record once, without the windows
     and group-bys, which run on the changed leads only. The seeds it joins (country_regions,
-    free_email_domains) are not in the fingerprint: after editing one, build with --full-refresh. -#}
+    free_email_domains) are not in the fingerprint: after editing one, build with --full-refresh.
+    The survivorship vars are: changing them re-derives every lead. -#}
 {{
     config(
         materialized='incremental',
@@ -168,7 +171,11 @@ fingerprints as (
     select
         lead_id,
         {{ dbt.hash(dbt.concat([
-            "'" ~ local_md5(model.raw_code) ~ "'",
+            "'" ~ local_md5(
+                model.raw_code
+                ~ tojson(var('source_priority'), sort_keys=true)
+                ~ tojson(var('survivorship', {}), sort_keys=true)
+            ) ~ "'",
             dbt.listagg('record_state_hash', "','", 'order by record_state_hash'),
         ])) }} as input_state_hash
 
@@ -193,15 +200,27 @@ leads_to_build as (
 
 ranked as (
 
-    -- One survivor order per lead (source priority, then the most recently updated record): the
-    -- survivor of a field is its non-null value with the lowest order. No IGNORE NULLS or arg_max:
-    -- a row_number() and a min() per field work on every warehouse, and share one sort.
+    -- Survivor orders per lead (macro survivorship_order picks one per field): the survivor of a
+    -- field is its non-null value with the lowest order. No IGNORE NULLS or arg_max: a row_number()
+    -- and a min() per field work on every warehouse.
     select
         lead_records.*,
         row_number() over (
             partition by lead_id
             order by source_priority, record_updated_at desc nulls last, record_key
-        ) as survivor_order,
+        ) as priority_order,
+        row_number() over (
+            partition by lead_id
+            order by record_updated_at desc nulls last, source_priority, record_key
+        ) as recency_order,
+        row_number() over (
+            partition by lead_id
+            order by
+                {% for field in survivor_fields -%}
+                (case when {{ field }} is not null then 1 else 0 end){{ ' +' if not loop.last }}
+                {% endfor -%} desc,
+                source_priority, record_updated_at desc nulls last, record_key
+        ) as completeness_order,
         row_number() over (
             partition by lead_id
             order by created_at, source_priority, record_key
@@ -229,7 +248,7 @@ survivors as (
     -- per lead and field, the survivor order of the record whose value wins
     select
         {% for field in survivor_fields -%}
-        min(case when {{ field }} is not null then survivor_order end) as {{ field }}_survivor,
+        min(case when {{ field }} is not null then {{ survivorship_order(field) }} end) as {{ field }}_survivor,
         {% endfor -%}
         lead_id
 
@@ -243,11 +262,11 @@ collapsed as (
     select
         ranked.lead_id,
         {% for field in survivor_fields -%}
-        max(case when survivor_order = {{ field }}_survivor then {{ field }} end) as {{ field }},
+        max(case when {{ survivorship_order(field) }} = {{ field }}_survivor then {{ field }} end) as {{ field }},
         {% endfor -%}
-        max(case when survivor_order = email_survivor then email_domain end) as email_domain,
-        max(case when survivor_order = job_title_survivor then seniority end) as seniority,
-        max(case when survivor_order = job_title_survivor then department end) as department,
+        max(case when {{ survivorship_order('email') }} = email_survivor then email_domain end) as email_domain,
+        max(case when {{ survivorship_order('job_title') }} = job_title_survivor then seniority end) as seniority,
+        max(case when {{ survivorship_order('job_title') }} = job_title_survivor then department end) as department,
         {% for flag in any_true_flags -%}
         case max(case when {{ flag }} then 1 when not {{ flag }} then 0 end)
             when 1 then true
