@@ -292,6 +292,15 @@ def load_features(
 # --------------------------------------------------------------------------- the model
 
 
+def _null_level(column: str) -> dict[str, Any]:
+    """A comparison's first level: either side without a value says nothing either way."""
+    return {
+        "sql_condition": f"{column}_l is null or {column}_r is null",
+        "label_for_charts": "null",
+        "is_null_level": True,
+    }
+
+
 def _level(sql: str, name: str, mu: tuple[float, float] | None, **extra: Any) -> dict[str, Any]:
     level = {"sql_condition": sql, "label_for_charts": name, **extra}
     if mu is not None:
@@ -331,11 +340,7 @@ def comparisons(config: IdentityComparisons, params: Params | None) -> list[dict
             {
                 "output_column_name": "first_name",
                 "comparison_levels": [
-                    {
-                        "sql_condition": "first_name_l is null or first_name_r is null",
-                        "label_for_charts": "null",
-                        "is_null_level": True,
-                    },
+                    _null_level("first_name"),
                     _level(
                         "first_name_l = first_name_r",
                         "exact",
@@ -363,11 +368,7 @@ def comparisons(config: IdentityComparisons, params: Params | None) -> list[dict
             {
                 "output_column_name": "last_name",
                 "comparison_levels": [
-                    {
-                        "sql_condition": "last_name_l is null or last_name_r is null",
-                        "label_for_charts": "null",
-                        "is_null_level": True,
-                    },
+                    _null_level("last_name"),
                     _level(
                         "last_name_l = last_name_r",
                         "exact",
@@ -387,11 +388,7 @@ def comparisons(config: IdentityComparisons, params: Params | None) -> list[dict
             {
                 "output_column_name": "email_local",
                 "comparison_levels": [
-                    {
-                        "sql_condition": "email_local_l is null or email_local_r is null",
-                        "label_for_charts": "null",
-                        "is_null_level": True,
-                    },
+                    _null_level("email_local"),
                     _level("email_l = email_r", "same_address", mu("email_local", "same_address")),
                     _level(
                         "email_domain_l = email_domain_r"
@@ -434,11 +431,7 @@ def comparisons(config: IdentityComparisons, params: Params | None) -> list[dict
             {
                 "output_column_name": "phone",
                 "comparison_levels": [
-                    {
-                        "sql_condition": "phone_l is null or phone_r is null",
-                        "label_for_charts": "null",
-                        "is_null_level": True,
-                    },
+                    _null_level("phone"),
                     _level(
                         "phone_l = phone_r",
                         "exact",
@@ -455,11 +448,7 @@ def comparisons(config: IdentityComparisons, params: Params | None) -> list[dict
             {
                 "output_column_name": "company",
                 "comparison_levels": [
-                    {
-                        "sql_condition": "company_l is null or company_r is null",
-                        "label_for_charts": "null",
-                        "is_null_level": True,
-                    },
+                    _null_level("company"),
                     _level(
                         "company_l = company_r",
                         "exact",
@@ -481,11 +470,7 @@ def comparisons(config: IdentityComparisons, params: Params | None) -> list[dict
             {
                 "output_column_name": "email_domain",
                 "comparison_levels": [
-                    {
-                        "sql_condition": "email_domain_l is null or email_domain_r is null",
-                        "label_for_charts": "null",
-                        "is_null_level": True,
-                    },
+                    _null_level("email_domain"),
                     _level(
                         "email_domain_l = email_domain_r and not coalesce(is_free_email_l, false)",
                         "same_business",
