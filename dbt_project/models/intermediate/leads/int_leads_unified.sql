@@ -33,6 +33,11 @@
 
 {%- set survivor_fields = ['email', 'phone_e164', 'first_name', 'last_name', 'company', 'job_title', 'industry', 'employee_band', 'country_code'] -%}
 {%- set any_true_flags = ['is_unsubscribed', 'is_bounced'] -%}
+{#- the survivor orders the configured rules use: only those are computed (each is a sort) -#}
+{%- set survivor_orders = [] -%}
+{%- for field in survivor_fields -%}
+    {%- do survivor_orders.append(survivorship_order(field)) -%}
+{%- endfor -%}
 
 with
 
@@ -205,14 +210,19 @@ ranked as (
     -- and a min() per field work on every warehouse.
     select
         lead_records.*,
+        {% if 'priority_order' in survivor_orders -%}
         row_number() over (
             partition by lead_id
             order by source_priority, record_updated_at desc nulls last, record_key
         ) as priority_order,
+        {% endif -%}
+        {% if 'recency_order' in survivor_orders -%}
         row_number() over (
             partition by lead_id
             order by record_updated_at desc nulls last, source_priority, record_key
         ) as recency_order,
+        {% endif -%}
+        {% if 'completeness_order' in survivor_orders -%}
         row_number() over (
             partition by lead_id
             order by
@@ -221,6 +231,7 @@ ranked as (
                 {% endfor -%} desc,
                 source_priority, record_updated_at desc nulls last, record_key
         ) as completeness_order,
+        {% endif -%}
         row_number() over (
             partition by lead_id
             order by created_at, source_priority, record_key
