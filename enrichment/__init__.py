@@ -20,6 +20,7 @@ from enrichment.normalize import (
     normalize_phone,
     normalize_text,
     phone_country,
+    phone_timezone,
     seniority,
 )
 
@@ -42,6 +43,7 @@ def enrich(
         "email_domain": email.domain,
         "is_free_email": is_free_email(email.domain),
         "phone_e164": phone,
+        "phone_timezone": phone_timezone(phone, country),
         "first_name": normalize_name(record.first_name),
         "last_name": normalize_name(record.last_name),
         "company": normalize_text(record.company),

@@ -1,4 +1,5 @@
-"""Normalizers: email, phone (E.164), email domain and free-mail flag, country, names.
+"""Normalizers: email, phone (E.164) and its time zone, email domain and free-mail flag, country,
+names.
 
 Each one takes what a source sent and returns a clean value or None; none of them raises on bad
 input. Lookup lists (free-mail domains, countries and their regions) are the dbt seeds in
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from phonenumbers import timezone as phone_zones
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 
@@ -164,6 +166,43 @@ def phone_country(e164: str | None) -> str | None:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
     except phonenumbers.NumberParseException:
         return None
+
+
+# The pre-2008 names libphonenumber's time zone map still uses, and the tz database's current name
+# for each (tz's `backward` file links them). tests/enrichment/test_normalize.py checks the map
+# against the tz database's zone.tab, so a phonenumbers upgrade that brings a new old name fails.
+ZONE_RENAMES: dict[str, str] = {
+    "Africa/Asmera": "Africa/Asmara",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "America/Godthab": "America/Nuuk",
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Choibalsan": "Asia/Ulaanbaatar",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Atlantic/Faeroe": "Atlantic/Faroe",
+    "Pacific/Enderbury": "Pacific/Kanton",
+    "Pacific/Ponape": "Pacific/Pohnpei",
+    "Pacific/Truk": "Pacific/Chuuk",
+}
+
+
+def phone_timezone(e164: str | None, country_code: str | None = None) -> str | None:
+    """The IANA time zone a phone number's prefix places it in ('+1415...' -> America/Los_Angeles),
+    from libphonenumber's prefix map; None when the prefix spans several zones (an Australian
+    mobile, a US toll-free number), the number is invalid, or it belongs to another country than
+    `country_code` (a record's stated country outranks a phone from abroad)."""
+    if not e164:
+        return None
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if country_code is not None and phonenumbers.region_code_for_number(parsed) != country_code:
+        return None
+    zones = phone_zones.time_zones_for_number(parsed)
+    if len(zones) != 1 or zones[0] == phone_zones.UNKNOWN_TIMEZONE:
+        return None
+    return ZONE_RENAMES.get(zones[0], zones[0])
 
 
 _SPACES = re.compile(r"\s+")

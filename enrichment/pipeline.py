@@ -43,6 +43,7 @@ RECORD_COLUMNS = [
     "email_domain",
     "is_free_email",
     "phone_e164",
+    "phone_timezone",
     "first_name",
     "last_name",
     "company",

@@ -95,6 +95,7 @@ create table if not exists ops.lead_records (
     email_domain      varchar,
     is_free_email     boolean,
     phone_e164        varchar,
+    phone_timezone    varchar,                -- IANA zone of the phone's prefix, when it has one
     first_name        varchar,
     last_name         varchar,
     company           varchar,
@@ -628,12 +629,42 @@ class Warehouse:
             _migrate_routing(con)
             for statement in SCORING_COLUMNS_DDL:
                 con.execute(statement)
+            _migrate_phone_timezones(con)
             con.execute(NURTURE_DDL)
             con.execute(MODEL_DDL)
             con.execute(NOTIFY_DDL)
             con.execute(ERASURE_DDL)
             con.execute(ENRICHMENT_DDL)
             con.execute(ACCOUNTS_DDL)
+
+
+def _migrate_phone_timezones(con: duckdb.DuckDBPyConnection) -> None:
+    """ops.lead_records.phone_timezone, added after the table shipped: an existing warehouse gains
+    the column and its stored records their phone's zone, once (a record is only re-enriched when
+    its source changes)."""
+    if "phone_timezone" in table_columns(con, "ops", "lead_records"):
+        return
+    # The one derivation lives with the other normalizers.
+    from enrichment.normalize import phone_timezone
+
+    pairs = con.execute(
+        "select distinct phone_e164, country_code from ops.lead_records where phone_e164 is not null"
+    ).fetchall()
+    zones = pd.DataFrame(
+        [(phone, country, phone_timezone(phone, country)) for phone, country in pairs],
+        columns=["phone_e164", "country_code", "phone_timezone"],
+    ).dropna(subset=["phone_timezone"])
+    with transaction(con), registered(con, "phone_zones", zones):
+        con.execute("alter table ops.lead_records add column phone_timezone varchar")
+        if not zones.empty:
+            con.execute(
+                """
+                update ops.lead_records r set phone_timezone = z.phone_timezone
+                from phone_zones z
+                where r.phone_e164 = z.phone_e164
+                  and r.country_code is not distinct from z.country_code
+                """
+            )
 
 
 @contextmanager

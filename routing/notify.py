@@ -27,8 +27,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pandas as pd
@@ -165,7 +166,8 @@ def _facts(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> dict[s
         return {}
     present = set(table_columns(con, "intermediate", "int_leads_unified"))
     lead_cols = ", ".join(
-        f"l.{c}" if c in present else f"null as {c}" for c in ("first_name", "last_name", "company")
+        f"l.{c}" if c in present else f"null as {c}"
+        for c in ("first_name", "last_name", "company", "timezone")
     )
     lead_join = (
         "left join intermediate.int_leads_unified l on l.lead_id = k.lead_id"
@@ -237,6 +239,19 @@ def _when(value: Any) -> str:
     return f"{value:%Y-%m-%d %H:%M} UTC" if isinstance(value, datetime) else "—"
 
 
+def _lead_local_time(facts: dict[str, Any]) -> str | None:
+    """The lead's clock when the notification was queued ("10:01 Wed, America/Los_Angeles"): a rep
+    calls at a sensible hour. None when the lead's time zone is unknown."""
+    zone, at = facts.get("timezone"), facts.get("created_at")
+    if not zone or not isinstance(at, datetime):
+        return None
+    try:
+        local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(ZoneInfo(str(zone)))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return f"{local:%H:%M %a}, {zone}"
+
+
 def compose(
     kind: Kind, facts: dict[str, Any], *, portal_id: int | None, ui_domain: str = HUBSPOT_UI
 ) -> tuple[SlackMessage, Email | None]:
@@ -251,6 +266,9 @@ def compose(
         line = f"New lead for {owner or 'you'}: {who}, score {score}"
         why = str(facts.get("routing_reason") or "—")
         detail = [("Why this rep", why)]
+        local_time = _lead_local_time(facts)
+        if local_time:
+            detail.append(("Lead's local time", local_time))
     else:
         title = (
             "SLA breach: first touch missed" if kind == "sla_breach" else "Escalation: SLA breach"
@@ -357,7 +375,8 @@ def deliver(
     # E-mail first: it is per rep and unpaced; Slack takes about a message a second.
     for channel in ("email", "slack"):
         rows = con.execute(
-            """select notification_id, lead_id, owner_id, kind, channel, recipient, attempts
+            """select notification_id, lead_id, owner_id, kind, channel, recipient, attempts,
+                      created_at
                from ops.notifications
                where status = 'pending' and channel = ?
                order by created_at, notification_id

@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from enrichment.normalize import phone_timezone
 from leadflow.dbt import DbtError, DbtRunResult, build, run_dbt
 from leadflow.warehouse import Warehouse
 from tests.dbt_project.querying import rows
@@ -531,15 +532,16 @@ def load_fixture(con: duckdb.DuckDBPyConnection) -> None:
             """
             insert into ops.lead_records (
                 record_key, source, stream, record_id, _raw_id, email, email_domain, is_free_email,
-                phone_e164, first_name, last_name, company, job_title, country_code, crm_contact_id,
-                crm_owner_id, leadflow_lead_id, form_id, intent_event, record_created_at,
-                record_updated_at, first_seen_at, run_id
+                phone_e164, phone_timezone, first_name, last_name, company, job_title, country_code,
+                crm_contact_id, crm_owner_id, leadflow_lead_id, form_id, intent_event,
+                record_created_at, record_updated_at, first_seen_at, run_id
             )
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 r.key, source, stream, record_id, f"raw-{record_id}", r.email, domain,
-                domain == "gmail.com" if domain else None, r.phone, r.first_name, r.last_name,
+                domain == "gmail.com" if domain else None, r.phone,
+                phone_timezone(r.phone, r.country), r.first_name, r.last_name,
                 r.company, r.job_title, r.country, record_id if source == "hubspot" else None,
                 r.crm_owner_id, None, r.form_id, r.intent_event, ts(r.created), ts(r.updated),
                 LOADED, RUN,
@@ -682,6 +684,7 @@ def test_golden_record_survivorship(query: Any) -> None:
         False,
     )
     assert (ann["country_code"], ann["region"]) == ("DE", "EMEA")
+    assert (ann["timezone"], ann["timezone_source"]) == ("Europe/Berlin", "phone")
     assert (ann["count_records"], ann["count_sources"]) == (2, 2)
     # AND the Typeform response came first
     assert ann["first_touch_source"] == "typeform"
@@ -692,6 +695,8 @@ def test_golden_record_survivorship(query: Any) -> None:
     assert ann["lifecycle_stage"] == "opportunity"
     bob = query("select * from intermediate.int_leads_unified where lead_id = 'lead-bob'")[0]
     assert (bob["is_free_email"], bob["region"], bob["hubspot_contact_id"]) == (True, "NA", None)
+    # Bob gave no phone: his country's main zone
+    assert (bob["timezone"], bob["timezone_source"]) == ("America/New_York", "country")
     assert query("select count(*) as n from intermediate.int_leads_unified")[0]["n"] == 5
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+from collections import defaultdict
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 import pytest
+from phonenumbers import tzdata as phone_tzdata
 
 from connectors.hubspot.models import parse_contact
 from connectors.records import SourceRecord
 from enrichment import enrich
 from enrichment.normalize import (
+    SEEDS,
+    ZONE_RENAMES,
     department,
     employee_band,
     is_free_email,
@@ -16,6 +24,7 @@ from enrichment.normalize import (
     normalize_industry,
     normalize_name,
     normalize_phone,
+    phone_timezone,
     seniority,
 )
 
@@ -103,6 +112,81 @@ def test_enrich_infers_the_country_from_an_international_phone() -> None:
     assert row["phone_e164"] == "+442079460958"
     assert row["contact_point"] == "x@acme.io"
     assert row["email_is_valid"] is True
+
+
+# --------------------------------------------------------------------------- time zones
+
+ZONE_TAB = Path("/usr/share/zoneinfo/zone.tab")
+
+
+def _zone_tab() -> dict[str, list[str]]:
+    """country -> its zones, from the tz database's zone.tab (Debian's tzdata package)."""
+    if not ZONE_TAB.exists():
+        pytest.skip("the tz database's zone.tab is not on this machine (Debian package tzdata)")
+    zones: dict[str, list[str]] = defaultdict(list)
+    for line in ZONE_TAB.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            country, _coordinates, zone = line.split("\t")[:3]
+            zones[country].append(zone)
+    return zones
+
+
+@pytest.mark.parametrize(
+    ("phone", "country", "zone"),
+    [
+        ("+14155550123", "US", "America/Los_Angeles"),  # San Francisco
+        ("+12125550123", "US", "America/New_York"),
+        ("+13125550123", None, "America/Chicago"),  # no stated country: the phone's
+        ("+14035550123", "CA", "America/Edmonton"),  # Calgary
+        ("+16045550123", "CA", "America/Vancouver"),
+        ("+61255501234", "AU", "Australia/Sydney"),
+        ("+61892221234", "AU", None),  # 08: Perth or Adelaide, the prefix cannot tell
+        ("+919876543210", "IN", "Asia/Kolkata"),  # libphonenumber's Asia/Calcutta, renamed
+        ("+442079460123", "GB", "Europe/London"),
+        ("+61412345678", "AU", None),  # a mobile: anywhere in Australia
+        ("+18005550123", "US", None),  # toll-free: no place
+        ("+14165550123", "US", None),  # a Toronto number on a record that says US
+        ("+4915112345678", "DE", "Europe/Berlin"),
+        ("not a phone", None, None),
+        ("", None, None),
+        (None, "US", None),
+    ],
+)
+def test_phone_timezone(phone: str | None, country: str | None, zone: str | None) -> None:
+    assert phone_timezone(phone, country) == zone
+
+
+def test_every_zone_a_phone_can_give_is_a_current_tz_name() -> None:
+    """libphonenumber still names some zones by their pre-2008 names; each is renamed to the name
+    zone.tab uses, so one place is not two zones in the warehouse."""
+    current = {zone for zones in _zone_tab().values() for zone in zones}
+    given = {zone for zones in phone_tzdata.TIMEZONE_DATA.values() for zone in zones}
+    renamed = {ZONE_RENAMES.get(zone, zone) for zone in given} - {"Etc/Unknown"}
+    assert sorted(renamed - current) == []
+    assert set(ZONE_RENAMES.values()) <= current
+
+
+def test_every_country_main_zone_is_one_of_its_zones() -> None:
+    zones = _zone_tab()
+    with (SEEDS / "country_regions.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) > 240
+    for row in rows:
+        code, zone = row["country_code"], row["timezone"]
+        if not zone:
+            assert code in {"AQ", "BV", "HM"}, code
+            continue
+        ZoneInfo(zone)  # a zone Python (and PostgreSQL, from the same database) can read
+        assert code == "XK" or zone in zones[code], (code, zone)
+
+
+def test_enrich_gives_each_record_its_phone_zone() -> None:
+    record = SourceRecord(
+        "meta", "leads", "1", None, None, email="x@acme.io", phone="(415) 555-0134", country="USA"
+    )
+    row = enrich(record)
+    assert row["phone_e164"] == "+14155550134"
+    assert row["phone_timezone"] == "America/Los_Angeles"
 
 
 # --------------------------------------------------------------------------- ICP attributes

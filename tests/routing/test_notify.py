@@ -46,7 +46,15 @@ def world(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("alter table intermediate.int_leads_unified add column first_name varchar")
     con.execute("alter table intermediate.int_leads_unified add column last_name varchar")
     con.execute("alter table intermediate.int_leads_unified add column company varchar")
-    add_leads(con, ["l1"], first_name="Ada", last_name="Lovelace", company="Analytical Engines")
+    con.execute("alter table intermediate.int_leads_unified add column timezone varchar")
+    add_leads(
+        con,
+        ["l1"],
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Analytical Engines",
+        timezone="America/Los_Angeles",
+    )
     add_leads(con, ["l2"], offset=5, first_name="Alan", company="Bletchley")
     for lead, score in (("l1", 82), ("l2", 45)):
         con.execute(
@@ -168,6 +176,9 @@ def test_the_messages_say_who_why_the_score_the_reasons_and_link_the_crm_record(
     body = mail.message.get_content()
     for fact in ("Score: 82 (A, hot)", "Why this rep: region NA", "- +20 Business email", link):
         assert fact in body
+    # queued at 14:01 UTC on a Wednesday: 07:01 in San Francisco, a call to make later
+    assert "Lead's local time: 07:01 Wed, America/Los_Angeles" in body
+    assert "07:01 Wed, America/Los_Angeles" in blocks
 
 
 def test_each_message_is_sent_once_across_re_runs(

@@ -2,7 +2,9 @@
     identity.survivorship; macro survivorship_order): the first non-null value by source priority
     (var source_priority), then the most recently updated record; or by recency first; or from the
     most complete record (the most identity fields filled). email_domain follows email;
-    seniority and department follow job_title. An email flag (unsubscribed, bounced) is true when
+    seniority and department follow job_title. The lead's time zone is its phone's zone (the
+    prefix's, from ops.lead_records.phone_timezone) or else its country's main zone (the
+    country_regions seed). An email flag (unsubscribed, bounced) is true when
     any of the lead's records says so: one opt-out is enough. A record's campaign is its Meta ad
     campaign, its Typeform hidden utm_campaign, its web form's utm.campaign or its Google Ads
     campaign id (the lead form webhook sends no campaign name); the first and the newest record
@@ -117,6 +119,7 @@ lead_records as (
         records.{{ field }},
         {% endfor -%}
         records.email_domain,
+        records.phone_timezone,
         records.seniority,
         records.department,
         {% for flag in any_true_flags -%}
@@ -144,7 +147,8 @@ lead_records as (
         {{ state_hash(
             ['records.record_key', 'records.source', 'records.stream', 'records.record_id',
              'records.form_id', 'records.crm_owner_id', 'records.email_domain', 'records.seniority',
-             'records.department', 'records.record_created_at', 'records.record_updated_at',
+             'records.department', 'records.phone_timezone', 'records.record_created_at',
+             'records.record_updated_at',
              'records.first_seen_at', 'record_contacts.raw_id', 'meta_leads.raw_id',
              'typeform_responses.raw_id', 'webform_submissions.raw_id',
              'google_ads_lead_form_submissions.raw_id', 'record_companies.fetched_at']
@@ -276,6 +280,7 @@ collapsed as (
         max(case when {{ survivorship_order(field) }} = {{ field }}_survivor then {{ field }} end) as {{ field }},
         {% endfor -%}
         max(case when {{ survivorship_order('email') }} = email_survivor then email_domain end) as email_domain,
+        max(case when {{ survivorship_order('phone_e164') }} = phone_e164_survivor then phone_timezone end) as phone_timezone,
         max(case when {{ survivorship_order('job_title') }} = job_title_survivor then seniority end) as seniority,
         max(case when {{ survivorship_order('job_title') }} = job_title_survivor then department end) as department,
         {% for flag in any_true_flags -%}
@@ -337,6 +342,12 @@ unified as (
         companies.domain is not null as is_company_enriched,
         collapsed.country_code,
         country_regions.region,
+        -- where the lead is in time: the phone's zone, else the country's main zone
+        coalesce(collapsed.phone_timezone, country_regions.timezone) as timezone,
+        case
+            when collapsed.phone_timezone is not null then 'phone'
+            when country_regions.timezone is not null then 'country'
+        end as timezone_source,
 
         -- email status
         collapsed.is_unsubscribed,

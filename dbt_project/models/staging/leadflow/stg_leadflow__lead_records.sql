@@ -25,6 +25,7 @@ renamed as (
         email_domain,
         is_free_email,
         phone_e164,
+        phone_timezone,
         first_name,
         last_name,
 
