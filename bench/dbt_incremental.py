@@ -40,12 +40,23 @@ def node_timings(target_dir: Path) -> dict[str, Any]:
         for r in results["results"]
         if r["unique_id"].startswith("model.")
     }
-    tests = [r["execution_time"] for r in results["results"] if r["unique_id"].startswith("test.")]
+    tests = {
+        r["unique_id"].split(".")[2]: r["execution_time"]
+        for r in results["results"]
+        if r["unique_id"].startswith("test.")
+    }
+    unit = [
+        r["execution_time"] for r in results["results"] if r["unique_id"].startswith("unit_test.")
+    ]
+    slowest = sorted(tests.items(), key=lambda item: -item[1])[:10]
     return {
         "elapsed_s": round(results["elapsed_time"], 3),
         "models_s": round(sum(models.values()), 3),
-        "tests_s": round(sum(tests), 3),
+        "tests_s": round(sum(tests.values()), 3),
         "count_tests": len(tests),
+        "unit_tests_s": round(sum(unit), 3),
+        "count_unit_tests": len(unit),
+        "slowest_tests_s": {name: round(seconds, 3) for name, seconds in slowest},
         "per_model_s": dict(sorted(models.items(), key=lambda item: -item[1])),
     }
 

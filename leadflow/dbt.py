@@ -10,8 +10,9 @@ Why it looks like this:
 - --project-dir and --profiles-dir are always absolute: a relative one poisons dbt's partial-parse
   cache for runs started from another directory (a Prefect worker, the CLI).
 - The profile reads the DuckDB path from LEADFLOW_WAREHOUSE_PATH, set only for the call. With
-  `keep_open: false` in profiles.yml dbt-duckdb closes the file when dbt is done, so Python can open
-  it right after (DuckDB allows one writer per file and never waits for a lock).
+  `keep_open: true` in profiles.yml dbt-duckdb opens the file once per invocation (not once per
+  node); `_close_duckdb` closes it when dbt is done, so Python can open it right after (DuckDB
+  allows one writer per file and never waits for a lock).
 - dbt prints nothing on stdout unless something fails (`--quiet`); its full log goes to
   <target>/logs/dbt.log. A failure raises `DbtError` whose message names every failed model or test.
 """
@@ -196,7 +197,31 @@ def _invoke(
     from dbt.cli.main import dbtRunner
 
     with _dbt_lock, scoped_environ({WAREHOUSE_PATH_ENV: str(warehouse_path)}):
-        return dbtRunner(manifest=manifest, callbacks=[_crash_point_per_node]).invoke(invocation)
+        try:
+            return dbtRunner(manifest=manifest, callbacks=[_crash_point_per_node]).invoke(
+                invocation
+            )
+        finally:
+            _close_duckdb()
+
+
+def _close_duckdb() -> None:
+    """Close the DuckDB file dbt-duckdb kept open for the invocation.
+
+    profiles.yml sets `keep_open: true`: one open of the file for a whole build instead of one per
+    model and test (an open and its checkpoint on close cost about as much as a data test's query;
+    bench/README.md). dbt-duckdb then holds the file until its environment closes, and DuckDB lets
+    one process write: so it is closed here, after every invocation, before Python opens the file.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # the postgres-only install
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            env.close()
+        DuckDBConnectionManager.close_all_connections()
 
 
 def _project_options(
