@@ -651,11 +651,34 @@ def serve(
 
 
 @sandbox_app.command("serve")
-def sandbox_serve(config: ConfigOption = None) -> None:
-    """Serve the HubSpot, Meta and Typeform sandboxes on the configured ports until Ctrl-C."""
+def sandbox_serve(
+    config: ConfigOption = None,
+    chaos_rate: Annotated[
+        float,
+        typer.Option(
+            "--chaos-rate",
+            help="Share of requests (0-1) that meet a fault: latency, 429, 5xx, timeout, "
+            "truncated body, partial batch failure",
+        ),
+    ] = 0.0,
+    chaos_kinds: Annotated[
+        str | None,
+        typer.Option("--chaos-kinds", help="Only these faults, comma-separated (default: all)"),
+    ] = None,
+    chaos_seed: Annotated[
+        int, typer.Option("--chaos-seed", help="Seed of the faults' draw (reproducible runs)")
+    ] = 0,
+) -> None:
+    """Serve the vendor sandboxes (HubSpot, Meta, Typeform, Apollo, Slack, SMTP) on the configured
+    ports until Ctrl-C; with --chaos-rate, a share of their requests fail as the real APIs do."""
     from leadflow.embedded import sandbox_tokens
     from sandbox import serve
+    from sandbox.chaos import settings_from_flags
 
+    try:
+        chaos = settings_from_flags(chaos_rate, chaos_kinds)
+    except ValueError as exc:
+        _fail(f"--chaos-rate/--chaos-kinds: {exc}")
     settings, _ = _settings(config)
     sb = settings.sandbox
     state_dir = settings.resolve(sb.state_dir)
@@ -670,6 +693,8 @@ def sandbox_serve(config: ConfigOption = None) -> None:
             leads=sb.leads,
             state_path=state_dir / "world.sqlite",
             tokens=sandbox_tokens(settings),
+            chaos=chaos,
+            chaos_seed=chaos_seed,
         )
     except (OSError, ValueError) as exc:
         _fail(f"sandbox could not start: {exc}")

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from sandbox.chaos import settings_from_flags
 from sandbox.core import DEFAULT_HOST, DEFAULT_PORTS, DEFAULT_TOKENS, serve
 
 TOKEN_ENV = {
@@ -31,12 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", type=Path, default=None, help="SQLite file to keep the world in")
     for vendor, port in DEFAULT_PORTS.items():
         parser.add_argument(f"--{vendor}-port", type=int, default=port)
+    parser.add_argument("--chaos-rate", type=float, default=0.0, help="share of requests failing")
+    parser.add_argument("--chaos-kinds", default=None, help="comma-separated faults (default: all)")
+    parser.add_argument("--chaos-seed", type=int, default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     tokens = {v: os.environ.get(env) or DEFAULT_TOKENS[v] for v, env in TOKEN_ENV.items()}
     ports = {vendor: getattr(args, f"{vendor}_port") for vendor in DEFAULT_PORTS}
     try:
-        serve(args.host, ports, args.seed, args.leads, args.state, tokens)
+        chaos = settings_from_flags(args.chaos_rate, args.chaos_kinds)
+        serve(args.host, ports, args.seed, args.leads, args.state, tokens, chaos, args.chaos_seed)
     except (ValueError, OSError) as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2

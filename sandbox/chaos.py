@@ -4,6 +4,8 @@
 `rate`, meet one of these faults (drawn from a shuffled bag, so each comes up within a few faults),
 each in the vendor's own shape:
 
+- latency: the request is served normally, after an added delay of up to `latency_s` (a slow
+  day at the vendor, still inside the client's timeout);
 - rate_limited: a 429 with the vendor's body and Retry-After (the app's own `fault(429)`);
 - server_error: a 500, 502 or 503 with the vendor's error body;
 - timeout: the request is served (a write is applied) but the answer comes only after
@@ -25,7 +27,7 @@ from typing import Any
 
 from sandbox.server import Request, Response, VendorApp
 
-KINDS = ("rate_limited", "server_error", "timeout", "truncated", "partial")
+KINDS = ("latency", "rate_limited", "server_error", "timeout", "truncated", "partial")
 # HubSpot's batch writes, where a 207 with per-input errors is possible.
 PARTIAL_PATHS = (
     "/crm/v3/objects/contacts/batch/update",
@@ -39,6 +41,7 @@ class ChaosSettings:
     kinds: tuple[str, ...] = KINDS
     timeout_delay_s: float = 2.0
     vendors: tuple[str, ...] = ()  # empty: every vendor
+    latency_s: float = 0.5  # the longest delay `latency` adds
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
@@ -48,6 +51,15 @@ class ChaosSettings:
             raise ValueError(f"chaos kinds must be some of {KINDS}, got {sorted(self.kinds)}")
         if self.timeout_delay_s <= 0:
             raise ValueError("timeout_delay_s must be positive")
+        if self.latency_s <= 0:
+            raise ValueError("latency_s must be positive")
+
+
+def settings_from_flags(rate: float, kinds: str | None = None) -> ChaosSettings:
+    """`--chaos-rate 0.1 --chaos-kinds latency,rate_limited` as settings (every kind by default);
+    a bad rate or an unknown kind is a ValueError naming it."""
+    chosen = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else KINDS
+    return ChaosSettings(rate, chosen)
 
 
 class Chaos:
@@ -112,6 +124,8 @@ class Chaos:
         if kind == "partial":
             return _partial(app, req, rng)
         resp = app.handle(req)
+        if kind == "latency":
+            return replace(resp, delay_s=rng.uniform(0, self._settings.latency_s))
         if kind == "timeout":
             return replace(resp, delay_s=self._settings.timeout_delay_s)
         if 200 <= resp.status < 300 and resp.body is not None:  # truncated

@@ -385,12 +385,14 @@ class Sandbox:
         kinds: tuple[str, ...] | None = None,
         timeout_delay_s: float = 2.0,
         vendors: tuple[str, ...] = (),
+        latency_s: float = 0.5,
     ) -> None:
         """From now on each request fails with probability `rate` in one of `kinds` (sandbox/chaos.py:
-        rate_limited, server_error, timeout, truncated, partial), reproducibly from `seed`;
-        `rate=0` turns chaos off. `sandbox.chaos.counts` tells how many of each were served."""
+        latency, rate_limited, server_error, timeout, truncated, partial), reproducibly from
+        `seed`; `rate=0` turns chaos off. `sandbox.chaos.counts` tells how many of each were
+        served."""
         chosen = KINDS if kinds is None else tuple(kinds)
-        self.chaos.configure(ChaosSettings(rate, chosen, timeout_delay_s, vendors), seed)
+        self.chaos.configure(ChaosSettings(rate, chosen, timeout_delay_s, vendors, latency_s), seed)
 
     # ------------------------------------------------------------------ serving
 
@@ -467,6 +469,7 @@ class Sandbox:
                     kinds=tuple(body["kinds"]) if body.get("kinds") else None,
                     timeout_delay_s=float(body.get("timeout_delay_s", 2.0)),
                     vendors=tuple(body.get("vendors") or ()),
+                    latency_s=float(body.get("latency_s", 0.5)),
                 )
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 return Response(400, {"error": f"bad control request: {exc}"})
@@ -514,14 +517,25 @@ def serve(
     leads: int = 300,
     state_path: Path | str | None = None,
     tokens: Mapping[str, str] | None = None,
+    chaos: ChaosSettings | None = None,
+    chaos_seed: int = 0,
 ) -> None:
-    """Run the sandbox in the foreground until Ctrl-C (`leadflow sandbox serve`)."""
+    """Run the sandbox in the foreground until Ctrl-C (`leadflow sandbox serve`), with `chaos`
+    on from the start when given (`--chaos-rate`)."""
     sandbox = Sandbox(seed=seed, leads=leads, state_path=state_path, tokens=tokens)
+    if chaos is not None:
+        sandbox.chaos.configure(chaos, chaos_seed)
     sandbox.start(host, {**DEFAULT_PORTS, **(ports or {})})
     for vendor, url in sandbox.urls.items():
         print(f"{vendor:9} {url}", flush=True)
     smtp_host, smtp_port = sandbox.smtp_address
     print(f"{SMTP:9} smtp://{smtp_host}:{smtp_port}", flush=True)
+    if chaos is not None and chaos.rate > 0:
+        print(
+            f"chaos     {chaos.rate:.0%} of requests meet one of {', '.join(chaos.kinds)}"
+            f" (seed {chaos_seed}; POST /_sandbox/chaos with rate 0 turns it off)",
+            flush=True,
+        )
     try:
         while True:
             time.sleep(3600)

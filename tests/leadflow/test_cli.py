@@ -115,3 +115,13 @@ def test_the_human_summary_says_what_the_intake_landed_only_when_it_did() -> Non
     text = render_summary(landed)
     assert "Webhooks landed            2   (1 webform, 1 meta)" in text
     assert "1  gone at the source, 3 waiting for the next run" in text
+
+
+def test_sandbox_serve_refuses_a_bad_chaos_flag_in_one_line() -> None:
+    for flags, said in (
+        (["--chaos-rate", "1.5"], "between 0 and 1"),
+        (["--chaos-rate", "0.1", "--chaos-kinds", "flood"], "flood"),
+    ):
+        result = runner.invoke(app, ["sandbox", "serve", *flags])
+        assert result.exit_code == 2
+        assert said in result.output and "Traceback" not in result.output

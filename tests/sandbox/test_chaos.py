@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from sandbox import Sandbox
+from sandbox import DEFAULT_PORTS, Sandbox
+from sandbox.chaos import KINDS, settings_from_flags
 from tests.sandbox.sandbox_helpers import NOW, SEARCH, TOKENS, UPDATE, Client, no_limits
 
 
@@ -92,13 +96,67 @@ def test_partial_applies_some_inputs_and_names_the_others_in_a_207(sb: Sandbox) 
     assert all(scores[i] != "55" for i in failed)
 
 
-def test_partial_waits_for_a_batch_write_and_other_kinds_come_first(sb: Sandbox) -> None:
-    sb.set_chaos(1.0, seed=9)
+def test_latency_answers_in_full_but_late(sb: Sandbox) -> None:
+    sb.set_chaos(1.0, kinds=("latency",), latency_s=0.4, seed=1)
+    delays = []
     with _hubspot(sb) as hubspot:
-        statuses = [hubspot.post(SEARCH, json={"limit": 5}).status_code for _ in range(4)]
-    # the first four faults are the four kinds a search can meet, each once
-    assert set(sb.chaos.counts) == {"rate_limited", "server_error", "timeout", "truncated"}
-    assert len(statuses) == 4
+        for _ in range(5):
+            started = time.monotonic()
+            resp = hubspot.post(SEARCH, json={"limit": 5})
+            delays.append(time.monotonic() - started)
+            assert resp.status_code == 200 and len(resp.json()["results"]) == 5
+    assert sb.chaos.counts == {"latency": 5}
+    assert max(delays) >= 0.05  # drawn up to 0.4 s (seeded)
+
+
+def test_partial_waits_for_a_batch_write_and_other_kinds_come_first(sb: Sandbox) -> None:
+    sb.set_chaos(1.0, seed=9, latency_s=0.1)
+    with _hubspot(sb) as hubspot:
+        statuses = [hubspot.post(SEARCH, json={"limit": 5}).status_code for _ in range(5)]
+    # the first five faults are the five kinds a search can meet, each once
+    assert set(sb.chaos.counts) == {
+        "latency",
+        "rate_limited",
+        "server_error",
+        "timeout",
+        "truncated",
+    }
+    assert len(statuses) == 5
+
+
+def test_the_command_line_flags_become_settings() -> None:
+    assert settings_from_flags(0.1).kinds == KINDS
+    chosen = settings_from_flags(0.25, "latency, rate_limited")
+    assert (chosen.rate, chosen.kinds) == (0.25, ("latency", "rate_limited"))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        settings_from_flags(1.5)
+    with pytest.raises(ValueError, match="flood"):
+        settings_from_flags(0.1, "latency,flood")
+
+
+def test_python_m_sandbox_serves_with_chaos_on_from_the_start() -> None:
+    ports = [f"--{vendor}-port=0" for vendor in DEFAULT_PORTS]
+    with subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--leads", "5", *ports, "--chaos-rate", "1",
+         "--chaos-kinds", "rate_limited"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HUBSPOT_ACCESS_TOKEN": TOKENS["hubspot"]},
+    ) as server:  # fmt: skip
+        try:
+            assert server.stdout is not None
+            lines = [server.stdout.readline() for _ in range(len(DEFAULT_PORTS) + 1)]
+            [hubspot_url] = [ln.split()[1] for ln in lines if ln.startswith("hubspot")]
+            assert lines[-1].startswith("chaos     100% of requests meet one of rate_limited")
+            resp = requests.post(
+                hubspot_url + SEARCH,
+                json={"limit": 5},
+                headers={"Authorization": f"Bearer {TOKENS['hubspot']}"},
+                timeout=10,
+            )
+            assert resp.status_code == 429 and "Retry-After" in resp.headers
+        finally:
+            server.terminate()
 
 
 def test_control_endpoint_sets_and_rejects(sb: Sandbox) -> None:
