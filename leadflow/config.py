@@ -152,6 +152,37 @@ class TypeformSourceConfig(_Connector):
     lookback_minutes: int = Field(10, ge=0)
 
 
+def _salesforce_instance_url(value: str) -> str:
+    host = re.sub(r"^https?://", "", value.strip().lower()).split("/")[0]
+    if host in ("login.salesforce.com", "test.salesforce.com"):
+        raise ValueError(
+            f"{host} only issues tokens; set base_url to the org's instance URL "
+            "(https://yourorg.my.salesforce.com, the instance_url of the token response)"
+        )
+    return value.rstrip("/")
+
+
+class SalesforceSourceConfig(_Connector):
+    """Salesforce (REST API): leads, contacts, opportunities, their stage history and users.
+
+    `base_url` is required: the org's instance URL, where its data lives, e.g.
+    `https://yourorg.my.salesforce.com` (the `instance_url` returned with the access token), never
+    `https://login.salesforce.com`, which only issues tokens. `page_size` is the query batch size
+    asked for (Salesforce takes 200 to 2,000). `daily_request_budget`, when set, stops LeadFlow
+    once the org's rolling 24-hour API usage reaches it, leaving the rest of the allowance to the
+    org's other integrations.
+    """
+
+    base_url: str
+    access_token_env: str = "SALESFORCE_ACCESS_TOKEN"
+    api_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v62.0"
+    page_size: int = Field(2000, ge=200, le=2000)
+    lookback_minutes: int = Field(10, ge=0)
+    daily_request_budget: int | None = Field(None, ge=1)
+
+    _instance_url = field_validator("base_url")(_salesforce_instance_url)
+
+
 class SourcesConfig(_Model):
     hubspot: HubSpotSourceConfig | None = None
     meta: MetaSourceConfig | None = None
@@ -173,6 +204,20 @@ class HubSpotDestinationConfig(_Connector):
     base_url: str = "https://api.hubapi.com"
     access_token_env: str = "HUBSPOT_ACCESS_TOKEN"
     batch_size: int = Field(100, ge=1, le=100)
+
+
+class SalesforceDestinationConfig(_Connector):
+    """Salesforce as a reverse-ETL destination: score and owner written onto Leads and Contacts
+    with sObject Collections (at most 200 records a request). `base_url` is the org's instance
+    URL, as for `SalesforceSourceConfig`."""
+
+    base_url: str
+    access_token_env: str = "SALESFORCE_ACCESS_TOKEN"
+    api_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v62.0"
+    batch_size: int = Field(200, ge=1, le=200)
+    daily_request_budget: int | None = Field(None, ge=1)
+
+    _instance_url = field_validator("base_url")(_salesforce_instance_url)
 
 
 class LemlistDestinationConfig(_Connector):
