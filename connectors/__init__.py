@@ -5,7 +5,8 @@ Every source package exposes `STREAMS`, `open_client(config)`, `partitions(confi
 are never pulled: their payloads arrive at `leadflow serve`, which lands them in their raw tables;
 their packages expose `STREAMS` and a parser only. `LEAD_STREAMS` says which streams, pulled or
 landed, carry leads and how their payloads become a `SourceRecord`; the other streams (HubSpot
-owners) are reference data read by dbt and routing.
+owners, Salesforce opportunities and users) are reference data read by dbt and routing, or landed
+for them.
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from connectors import google_ads, hubspot, meta, typeform, webform
+from connectors import google_ads, hubspot, meta, salesforce, typeform, webform
 from connectors.records import SourceRecord
 from connectors.streams import Stream
 
-SOURCES: dict[str, ModuleType] = {"hubspot": hubspot, "meta": meta, "typeform": typeform}
+SOURCES: dict[str, ModuleType] = {
+    "hubspot": hubspot,
+    "meta": meta,
+    "typeform": typeform,
+    "salesforce": salesforce,
+}
 
 WEBHOOK_SOURCES: dict[str, ModuleType] = {"webform": webform, "google_ads": google_ads}
 
@@ -30,6 +36,8 @@ LEAD_STREAMS: dict[tuple[str, str], Parser] = {
     ("typeform", "responses"): typeform.parse_response,
     ("webform", "submissions"): webform.parse_submission,
     ("google_ads", "lead_form_submissions"): google_ads.parse_lead,
+    ("salesforce", "leads"): salesforce.parse_lead,
+    ("salesforce", "contacts"): salesforce.parse_contact,
 }
 
 

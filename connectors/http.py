@@ -46,6 +46,11 @@ class ConnectorError(Exception):
         super().__init__(redact(f"{source}: {message}"))
 
 
+class QuotaExhausted(ConnectorError):
+    """The source's API allowance for now (a daily request limit) is used up. Landing stops that
+    source cleanly: the pages already landed keep their cursor, and the next run resumes."""
+
+
 class RetriableError(ConnectorError):
     """Worth trying again later: rate limits, server faults, timeouts, dropped connections."""
 

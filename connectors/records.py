@@ -40,6 +40,9 @@ class SourceRecord:
     # A vendor's test submission, not a person (Google Ads "Send test data"): validation
     # quarantines it. None: the source does not say.
     is_test: bool | None = None
+    # The source deleted the record (Salesforce's recycle bin, the losing side of a CRM merge):
+    # validation quarantines that version with the reason. None: the source does not say.
+    deleted_at_source: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

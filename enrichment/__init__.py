@@ -67,4 +67,5 @@ def enrich(
         "phone_given": normalize_text(record.phone),
         "contact_point": email.address or phone,
         "is_test": record.is_test,
+        "deleted_at_source": record.deleted_at_source,
     }

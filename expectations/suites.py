@@ -64,6 +64,19 @@ def _not_a_test() -> list[Expectation]:
     ]
 
 
+def _not_deleted() -> list[Expectation]:
+    """For sources that keep deleted records readable (Salesforce's queryAll: the recycle bin and
+    the losers of merges): the deletion is a version of its own, quarantined with this reason;
+    the record's last live version stays what the lead is built from."""
+    return [
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="deleted_at_source",
+            value_set=[False],
+            meta={"reason": "deleted in the CRM (its recycle bin, or merged into another record)"},
+        ),
+    ]
+
+
 SUITES = {
     "hubspot__contacts": lambda as_of: _common(as_of),
     "meta__leads": lambda as_of: [*_common(as_of), *_form_submission()],
@@ -74,6 +87,8 @@ SUITES = {
         *_form_submission(),
         *_not_a_test(),
     ],
+    "salesforce__leads": lambda as_of: [*_common(as_of), *_not_deleted()],
+    "salesforce__contacts": lambda as_of: [*_common(as_of), *_not_deleted()],
 }
 
 

@@ -159,6 +159,8 @@ def render_summary(summary: dict[str, Any]) -> str:
     lines.append(f"Records pulled       {summary['records_pulled']:>7}")
     for stream, count in summary["records_pulled_by_stream"].items():
         lines.append(f"  {stream:<19}{count:>7}")
+    for stream, why in summary.get("sources_stopped", {}).items():
+        lines.append(f"  stopped at {stream}: {why}")
     lines.append(f"Quarantined          {summary['records_quarantined']:>7}")
     for reason, count in list(summary["quarantine_reasons"].items())[:5]:
         lines.append(f"  {count:>5}  {reason}")
@@ -684,7 +686,12 @@ def sandbox_serve(
     state_dir = settings.resolve(sb.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     ports = {"hubspot": sb.ports.hubspot, "meta": sb.ports.meta, "typeform": sb.ports.typeform}
-    ports.update(slack=sb.ports.slack, smtp=sb.ports.smtp, apollo=sb.ports.apollo)
+    ports.update(
+        slack=sb.ports.slack,
+        smtp=sb.ports.smtp,
+        apollo=sb.ports.apollo,
+        salesforce=sb.ports.salesforce,
+    )
     try:
         serve(
             host=sb.host,

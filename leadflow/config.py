@@ -64,6 +64,7 @@ class SandboxPorts(_Model):
     typeform: int = Field(8703, ge=0, le=65535)
     lemlist: int = Field(8706, ge=0, le=65535)
     apollo: int = Field(8707, ge=0, le=65535)
+    salesforce: int = Field(8708, ge=0, le=65535)
     slack: int = Field(8704, ge=0, le=65535)
     smtp: int = Field(8705, ge=0, le=65535)
 
@@ -187,6 +188,7 @@ class SourcesConfig(_Model):
     hubspot: HubSpotSourceConfig | None = None
     meta: MetaSourceConfig | None = None
     typeform: TypeformSourceConfig | None = None
+    salesforce: SalesforceSourceConfig | None = None
 
     def enabled(self) -> dict[str, _Connector]:
         return {
@@ -195,6 +197,7 @@ class SourcesConfig(_Model):
                 ("hubspot", self.hubspot),
                 ("meta", self.meta),
                 ("typeform", self.typeform),
+                ("salesforce", self.salesforce),
             )
             if cfg is not None and cfg.enabled
         }

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from connectors.http import QuotaExhausted
 from connectors.streams import Page, PullWindow, Stream
 from leadflow.faults import crash_point
 from leadflow.warehouse import raw_table, registered, stable_hash, transaction, utcnow
@@ -35,6 +36,9 @@ class LandResult:
     cursors: dict[str, str | None] = field(
         default_factory=dict
     )  # state key -> cursor after the pull
+    # Why the pull stopped before the end (the source's API allowance ran out): what was landed
+    # stays, with its cursor, and the next run resumes from there. None: it read everything.
+    stopped: str | None = None
 
 
 def state_key(stream: Stream, partition: str | None) -> str:
@@ -164,24 +168,33 @@ def land(
             if cursor
             else PullWindow(stream.initial_cursor, timedelta(0))
         )
-        for page in pages_for(window, partition):
-            loaded_at = utcnow()
-            frame = _rows(stream, page, partition, run_id, loaded_at)
-            for value in frame["record_updated_at"].dropna():
-                # A timestamp from the future (clock skew, bad data) must not push the cursor past
-                # records that have not arrived yet.
-                stamp = min(
-                    value.to_pydatetime() if isinstance(value, pd.Timestamp) else value, as_of
-                )
-                newest = stamp if newest is None or stamp > newest else newest
-            with transaction(con):
-                added = _insert_new(con, stream, frame)
-                if newest is not None and (stream.sorted_by_cursor or page.last):
-                    _save_cursor(con, stream.source, key, newest, run_id)
-                crash_point("land:page-written")
-            crash_point("land:page-committed")
-            result.pulled += len(page.records)
-            result.new_versions += added
+        try:
+            for page in pages_for(window, partition):
+                loaded_at = utcnow()
+                frame = _rows(stream, page, partition, run_id, loaded_at)
+                for value in frame["record_updated_at"].dropna():
+                    # A timestamp from the future (clock skew, bad data) must not push the cursor
+                    # past records that have not arrived yet.
+                    stamp = min(
+                        value.to_pydatetime() if isinstance(value, pd.Timestamp) else value, as_of
+                    )
+                    newest = stamp if newest is None or stamp > newest else newest
+                with transaction(con):
+                    added = _insert_new(con, stream, frame)
+                    if newest is not None and (stream.sorted_by_cursor or page.last):
+                        _save_cursor(con, stream.source, key, newest, run_id)
+                    crash_point("land:page-written")
+                crash_point("land:page-committed")
+                result.pulled += len(page.records)
+                result.new_versions += added
+        except QuotaExhausted as exc:
+            # The source's allowance ran out: what landed stays, with its cursor (a stream
+            # sorted by its cursor saved it with each page); the rest waits for the next run.
+            result.stopped = str(exc)
+            saved = read_cursor(con, stream.source, key)
+            result.cursors[key] = saved.isoformat() if saved else None
+            log.warning("%s.%s: %s", stream.source, stream.name, exc)
+            return result
         result.cursors[key] = newest.isoformat() if newest else None
         log.info(
             "%s.%s%s: cursor %s",

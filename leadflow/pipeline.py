@@ -75,7 +75,9 @@ def finish_run(
 
 
 def pull_source(settings: Settings, source: str, run_id: str, as_of: datetime) -> list[LandResult]:
-    """Every stream of one source, from its cursors into raw."""
+    """Every stream of one source, from its cursors into raw. When the source's API allowance runs
+    out (a daily request limit), the source stops cleanly: what landed stays, and the next run
+    resumes from the saved cursors (LandResult.stopped says why)."""
     config = settings.sources.enabled()[source]
     module = source_module(source)
     results = []
@@ -89,17 +91,18 @@ def pull_source(settings: Settings, source: str, run_id: str, as_of: datetime) -
                 ) -> Iterator[Page]:
                     return module.pull(client, config, name, window, partition)
 
-                results.append(
-                    land(
-                        con,
-                        stream,
-                        pages,
-                        module.partitions(config, name),
-                        lookback=timedelta(minutes=getattr(config, "lookback_minutes", 0)),
-                        run_id=run_id,
-                        as_of=as_of,
-                    )
+                landed = land(
+                    con,
+                    stream,
+                    pages,
+                    module.partitions(config, name),
+                    lookback=timedelta(minutes=getattr(config, "lookback_minutes", 0)),
+                    run_id=run_id,
+                    as_of=as_of,
                 )
+                results.append(landed)
+                if landed.stopped:  # the source's allowance is used up: its other streams wait
+                    break
     finally:
         client.close()
     return results
@@ -453,9 +456,15 @@ def summarize(
         **(sla or SlaResult()).as_summary(),
         **(notified or NotifyResult()).as_summary(),
         **(intake or IntakeLandResult()).as_summary(),
+        # a source whose API allowance ran out mid-pull (the rest comes on the next run)
+        **({"sources_stopped": stopped} if (stopped := _stopped_sources(pulls)) else {}),
         "accounting": accounting,
         "warehouse": str(settings.warehouse_path),
     }
+
+
+def _stopped_sources(pulls: list[LandResult]) -> dict[str, str]:
+    return {f"{r.source}.{r.stream}": r.stopped for r in pulls if r.stopped}
 
 
 def record_failure(settings: Settings, run_id: str, error: BaseException) -> None:

@@ -39,6 +39,11 @@ RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("typeform", "responses"),
     ("webform", "submissions"),
     ("google_ads", "lead_form_submissions"),
+    ("salesforce", "leads"),
+    ("salesforce", "contacts"),
+    ("salesforce", "opportunities"),
+    ("salesforce", "opportunity_history"),
+    ("salesforce", "users"),
 )
 
 RAW_TABLE_DDL = """

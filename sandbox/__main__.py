@@ -21,6 +21,7 @@ TOKEN_ENV = {
     "meta": "META_ACCESS_TOKEN",
     "typeform": "TYPEFORM_ACCESS_TOKEN",
     "apollo": "APOLLO_API_KEY",
+    "salesforce": "SALESFORCE_ACCESS_TOKEN",
 }
 
 

@@ -11,6 +11,7 @@ sandbox running in another process (`leadflow sandbox serve`) can be steered ove
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import threading
@@ -29,6 +30,7 @@ from sandbox.hubspot import HubSpotApp, contact_object
 from sandbox.lemlist import LemlistApp
 from sandbox.limits import FaultInjector, RateLimiter
 from sandbox.meta import MetaApp
+from sandbox.salesforce import SalesforceApp, SalesforceOrg
 from sandbox.server import Context, Knobs, Request, Response, VendorApp, VendorServer, base_url
 from sandbox.slack import SlackApp, SlackMessage
 from sandbox.smtp import SmtpMessage, SmtpServer
@@ -38,7 +40,7 @@ from sandbox.world import World
 
 log = logging.getLogger("sandbox")
 
-VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo", "slack")
+VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo", "salesforce", "slack")
 # Not HTTP: the SMTP stand-in runs beside the HTTP servers (ports and faults use this name).
 SMTP = "smtp"
 DEFAULT_HOST = "127.0.0.1"
@@ -49,6 +51,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "typeform": 8703,
     "lemlist": 8706,
     "apollo": 8707,
+    "salesforce": 8708,
     "slack": 8704,
     SMTP: 8705,
 }
@@ -58,6 +61,7 @@ DEFAULT_TOKENS: dict[str, str] = {
     "typeform": "sandbox-typeform-token",
     "lemlist": "sandbox-lemlist-token",
     "apollo": "sandbox-apollo-token",  # the x-api-key header
+    "salesforce": "sandbox-salesforce-token",
     # Slack's credential is the webhook path itself: /services/<this>.
     "slack": "T00SANDBOX/B00SANDBOX/sandbox-slack-webhook-secret",
 }
@@ -162,10 +166,32 @@ class Sandbox:
                     "typeform": TypeformApp(ctx),
                     "lemlist": LemlistApp(ctx),
                     "apollo": ApolloApp(ctx),
+                    "salesforce": SalesforceApp(ctx, self._salesforce_org),
                     "slack": SlackApp(ctx),
                 }
                 self._store = store
             return self._store
+
+    def _salesforce_org(self) -> SalesforceOrg:
+        """The Salesforce org: a quarter of the world's people (drawn from the seed) as Leads and
+        Contacts, so a world with Salesforce and the other sources enabled holds the same people
+        twice, as a team that moved CRMs does. Made on the first Salesforce request, in memory and
+        dated from the world's creation: a restart over a kept state makes the same org again
+        (LeadFlow's writes to it are not kept)."""
+        world = self.world
+        chosen = [
+            person
+            for person in world.people
+            if hashlib.sha256(f"{self.seed}:salesforce:{person.person_id}".encode()).digest()[0]
+            < 64
+        ]
+        return SalesforceOrg.from_people(
+            chosen,
+            seed=self.seed,
+            now=world.params.generated_at,
+            companies={company.id: company for company in world.companies},
+            clock=self.clock.now,
+        )
 
     def _meta_daily_limit(self, store: Store) -> int:
         # Meta: 200 x 24 x the number of leads created in the past 90 days, per Page per 24 hours.

@@ -1300,14 +1300,31 @@ class _Outcome:
 class SalesforceApp(VendorApp):
     vendor = "salesforce"
 
-    def __init__(self, ctx: Context, org: SalesforceOrg | None = None) -> None:
+    def __init__(
+        self, ctx: Context, org: SalesforceOrg | Callable[[], SalesforceOrg] | None = None
+    ) -> None:
         super().__init__(ctx)
-        self.org = org or SalesforceOrg.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
+        # An org, or how to make one on the first request (the Sandbox's org is drawn from its
+        # world's people, which a run that never asks Salesforce should not pay for).
+        self._org: SalesforceOrg | None = org if isinstance(org, SalesforceOrg) else None
+        self._make_org = (
+            org
+            if callable(org) and not isinstance(org, SalesforceOrg)
+            else lambda: SalesforceOrg.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
+        )
+        self._org_lock = threading.Lock()
         self.writes: list[SeenWrite] = []
         self._writes_lock = threading.Lock()
         # Statuses the next requests fail with when served by `serving` (standalone tests);
         # under `Sandbox`, its own `inject_faults` does this.
         self.faults: list[int] = []
+
+    @property
+    def org(self) -> SalesforceOrg:
+        with self._org_lock:
+            if self._org is None:
+                self._org = self._make_org()
+            return self._org
 
     def take_fault(self) -> int | None:
         with self._writes_lock:

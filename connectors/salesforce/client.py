@@ -23,6 +23,7 @@ from connectors.http import (
     AuthError,
     ConnectorError,
     FatalError,
+    QuotaExhausted,
     RateLimiter,
     RetriableError,
     Verdict,
@@ -37,7 +38,7 @@ SOURCE = "salesforce"
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
-class RequestLimitExceeded(ConnectorError):
+class RequestLimitExceeded(QuotaExhausted):
     """The org's daily API request allowance (or LeadFlow's budget of it) is used up."""
 
     def __init__(self, detail: str) -> None:

@@ -69,6 +69,7 @@ def _common(payload: dict[str, Any], stream: str) -> SourceRecord:
         leadflow_lead_id=scalar_text(payload.get("LeadFlow_Lead_Id__c")),
         unsubscribed=_bool_if_asked(payload, "HasOptedOutOfEmail"),
         bounced=_bounced(payload),
+        deleted_at_source=is_deleted(payload),
     )
 
 

@@ -109,5 +109,15 @@ def test_every_lead_stream_has_a_suite(gate: Gate) -> None:
     from connectors import LEAD_STREAMS
 
     for source, stream in LEAD_STREAMS:
-        result = gate.check(f"{source}__{stream}", frame(is_test=[False] * 3), AS_OF)
+        batch = frame(is_test=[False] * 3, deleted_at_source=[False] * 3)
+        result = gate.check(f"{source}__{stream}", batch, AS_OF)
         assert len(result.passed) == 3, (source, stream)
+
+
+@pytest.mark.parametrize("stream", ["salesforce__leads", "salesforce__contacts"])
+def test_a_record_the_crm_deleted_is_quarantined_with_why(gate: Gate, stream: str) -> None:
+    result = gate.check(stream, frame(deleted_at_source=[False, True, False]), AS_OF)
+    assert list(result.failed.index) == [1]
+    assert result.failures[1].reasons == [
+        "deleted in the CRM (its recycle bin, or merged into another record)"
+    ]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from sandbox import Sandbox
 from sandbox.salesforce import (
     KEY_PREFIXES,
     RULE_OWNER_ID,
@@ -685,3 +687,25 @@ def test_injected_faults_use_salesforce_error_bodies(
     assert resp.json()[0]["errorCode"] == code
     assert resp.status_code == (403 if status == 429 else status)
     assert query(sf, "SELECT Id FROM User").status_code == 200
+
+
+def test_the_sandbox_org_is_some_of_the_worlds_people_and_the_same_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a sandbox keeping its world in a file, started twice with the real clock
+    state = tmp_path / "world.sqlite"
+    orgs = []
+    for _ in range(2):
+        with Sandbox(seed=5, leads=60, state_path=state) as sb:
+            org = sb._apps["salesforce"].org  # type: ignore[attr-defined]
+            people = {p.email for p in sb.world.people}
+            orgs.append(
+                sorted(
+                    (r["Id"], r["Email"], r["SystemModstamp"])
+                    for sobject in ("Lead", "Contact")
+                    for r in org.records(sobject, include_deleted=True)
+                )
+            )
+    # THEN its Leads and Contacts are world people, and the restart made the very same org
+    assert orgs[0] and {email for _, email, _ in orgs[0]} <= people
+    assert orgs[0] == orgs[1]

@@ -265,6 +265,7 @@ def test_parse_lead_maps_every_field() -> None:
         "unsubscribed": True,
         "bounced": False,
         "is_test": None,
+        "deleted_at_source": False,
     }
 
 
@@ -362,3 +363,14 @@ def test_is_deleted_and_merged_into(
 ) -> None:
     assert salesforce.is_deleted(payload) is deleted
     assert salesforce.merged_into(payload) == master
+
+
+def test_a_deleted_or_merged_record_says_so() -> None:
+    # GIVEN a lead in the recycle bin, and a contact merged into another
+    deleted = salesforce.parse_lead({**LEAD, "IsDeleted": True}, None)
+    merged = salesforce.parse_contact(
+        {**CONTACT, "IsDeleted": True, "MasterRecordId": "0035g0000000009AAA"}, None
+    )
+    # THEN both are flagged for validation to quarantine; a live one is not
+    assert (deleted.deleted_at_source, merged.deleted_at_source) == (True, True)
+    assert salesforce.parse_lead(LEAD, None).deleted_at_source is False
