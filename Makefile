@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
-.PHONY: venv demo test lint typecheck dbt-postgres bench-routing bench-scoring bench-reliability bench-speed bench-dedupe bench-dedupe-scale bench-accounts clean-demo help
+.PHONY: venv demo test lint typecheck dbt-postgres bench-routing bench-scoring bench-reliability bench-speed bench-dedupe bench-dedupe-scale bench-accounts bench-push clean-demo help
 
 help:
 	@echo "make demo   - install, start the sandbox, run the sync once, print a summary"
@@ -67,6 +67,11 @@ bench-speed: venv
 # Identity resolution (deterministic + probabilistic, the pipeline's code) on 100,000 labelled dirty
 # records of dedupe/generator.py's hard setting: pairwise precision / recall / F1 against an exact-email
 # baseline, time and peak memory (about 1 min) -> bench/results/dedupe.json
+# The HubSpot push of 50,000 leads against the sandbox's enforced limit (100 requests / 10 s):
+# how full each window is, the 429s, a no-op re-push and a per-record baseline -> bench/results/push.json
+bench-push: venv
+	$(BIN)/python bench/push.py --leads 50000
+
 bench-dedupe: venv
 	$(BIN)/python bench/dedupe.py --records 100000 --incremental 0.01
 
