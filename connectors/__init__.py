@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from connectors import google_ads, hubspot, meta, salesforce, typeform, webform
+from connectors import google_ads, hubspot, linkedin, meta, salesforce, typeform, webform
 from connectors.records import SourceRecord
 from connectors.streams import Stream
 
@@ -24,6 +24,7 @@ SOURCES: dict[str, ModuleType] = {
     "meta": meta,
     "typeform": typeform,
     "salesforce": salesforce,
+    "linkedin": linkedin,
 }
 
 WEBHOOK_SOURCES: dict[str, ModuleType] = {"webform": webform, "google_ads": google_ads}
@@ -38,6 +39,7 @@ LEAD_STREAMS: dict[tuple[str, str], Parser] = {
     ("google_ads", "lead_form_submissions"): google_ads.parse_lead,
     ("salesforce", "leads"): salesforce.parse_lead,
     ("salesforce", "contacts"): salesforce.parse_contact,
+    ("linkedin", "lead_form_responses"): linkedin.parse_response,
 }
 
 

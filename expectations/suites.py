@@ -89,6 +89,11 @@ SUITES = {
     ],
     "salesforce__leads": lambda as_of: [*_common(as_of), *_not_deleted()],
     "salesforce__contacts": lambda as_of: [*_common(as_of), *_not_deleted()],
+    "linkedin__lead_form_responses": lambda as_of: [
+        *_common(as_of),
+        *_form_submission(),
+        *_not_a_test(),
+    ],
 }
 
 

@@ -691,6 +691,7 @@ def sandbox_serve(
         smtp=sb.ports.smtp,
         apollo=sb.ports.apollo,
         salesforce=sb.ports.salesforce,
+        linkedin=sb.ports.linkedin,
     )
     try:
         serve(

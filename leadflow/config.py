@@ -65,6 +65,7 @@ class SandboxPorts(_Model):
     lemlist: int = Field(8706, ge=0, le=65535)
     apollo: int = Field(8707, ge=0, le=65535)
     salesforce: int = Field(8708, ge=0, le=65535)
+    linkedin: int = Field(8709, ge=0, le=65535)
     slack: int = Field(8704, ge=0, le=65535)
     smtp: int = Field(8705, ge=0, le=65535)
 
@@ -153,6 +154,29 @@ class TypeformSourceConfig(_Connector):
     lookback_minutes: int = Field(10, ge=0)
 
 
+class LinkedInSourceConfig(_Connector):
+    """LinkedIn Lead Gen Forms (Marketing API lead sync): the responses of each listed form.
+
+    `sponsored_account_id` is the ad account that owns the forms (digits, or its
+    `urn:li:sponsoredAccount:` URN). `api_version` is the pinned `LinkedIn-Version` (YYYYMM):
+    LinkedIn supports each monthly version for at least a year, then answers 426; move it forward
+    before its sunset (https://learn.microsoft.com/en-us/linkedin/marketing/integrations/migrations).
+    """
+
+    base_url: str = "https://api.linkedin.com"
+    access_token_env: str = "LINKEDIN_ACCESS_TOKEN"
+    api_version: Annotated[str, Field(pattern=r"^\d{6}$")] = "202607"
+    sponsored_account_id: Annotated[str, Field(pattern=r"^(urn:li:sponsoredAccount:)?\d+$")]
+    forms: list[FormConfig] = []
+    page_size: int = Field(100, ge=1, le=100)
+    lookback_minutes: int = Field(10, ge=0)
+
+    @field_validator("sponsored_account_id")
+    @classmethod
+    def _strip_urn_prefix(cls, value: str) -> str:
+        return value.removeprefix("urn:li:sponsoredAccount:")
+
+
 def _salesforce_instance_url(value: str) -> str:
     host = re.sub(r"^https?://", "", value.strip().lower()).split("/")[0]
     if host in ("login.salesforce.com", "test.salesforce.com"):
@@ -189,6 +213,7 @@ class SourcesConfig(_Model):
     meta: MetaSourceConfig | None = None
     typeform: TypeformSourceConfig | None = None
     salesforce: SalesforceSourceConfig | None = None
+    linkedin: LinkedInSourceConfig | None = None
 
     def enabled(self) -> dict[str, _Connector]:
         return {
@@ -198,6 +223,7 @@ class SourcesConfig(_Model):
                 ("meta", self.meta),
                 ("typeform", self.typeform),
                 ("salesforce", self.salesforce),
+                ("linkedin", self.linkedin),
             )
             if cfg is not None and cfg.enabled
         }

@@ -20,7 +20,7 @@ from typing import Any
 
 from leadflow.config import Settings
 
-VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo", "salesforce")
+VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo", "salesforce", "linkedin")
 
 
 def sandbox_url(settings: Settings, vendor: str) -> str:

@@ -44,6 +44,7 @@ RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("salesforce", "opportunities"),
     ("salesforce", "opportunity_history"),
     ("salesforce", "users"),
+    ("linkedin", "lead_form_responses"),
 )
 
 RAW_TABLE_DDL = """

@@ -22,6 +22,7 @@ TOKEN_ENV = {
     "typeform": "TYPEFORM_ACCESS_TOKEN",
     "apollo": "APOLLO_API_KEY",
     "salesforce": "SALESFORCE_ACCESS_TOKEN",
+    "linkedin": "LINKEDIN_ACCESS_TOKEN",
 }
 
 

@@ -29,6 +29,7 @@ from sandbox.clock import Clock, hubspot_time, parse_iso_ms, to_ms
 from sandbox.hubspot import HubSpotApp, contact_object
 from sandbox.lemlist import LemlistApp
 from sandbox.limits import FaultInjector, RateLimiter
+from sandbox.linkedin import LeadSyncAccount, LinkedInApp
 from sandbox.meta import MetaApp
 from sandbox.salesforce import SalesforceApp, SalesforceOrg
 from sandbox.server import Context, Knobs, Request, Response, VendorApp, VendorServer, base_url
@@ -40,7 +41,7 @@ from sandbox.world import World
 
 log = logging.getLogger("sandbox")
 
-VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo", "salesforce", "slack")
+VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo", "salesforce", "linkedin", "slack")
 # Not HTTP: the SMTP stand-in runs beside the HTTP servers (ports and faults use this name).
 SMTP = "smtp"
 DEFAULT_HOST = "127.0.0.1"
@@ -52,6 +53,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "lemlist": 8706,
     "apollo": 8707,
     "salesforce": 8708,
+    "linkedin": 8709,
     "slack": 8704,
     SMTP: 8705,
 }
@@ -62,6 +64,7 @@ DEFAULT_TOKENS: dict[str, str] = {
     "lemlist": "sandbox-lemlist-token",
     "apollo": "sandbox-apollo-token",  # the x-api-key header
     "salesforce": "sandbox-salesforce-token",
+    "linkedin": "sandbox-linkedin-token",
     # Slack's credential is the webhook path itself: /services/<this>.
     "slack": "T00SANDBOX/B00SANDBOX/sandbox-slack-webhook-secret",
 }
@@ -167,6 +170,7 @@ class Sandbox:
                     "lemlist": LemlistApp(ctx),
                     "apollo": ApolloApp(ctx),
                     "salesforce": SalesforceApp(ctx, self._salesforce_org),
+                    "linkedin": LinkedInApp(ctx, self._linkedin_account),
                     "slack": SlackApp(ctx),
                 }
                 self._store = store
@@ -191,6 +195,23 @@ class Sandbox:
             now=world.params.generated_at,
             companies={company.id: company for company in world.companies},
             clock=self.clock.now,
+        )
+
+    def _linkedin_account(self) -> LeadSyncAccount:
+        """The LinkedIn ad account's two lead gen forms, answered by a seventh of the world's
+        people (drawn from the seed) in the 30 days before the world was made: the same on a
+        restart over a kept state."""
+        world = self.world
+        chosen = [
+            person
+            for person in world.people
+            if hashlib.sha256(f"{self.seed}:linkedin:{person.person_id}".encode()).digest()[0] < 37
+        ]
+        return LeadSyncAccount.from_people(
+            chosen,
+            seed=self.seed,
+            now=world.params.generated_at,
+            companies={company.id: company for company in world.companies},
         )
 
     def _meta_daily_limit(self, store: Store) -> int:
