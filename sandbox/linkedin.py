@@ -51,18 +51,16 @@ import re
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from random import Random
 from typing import Any
 from urllib.parse import quote, unquote
 
-from sandbox.clock import Clock, to_ms
-from sandbox.limits import RateLimiter
-from sandbox.server import Context, Knobs, Request, Response, VendorApp, VendorServer, base_url
-from sandbox.store import Store
+from sandbox import standalone
+from sandbox.clock import to_ms
+from sandbox.server import Context, Request, Response, VendorApp
 from sandbox.world import COUNTRIES, FIRST_NAMES, JOB_TITLES, LAST_NAMES, ascii_slug
 
 DEFAULT_TOKEN = "sandbox-linkedin-token"
@@ -552,7 +550,6 @@ class LinkedInApp(VendorApp):
         # Statuses the next requests fail with when served by `serving` (standalone tests); under
         # `Sandbox`, its own `inject_faults` does this.
         self.faults: list[int] = []
-        self._faults_lock = threading.Lock()
         # The LinkedIn-Version of the latest requests, newest last.
         self.seen_versions: deque[str | None] = deque(maxlen=1_000)
 
@@ -562,10 +559,6 @@ class LinkedInApp(VendorApp):
             if self._account is None:
                 self._account = self._make_account()
             return self._account
-
-    def take_fault(self) -> int | None:
-        with self._faults_lock:
-            return self.faults.pop(0) if self.faults else None
 
     def set_daily_limit(
         self, *, app: int | None = None, member: int | None = None, token: str | None = None
@@ -818,33 +811,11 @@ def _link(
 
 
 def standalone_context(token: str = DEFAULT_TOKEN, now: datetime | None = None) -> Context:
-    """A Context for serving the LinkedIn app on its own (tests), outside `Sandbox`."""
-    return Context(Store(None), Clock(now), RateLimiter(), {"linkedin": token}, Knobs())
+    """A Context for serving the linkedin app on its own (tests), outside `Sandbox`."""
+    return standalone.context("linkedin", token, now)
 
 
-@contextmanager
-def serving(app: LinkedInApp, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve `app` on a free loopback port with the sandbox's HTTP server; yields its base URL.
-
-    Statuses queued in `app.faults` are answered through `app.fault` first, as `Sandbox` does
-    with `inject_faults`.
-    """
-
-    def dispatch(_vendor: str, req: Request) -> Response:
-        status = app.take_fault()
-        return app.fault(status, req) if status is not None else app.handle(req)
-
-    server = VendorServer(host, 0, "linkedin", dispatch)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield base_url(server)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+serving = standalone.serving
 
 
 def quote_urn(urn: str) -> str:

@@ -62,16 +62,13 @@ import re
 import string
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sandbox.clock import Clock
-from sandbox.limits import RateLimiter
-from sandbox.server import Context, Knobs, Request, Response, VendorApp, VendorServer, base_url
-from sandbox.store import Store
+from sandbox import standalone
+from sandbox.server import Context, Request, Response, VendorApp
 from sandbox.world import COUNTRIES, FIRST_NAMES, JOB_TITLES, LAST_NAMES, OWNERS_SPEC, ascii_slug
 
 Now = Callable[[], datetime]
@@ -1326,10 +1323,6 @@ class SalesforceApp(VendorApp):
                 self._org = self._make_org()
             return self._org
 
-    def take_fault(self) -> int | None:
-        with self._writes_lock:
-            return self.faults.pop(0) if self.faults else None
-
     # ---------------------------------------------------------------- entry points
 
     def handle(self, req: Request) -> Response:
@@ -1891,33 +1884,11 @@ def _resources(version: str) -> dict[str, str]:
 
 
 def standalone_context(token: str = DEFAULT_TOKEN, now: datetime | None = None) -> Context:
-    """A Context for serving the Salesforce app on its own (tests), outside `Sandbox`."""
-    return Context(Store(None), Clock(now), RateLimiter(), {"salesforce": token}, Knobs())
+    """A Context for serving the salesforce app on its own (tests), outside `Sandbox`."""
+    return standalone.context("salesforce", token, now)
 
 
-@contextmanager
-def serving(app: SalesforceApp, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve `app` on a free loopback port with the sandbox's HTTP server; yields its base URL.
-
-    Statuses queued in `app.faults` are answered through `app.fault` first, as `Sandbox` does
-    with `inject_faults`.
-    """
-
-    def dispatch(_vendor: str, req: Request) -> Response:
-        status = app.take_fault()
-        return app.fault(status, req) if status is not None else app.handle(req)
-
-    server = VendorServer(host, 0, "salesforce", dispatch)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield base_url(server)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+serving = standalone.serving
 
 
 __all__ = [
