@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from connectors import google_ads, hubspot, linkedin, meta, salesforce, typeform, webform
+from connectors import google_ads, hubspot, linkedin, meta, pipedrive, salesforce, typeform, webform
 from connectors.records import SourceRecord
 from connectors.streams import Stream
 
@@ -25,6 +25,7 @@ SOURCES: dict[str, ModuleType] = {
     "typeform": typeform,
     "salesforce": salesforce,
     "linkedin": linkedin,
+    "pipedrive": pipedrive,
 }
 
 WEBHOOK_SOURCES: dict[str, ModuleType] = {"webform": webform, "google_ads": google_ads}
@@ -40,6 +41,10 @@ LEAD_STREAMS: dict[tuple[str, str], Parser] = {
     ("salesforce", "leads"): salesforce.parse_lead,
     ("salesforce", "contacts"): salesforce.parse_contact,
     ("linkedin", "lead_form_responses"): linkedin.parse_response,
+    # (a person's LeadFlow lead id lives in a custom field whose key only the account knows: not
+    # read until LeadFlow pushes to Pipedrive, whose echo it would be)
+    ("pipedrive", "persons"): pipedrive.parse_person,
+    ("pipedrive", "leads"): pipedrive.parse_lead,
 }
 
 

@@ -692,6 +692,7 @@ def sandbox_serve(
         apollo=sb.ports.apollo,
         salesforce=sb.ports.salesforce,
         linkedin=sb.ports.linkedin,
+        pipedrive=sb.ports.pipedrive,
     )
     try:
         serve(

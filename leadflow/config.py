@@ -66,6 +66,7 @@ class SandboxPorts(_Model):
     apollo: int = Field(8707, ge=0, le=65535)
     salesforce: int = Field(8708, ge=0, le=65535)
     linkedin: int = Field(8709, ge=0, le=65535)
+    pipedrive: int = Field(8711, ge=0, le=65535)
     slack: int = Field(8704, ge=0, le=65535)
     smtp: int = Field(8705, ge=0, le=65535)
 
@@ -208,12 +209,41 @@ class SalesforceSourceConfig(_Connector):
     _instance_url = field_validator("base_url")(_salesforce_instance_url)
 
 
+def _pipedrive_base_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value.strip()):
+        raise ValueError(
+            "set base_url to the company domain, e.g. https://yourcompany.pipedrive.com "
+            "(Settings > Company settings), or to the sandbox's URL"
+        )
+    return value.strip().rstrip("/")
+
+
+class PipedriveSourceConfig(_Connector):
+    """Pipedrive (REST API, v2 where it exists): persons, leads, deals and users.
+
+    `base_url` is the company domain the API token belongs to, e.g.
+    `https://yourcompany.pipedrive.com` (the client adds `/api/v1` and `/api/v2`). The token is
+    a user's personal API token (Settings > Personal preferences > API). `burst_limit` is the
+    plan's requests per 2 seconds per token (Essential 20, Advanced 40, Professional 80, Power
+    100, Enterprise 120); the client paces itself at 80% of it. `page_size` is at most 500.
+    """
+
+    base_url: str
+    access_token_env: str = "PIPEDRIVE_API_TOKEN"
+    page_size: int = Field(500, ge=1, le=500)
+    lookback_minutes: int = Field(10, ge=0)
+    burst_limit: int = Field(20, ge=1, le=480)
+
+    _company_url = field_validator("base_url")(_pipedrive_base_url)
+
+
 class SourcesConfig(_Model):
     hubspot: HubSpotSourceConfig | None = None
     meta: MetaSourceConfig | None = None
     typeform: TypeformSourceConfig | None = None
     salesforce: SalesforceSourceConfig | None = None
     linkedin: LinkedInSourceConfig | None = None
+    pipedrive: PipedriveSourceConfig | None = None
 
     def enabled(self) -> dict[str, _Connector]:
         return {
@@ -224,6 +254,7 @@ class SourcesConfig(_Model):
                 ("typeform", self.typeform),
                 ("salesforce", self.salesforce),
                 ("linkedin", self.linkedin),
+                ("pipedrive", self.pipedrive),
             )
             if cfg is not None and cfg.enabled
         }
@@ -247,6 +278,18 @@ class SalesforceDestinationConfig(_Connector):
     daily_request_budget: int | None = Field(None, ge=1)
 
     _instance_url = field_validator("base_url")(_salesforce_instance_url)
+
+
+class PipedriveDestinationConfig(_Connector):
+    """Pipedrive as a reverse-ETL destination: score fields and owner written onto persons and
+    owner onto leads, one PATCH per record (Pipedrive has no batch update). `base_url` and
+    `burst_limit` as for `PipedriveSourceConfig`."""
+
+    base_url: str
+    access_token_env: str = "PIPEDRIVE_API_TOKEN"
+    burst_limit: int = Field(20, ge=1, le=480)
+
+    _company_url = field_validator("base_url")(_pipedrive_base_url)
 
 
 class LemlistDestinationConfig(_Connector):

@@ -20,7 +20,16 @@ from typing import Any
 
 from leadflow.config import Settings
 
-VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo", "salesforce", "linkedin")
+VENDORS = (
+    "hubspot",
+    "meta",
+    "typeform",
+    "lemlist",
+    "apollo",
+    "salesforce",
+    "linkedin",
+    "pipedrive",
+)
 
 
 def sandbox_url(settings: Settings, vendor: str) -> str:

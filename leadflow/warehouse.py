@@ -45,6 +45,10 @@ RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("salesforce", "opportunity_history"),
     ("salesforce", "users"),
     ("linkedin", "lead_form_responses"),
+    ("pipedrive", "persons"),
+    ("pipedrive", "leads"),
+    ("pipedrive", "deals"),
+    ("pipedrive", "users"),
 )
 
 RAW_TABLE_DDL = """

@@ -23,6 +23,7 @@ TOKEN_ENV = {
     "apollo": "APOLLO_API_KEY",
     "salesforce": "SALESFORCE_ACCESS_TOKEN",
     "linkedin": "LINKEDIN_ACCESS_TOKEN",
+    "pipedrive": "PIPEDRIVE_API_TOKEN",
 }
 
 

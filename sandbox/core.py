@@ -31,6 +31,7 @@ from sandbox.lemlist import LemlistApp
 from sandbox.limits import FaultInjector, RateLimiter
 from sandbox.linkedin import LeadSyncAccount, LinkedInApp
 from sandbox.meta import MetaApp
+from sandbox.pipedrive import PipedriveApp, PipedriveCompany
 from sandbox.salesforce import SalesforceApp, SalesforceOrg
 from sandbox.server import Context, Knobs, Request, Response, VendorApp, VendorServer, base_url
 from sandbox.slack import SlackApp, SlackMessage
@@ -41,7 +42,17 @@ from sandbox.world import World
 
 log = logging.getLogger("sandbox")
 
-VENDORS = ("hubspot", "meta", "typeform", "lemlist", "apollo", "salesforce", "linkedin", "slack")
+VENDORS = (
+    "hubspot",
+    "meta",
+    "typeform",
+    "lemlist",
+    "apollo",
+    "salesforce",
+    "linkedin",
+    "pipedrive",
+    "slack",
+)
 # Not HTTP: the SMTP stand-in runs beside the HTTP servers (ports and faults use this name).
 SMTP = "smtp"
 DEFAULT_HOST = "127.0.0.1"
@@ -54,6 +65,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "apollo": 8707,
     "salesforce": 8708,
     "linkedin": 8709,
+    "pipedrive": 8711,  # (8710 is leadflow serve's)
     "slack": 8704,
     SMTP: 8705,
 }
@@ -65,6 +77,7 @@ DEFAULT_TOKENS: dict[str, str] = {
     "apollo": "sandbox-apollo-token",  # the x-api-key header
     "salesforce": "sandbox-salesforce-token",
     "linkedin": "sandbox-linkedin-token",
+    "pipedrive": "sandbox-pipedrive-token",
     # Slack's credential is the webhook path itself: /services/<this>.
     "slack": "T00SANDBOX/B00SANDBOX/sandbox-slack-webhook-secret",
 }
@@ -171,6 +184,7 @@ class Sandbox:
                     "apollo": ApolloApp(ctx),
                     "salesforce": SalesforceApp(ctx, self._salesforce_org),
                     "linkedin": LinkedInApp(ctx, self._linkedin_account),
+                    "pipedrive": PipedriveApp(ctx, self._pipedrive_company),
                     "slack": SlackApp(ctx),
                 }
                 self._store = store
@@ -212,6 +226,16 @@ class Sandbox:
             seed=self.seed,
             now=world.params.generated_at,
             companies={company.id: company for company in world.companies},
+        )
+
+    def _pipedrive_company(self) -> PipedriveCompany:
+        """The Pipedrive company: its own people (about a sixth as many as the world's, not the
+        world's), dated from the world's creation: the same on a restart over a kept state."""
+        return PipedriveCompany.generate(
+            self.seed,
+            max(10, self.leads // 6),
+            self.world.params.generated_at,
+            clock=self.clock.now,
         )
 
     def _meta_daily_limit(self, store: Store) -> int:
