@@ -41,10 +41,10 @@ LEAD_STREAMS: dict[tuple[str, str], Parser] = {
     ("salesforce", "leads"): salesforce.parse_lead,
     ("salesforce", "contacts"): salesforce.parse_contact,
     ("linkedin", "lead_form_responses"): linkedin.parse_response,
-    # (a person's LeadFlow lead id lives in a custom field whose key only the account knows: not
-    # read until LeadFlow pushes to Pipedrive, whose echo it would be)
+    # A person is the lead record; a Leads Inbox item names its person by id and carries no
+    # contact point of its own (reference data, like deals). A person's LeadFlow lead id lives in
+    # a custom field whose key only the account knows: not read until LeadFlow pushes to Pipedrive.
     ("pipedrive", "persons"): pipedrive.parse_person,
-    ("pipedrive", "leads"): pipedrive.parse_lead,
 }
 
 

@@ -90,7 +90,6 @@ SUITES = {
     "salesforce__leads": lambda as_of: [*_common(as_of), *_not_deleted()],
     "salesforce__contacts": lambda as_of: [*_common(as_of), *_not_deleted()],
     "pipedrive__persons": lambda as_of: _common(as_of),
-    "pipedrive__leads": lambda as_of: _common(as_of),
     "linkedin__lead_form_responses": lambda as_of: [
         *_common(as_of),
         *_form_submission(),

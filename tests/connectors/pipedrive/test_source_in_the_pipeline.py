@@ -39,10 +39,10 @@ def settings_for(sb: Sandbox, tmp_path: Path) -> Settings:
     return load_settings(path)
 
 
-def test_persons_and_leads_become_lead_records_and_every_record_is_accounted_for(
+def test_persons_become_lead_records_and_every_record_is_accounted_for(
     sb: Sandbox, tmp_path: Path
 ) -> None:
-    # GIVEN the company's live persons and its leads (archived ones included)
+    # GIVEN the company's live persons, and its leads (archived ones included) naming them
     company = sb._apps["pipedrive"].company  # type: ignore[attr-defined]
     settings = settings_for(sb, tmp_path)
     as_of = utcnow()
@@ -51,8 +51,8 @@ def test_persons_and_leads_become_lead_records_and_every_record_is_accounted_for
     pulls = {p.stream: p for p in pipeline.pull_source(settings, "pipedrive", "pd-1", as_of)}
     staged = pipeline.stage_records(settings, "pd-1", as_of)
     identity = pipeline.resolve_identities(settings, "pd-1", as_of)
-    # THEN every stream landed, and each person and lead is a lead record or quarantined with a
-    # reason: nothing unprocessed, nothing lost
+    # THEN every stream landed, and each person is a lead record or quarantined with a reason:
+    # nothing unprocessed, nothing lost
     assert set(pulls) == {"persons", "leads", "deals", "users"}
     assert pulls["persons"].pulled > 0 and pulls["leads"].pulled > 0
     with pipeline.warehouse(settings).connect() as con:
