@@ -24,6 +24,9 @@ from tests.reliability.kill_harness import (
 )
 
 CHAOS_RATE = 0.10
+# The faults that cost the run something (a slow answer is not one: tests/sandbox/test_chaos.py
+# covers latency). Their seeded draw is what makes a batch write meet `partial` in these runs.
+FAULT_KINDS = tuple(kind for kind in KINDS if kind != "latency")
 
 
 def sync_chaotic_world(tmp: Path, setenv: SetEnv, chaos_seed: int = 5) -> dict[str, Any]:
@@ -35,6 +38,7 @@ def sync_chaotic_world(tmp: Path, setenv: SetEnv, chaos_seed: int = 5) -> dict[s
         sandbox.set_chaos(
             CHAOS_RATE,
             seed=chaos_seed,
+            kinds=FAULT_KINDS,
             timeout_delay_s=1.0,
             vendors=("hubspot", "meta", "typeform"),
         )
@@ -57,7 +61,7 @@ def test_chaos_runs_end_as_calm_ones(
     chaotic = sync_chaotic_world(tmp_path, monkeypatch.setenv)
 
     # GIVEN chaos served every kind of fault while the first run went on
-    assert set(chaotic["served"]) == set(KINDS)
+    assert set(chaotic["served"]) == set(FAULT_KINDS)
     # THEN every run finished (a failed run raises; a skipped one says so)
     assert [r.get("status", "completed") for r in chaotic["runs"]] == ["completed"] * 3
     # AND nothing was lost or doubled: every raw record with the same status and lead, the same
