@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -16,6 +16,19 @@ UPSERT = "/crm/v3/objects/contacts/batch/upsert"
 UPDATE = "/crm/v3/objects/contacts/batch/update"
 META_FORMS = ("810000000000001", "810000000000002")
 TYPEFORM_FORMS = ("dEm0rQ", "eB00kD")
+
+
+class StepClock:
+    """A clock for a vendor app that moves only when a test says: `advance(minutes=5)`."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 def no_limits(sb: Sandbox) -> Sandbox:

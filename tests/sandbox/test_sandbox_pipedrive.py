@@ -18,18 +18,10 @@ from sandbox.pipedrive import (
     serving,
     standalone_context,
 )
-from tests.sandbox.sandbox_helpers import Client
+from tests.sandbox.sandbox_helpers import Client, StepClock
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 TOKEN = "tok-pd"
-
-
-class StepClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -23,24 +23,11 @@ from sandbox.salesforce import (
     sf_datetime,
     standalone_context,
 )
-from tests.sandbox.sandbox_helpers import Client
+from tests.sandbox.sandbox_helpers import Client, StepClock
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 TOKEN = "tok-sf"
 V = "/services/data/v62.0"
-
-
-class StepClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -5,28 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from leadflow.config import HttpSettings, PipedriveDestinationConfig, PipedriveSourceConfig
 from sandbox.pipedrive import PipedriveApp, PipedriveCompany, serving, standalone_context
+from tests.sandbox.sandbox_helpers import StepClock
 
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 TOKEN = "sandbox-pd-test-token-0123456789"
 TOKEN_ENV = "LEADFLOW_TEST_PIPEDRIVE_TOKEN"
 FAST = HttpSettings(timeout_s=5, max_attempts=3, backoff_base_s=0, backoff_max_s=0)
-
-
-class StepClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass
