@@ -1080,23 +1080,7 @@ class PipedriveApp(VendorApp):
         rows.sort(key=lambda r: r["add_time"])  # Pipedrive's default: oldest first
         for field, descending in reversed(self._sort(req.param("sort"))):
             rows.sort(key=_sort_key(field), reverse=descending)
-        page = rows[start : start + limit]
-        more = start + limit < len(rows)
-        pagination: dict[str, Any] = {
-            "start": start,
-            "limit": limit,
-            "more_items_in_collection": more,
-        }
-        if more:
-            pagination["next_start"] = start + limit
-        return Response(
-            200,
-            {
-                "success": True,
-                "data": [lead_v1(r) for r in page],
-                "additional_data": {"pagination": pagination},
-            },
-        )
+        return _v1_page(rows, start, limit, lambda _i, r: lead_v1(r))
 
     @staticmethod
     def _sort(raw: str | None) -> list[tuple[str, bool]]:
@@ -1117,23 +1101,7 @@ class PipedriveApp(VendorApp):
         start, limit = self._offset(req), self._limit(req)
         with self.company._lock:
             fields = list(self.company.fields)
-        page = fields[start : start + limit]
-        more = start + limit < len(fields)
-        pagination: dict[str, Any] = {
-            "start": start,
-            "limit": limit,
-            "more_items_in_collection": more,
-        }
-        if more:
-            pagination["next_start"] = start + limit
-        return Response(
-            200,
-            {
-                "success": True,
-                "data": [f.describe(start + i + 1) for i, f in enumerate(page)],
-                "additional_data": {"pagination": pagination},
-            },
-        )
+        return _v1_page(fields, start, limit, lambda i, f: f.describe(i + 1))
 
     # ---------------------------------------------------------------- writes
 
@@ -1248,6 +1216,30 @@ def _sortable(value: Any) -> tuple[int, Any]:
     if isinstance(value, int | float):
         return (1, value)
     return (2, value if isinstance(value, datetime) else str(value).lower())
+
+
+def _v1_page(
+    items: list[Any], start: int, limit: int, render: Callable[[int, Any], dict[str, Any]]
+) -> Response:
+    """A v1 list answer: `limit` items from offset `start` (each rendered with its position in
+    the whole list), and `additional_data.pagination` saying whether more follow."""
+    page = items[start : start + limit]
+    more = start + limit < len(items)
+    pagination: dict[str, Any] = {
+        "start": start,
+        "limit": limit,
+        "more_items_in_collection": more,
+    }
+    if more:
+        pagination["next_start"] = start + limit
+    return Response(
+        200,
+        {
+            "success": True,
+            "data": [render(start + n, item) for n, item in enumerate(page)],
+            "additional_data": {"pagination": pagination},
+        },
+    )
 
 
 # --------------------------------------------------------------------------- standalone serving
