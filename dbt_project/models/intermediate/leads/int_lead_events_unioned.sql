@@ -39,11 +39,19 @@ form_submissions as (
 page_views as (
 
     -- HubSpot only keeps a running count of page views and the time of the last visit: one event
-    -- per contact, with quantity = the count, at the last visit
+    -- per contact, with quantity = the count, at the last visit; a contact that gives no visit or
+    -- update time counts from its creation, or from when LeadFlow first saw it
     select
         identity.lead_id,
         'page_view' as event,
-        coalesce(hubspot_contacts.last_visit_at, hubspot_contacts.updated_at, hubspot_contacts.record_updated_at) as occurred_at,
+        coalesce(
+            hubspot_contacts.last_visit_at,
+            hubspot_contacts.updated_at,
+            hubspot_contacts.record_updated_at,
+            hubspot_contacts.created_at,
+            records.record_created_at,
+            records.first_seen_at
+        ) as occurred_at,
         hubspot_contacts.page_views as quantity,
         'hubspot' as source,
         hubspot_contacts.record_key
@@ -51,6 +59,8 @@ page_views as (
     from hubspot_contacts
     inner join identity
         on identity.record_key = hubspot_contacts.record_key
+    inner join records
+        on records.record_key = hubspot_contacts.record_key
     where hubspot_contacts.page_views > 0
 
 ),
