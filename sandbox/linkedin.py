@@ -60,7 +60,7 @@ from urllib.parse import quote, unquote
 
 from sandbox import standalone
 from sandbox.clock import to_ms
-from sandbox.server import Context, Request, Response, VendorApp
+from sandbox.server import Context, Lazy, Request, Response, VendorApp
 from sandbox.world import COUNTRIES, FIRST_NAMES, JOB_TITLES, LAST_NAMES, ascii_slug
 
 DEFAULT_TOKEN = "sandbox-linkedin-token"
@@ -409,10 +409,11 @@ class LeadSyncAccount:
             return copy.deepcopy(found)
 
     @classmethod
-    def generate(cls, seed: int | str, n: int, now: datetime, days: int = 30) -> LeadSyncAccount:
-        """Two forms and `n` responses over the `days` before `now`, about 1 in 20 a test lead,
-        from `random.Random(f"linkedin:{seed}")`: the same seed and `now` make the same account."""
-        rng = Random(f"linkedin:{seed}")
+    def _with_forms(
+        cls, seed: int | str, now: datetime, days: int
+    ) -> tuple[LeadSyncAccount, list[int], int, int]:
+        """An account with the sandbox's two forms, published `days` before `now`: the account,
+        the form ids, and the window's start and end (epoch ms) its responses fall in."""
         account = cls(_rng=Random(f"linkedin:{seed}:ids"))
         now_ms = to_ms(now)
         start_ms = now_ms - days * 86_400_000
@@ -420,6 +421,14 @@ class LeadSyncAccount:
             account.add_form("Quillstone - Request a demo", 7_234_246, start_ms),
             account.add_form("Quillstone - Pricing guide", 7_234_311, start_ms),
         ]
+        return account, forms, start_ms, now_ms
+
+    @classmethod
+    def generate(cls, seed: int | str, n: int, now: datetime, days: int = 30) -> LeadSyncAccount:
+        """Two forms and `n` responses over the `days` before `now`, about 1 in 20 a test lead,
+        from `random.Random(f"linkedin:{seed}")`: the same seed and `now` make the same account."""
+        rng = Random(f"linkedin:{seed}")
+        account, forms, start_ms, now_ms = cls._with_forms(seed, now, days)
         titles = [t for t, _ in JOB_TITLES]
         weights = [w for _, w in JOB_TITLES]
         for _ in range(n):
@@ -465,13 +474,7 @@ class LeadSyncAccount:
         company, title, country), each once, at a time in the `days` before `now` drawn from
         `seed`; about 1 in 20 a test lead, as in `generate`."""
         rng = Random(f"linkedin:{seed}:people")
-        account = cls(_rng=Random(f"linkedin:{seed}:ids"))
-        now_ms = to_ms(now)
-        start_ms = now_ms - days * 86_400_000
-        forms = [
-            account.add_form("Quillstone - Request a demo", 7_234_246, start_ms),
-            account.add_form("Quillstone - Pricing guide", 7_234_311, start_ms),
-        ]
+        account, forms, start_ms, now_ms = cls._with_forms(seed, now, days)
         names = {c.code: c.name for c in COUNTRIES}
         for person in people:
             company = companies.get(person.company_id)
@@ -537,15 +540,7 @@ class LinkedInApp(VendorApp):
         self, ctx: Context, account: LeadSyncAccount | Callable[[], LeadSyncAccount] | None = None
     ) -> None:
         super().__init__(ctx)
-        # An account, or how to make one on the first request (the Sandbox's is drawn from its
-        # world's people, which a run that never asks LinkedIn should not pay for).
-        self._account = account if isinstance(account, LeadSyncAccount) else None
-        self._make_account = (
-            account
-            if callable(account) and not isinstance(account, LeadSyncAccount)
-            else lambda: LeadSyncAccount.generate(7, 60, ctx.clock.now())
-        )
-        self._account_lock = threading.Lock()
+        self._account = Lazy(account, lambda: LeadSyncAccount.generate(7, 60, ctx.clock.now()))
         self.limits = DailyLimits()
         # Statuses the next requests fail with when served by `serving` (standalone tests); under
         # `Sandbox`, its own `inject_faults` does this.
@@ -555,10 +550,7 @@ class LinkedInApp(VendorApp):
 
     @property
     def account(self) -> LeadSyncAccount:
-        with self._account_lock:
-            if self._account is None:
-                self._account = self._make_account()
-            return self._account
+        return self._account.get()
 
     def set_daily_limit(
         self, *, app: int | None = None, member: int | None = None, token: str | None = None

@@ -66,7 +66,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox import standalone
-from sandbox.server import Context, Request, Response, VendorApp
+from sandbox.server import Context, Lazy, Request, Response, VendorApp
 from sandbox.world import FIRST_NAMES, LAST_NAMES, OWNERS_SPEC, ascii_slug
 
 Now = Callable[[], datetime]
@@ -807,15 +807,9 @@ class PipedriveApp(VendorApp):
         burst_limit: int = DEFAULT_BURST_LIMIT,
     ) -> None:
         super().__init__(ctx)
-        # A company, or how to make one on the first request (a run that never asks Pipedrive
-        # should not pay for it).
-        self._company = company if isinstance(company, PipedriveCompany) else None
-        self._make_company = (
-            company
-            if callable(company) and not isinstance(company, PipedriveCompany)
-            else lambda: PipedriveCompany.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
+        self._company = Lazy(
+            company, lambda: PipedriveCompany.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
         )
-        self._company_lock = threading.Lock()
         self.burst_limit = burst_limit  # requests per 2 s per token; 0: off
         self.writes: list[SeenWrite] = []
         self.served: list[tuple[str, str, int]] = []  # (method, path, status) per request
@@ -826,10 +820,7 @@ class PipedriveApp(VendorApp):
 
     @property
     def company(self) -> PipedriveCompany:
-        with self._company_lock:
-            if self._company is None:
-                self._company = self._make_company()
-            return self._company
+        return self._company.get()
 
     def write_log(self) -> list[SeenWrite]:
         with self._lock:

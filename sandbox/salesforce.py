@@ -68,7 +68,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sandbox import standalone
-from sandbox.server import Context, Request, Response, VendorApp
+from sandbox.server import Context, Lazy, Request, Response, VendorApp
 from sandbox.world import COUNTRIES, FIRST_NAMES, JOB_TITLES, LAST_NAMES, OWNERS_SPEC, ascii_slug
 
 Now = Callable[[], datetime]
@@ -1301,15 +1301,9 @@ class SalesforceApp(VendorApp):
         self, ctx: Context, org: SalesforceOrg | Callable[[], SalesforceOrg] | None = None
     ) -> None:
         super().__init__(ctx)
-        # An org, or how to make one on the first request (the Sandbox's org is drawn from its
-        # world's people, which a run that never asks Salesforce should not pay for).
-        self._org: SalesforceOrg | None = org if isinstance(org, SalesforceOrg) else None
-        self._make_org = (
-            org
-            if callable(org) and not isinstance(org, SalesforceOrg)
-            else lambda: SalesforceOrg.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
+        self._org = Lazy(
+            org, lambda: SalesforceOrg.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
         )
-        self._org_lock = threading.Lock()
         self.writes: list[SeenWrite] = []
         self._writes_lock = threading.Lock()
         # Statuses the next requests fail with when served by `serving` (standalone tests);
@@ -1318,10 +1312,7 @@ class SalesforceApp(VendorApp):
 
     @property
     def org(self) -> SalesforceOrg:
-        with self._org_lock:
-            if self._org is None:
-                self._org = self._make_org()
-            return self._org
+        return self._org.get()
 
     # ---------------------------------------------------------------- entry points
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.clock import Clock
@@ -91,6 +92,33 @@ class Context:
     limiter: RateLimiter
     tokens: Mapping[str, str]
     knobs: Knobs
+
+
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A vendor's data made on first use, once, thread-safe: `given` itself, or what `given()`
+    makes, or (None) what `default()` makes. A run that never asks that vendor does not pay for
+    making it (the Sandbox draws some vendors' data from its whole world)."""
+
+    def __init__(self, given: T | Callable[[], T] | None, default: Callable[[], T]) -> None:
+        self._value: T | None = None
+        self._make: Callable[[], T]
+        if given is None:
+            self._make = default
+        elif callable(given):
+            self._make = given
+        else:
+            self._value = given
+            self._make = default
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None:
+                self._value = self._make()
+            return self._value
 
 
 class VendorApp(ABC):
