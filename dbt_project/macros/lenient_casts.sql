@@ -31,6 +31,7 @@
         'try_boolean': 'boolean',
         'try_numeric_18_2': 'numeric(18,2)',
         'try_timestamptz': 'timestamp with time zone',
+        'try_date': 'date',
     }) }}
 {%- endmacro %}
 

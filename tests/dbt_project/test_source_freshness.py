@@ -1,18 +1,19 @@
 """`dbt source freshness` on a freshly synced sandbox world passes; a source left behind warns or
-errors at the thresholds its _<source>__sources.yml declares."""
+errors at the thresholds its _<source>__sources.yml declares; a source the installation does not
+pull (its raw tables empty) is not late until it has landed something."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from leadflow.dbt import DbtError, run_dbt
-from leadflow.warehouse import utcnow
+from leadflow.warehouse import Warehouse, utcnow
 from tests.conftest import SyncedWorld
 
 FRESHNESS = ["source", "freshness"]
@@ -89,3 +90,47 @@ def test_a_stale_source_warns_then_errors(
     statuses = freshness_statuses(target)
     assert statuses[source] == expected
     assert {name for name, status in statuses.items() if status != "pass"} == {source}
+
+
+def _land_row(con: duckdb.DuckDBPyConnection, table: str, loaded_at: datetime) -> None:
+    con.execute(
+        f"insert into raw.{table} values ('r1', 'id-1', null, ?, '{{}}', 'h1', 'run-1', ?)",
+        [loaded_at, loaded_at],
+    )
+
+
+def test_a_source_not_in_use_passes_until_it_lands(tmp_path: Path) -> None:
+    # GIVEN a warehouse whose Salesforce, LinkedIn and Pipedrive tables exist but are empty (the
+    # sources are not in leadflow.yml)
+    path = tmp_path / "warehouse.duckdb"
+    Warehouse(path).ensure_schema()
+    command = [*FRESHNESS, "--select", "source:salesforce source:linkedin source:pipedrive"]
+    target = tmp_path / "target"
+
+    # WHEN dbt checks their freshness THEN nothing is late: a source not in use has no rule to break
+    assert run_dbt(command, warehouse_path=path, target_path=target).success
+    statuses = freshness_statuses(target)
+    assert statuses == {
+        "salesforce.leads": "pass",
+        "salesforce.contacts": "pass",
+        "salesforce.opportunities": "pass",
+        "linkedin.lead_form_responses": "pass",
+        "pipedrive.persons": "pass",
+        "pipedrive.leads": "pass",
+        "pipedrive.deals": "pass",
+    }
+
+    # WHEN Salesforce leads last landed 4 days ago and Pipedrive persons 8 days ago
+    with duckdb.connect(str(path)) as con:
+        _land_row(con, "salesforce__leads", utcnow() - timedelta(days=4))
+        _land_row(con, "pipedrive__persons", utcnow() - timedelta(days=8))
+
+    # THEN the sources in use are held to the same thresholds as every other: warn, then error
+    with pytest.raises(DbtError, match="persons"):
+        run_dbt(command, warehouse_path=path, target_path=target)
+    statuses = freshness_statuses(target)
+    assert {name for name, status in statuses.items() if status != "pass"} == {
+        "salesforce.leads",
+        "pipedrive.persons",
+    }
+    assert (statuses["salesforce.leads"], statuses["pipedrive.persons"]) == ("warn", "error")

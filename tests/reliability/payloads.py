@@ -1,18 +1,22 @@
 """Hypothesis strategies for hostile vendor payloads, in each lead stream's real wire shape.
 
 Each source strategy starts from a record shaped exactly like the one the connector lands (see
-tests/connectors/*/recorded/, sandbox/hubspot.py, sandbox/meta.py, sandbox/typeform.py, and for the
-webhook streams the payloads connectors/webform/README.md and connectors/google_ads/README.md
-document, as the intake lands them) and then mutates it the ways real APIs and real users do: every kind of unicode (combining marks, right-to-
-left text, emoji, NUL and control characters, lone surrogates, which JSON's \\uXXXX escapes can
-carry), 100k-character strings, nulls, wrong types (a list where a string is, an object where a
-number is), numbers as strings and strings as numbers, SQL and HTML injection, unknown fields,
-removed required fields, type changes of known fields and odd timestamps (year 0001 and 9999, no
-timezone, epoch milliseconds as a string, garbage).
+tests/connectors/*/recorded/, sandbox/hubspot.py, sandbox/meta.py, sandbox/typeform.py,
+sandbox/salesforce.py, sandbox/linkedin.py, sandbox/pipedrive.py, and for the webhook streams the
+payloads connectors/webform/README.md and connectors/google_ads/README.md document, as the intake
+lands them) and then mutates it the ways real APIs and real users do: every kind of unicode
+(combining marks, right-to-left text, emoji, NUL and control characters, lone surrogates, which
+JSON's \\uXXXX escapes can carry), 100k-character strings, nulls, wrong types (a list where a
+string is, an object where a number is), numbers as strings and strings as numbers, SQL and HTML
+injection, unknown fields, removed required fields, type changes of known fields and odd
+timestamps (year 0001 and 9999, no timezone, epoch milliseconds as a string, garbage).
 
 Values stay JSON values (what `response.json()` can hand the connector): str, int, float, bool,
 None, list and dict with string keys. Python floats NaN and +-Infinity are included because
 Python's json module reads them from a vendor that writes them.
+
+Every value comes from a Hypothesis draw, never from the `random` module: a run is reproducible
+and a failing example replays (tests/reliability/test_hostile_records.py checks it per strategy).
 """
 
 from __future__ import annotations
@@ -628,12 +632,445 @@ def google_ads_lead() -> st.SearchStrategy[Payload]:
     return lead()
 
 
+# ----------------------------------------------------------------------------- Salesforce Leads and Contacts
+# A queryAll answer's record (connectors/salesforce/settings.py STREAM_OBJECTS, sandbox/salesforce.py
+# `project`): {"attributes": {"type", "url"}, <every selected field>: value}. Salesforce sends each
+# selected field, null when empty; booleans and numbers are JSON booleans and numbers; datetimes
+# '2026-05-01T09:30:00.000+0000'; a relationship (Account.Name) is a nested object or null.
+
+_SF_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SF_DATETIMES = _RECENT.map(
+    lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}+0000"
+)
+_SF_DATES = _RECENT.map(lambda d: d.date().isoformat())
+_COMPANIES = st.sampled_from(
+    ["Acme Robotics", "Müller & Söhne GmbH", "O'Brien Ltd", "株式会社テスト", "ACME", "", "  "]
+)
+
+
+def _salesforce_ids(prefix: str) -> st.SearchStrategy[str]:
+    """An 18-character id with the object's key prefix (00Q Lead, 003 Contact, 005 User, 001
+    Account): the prefix, pod '5g', '0', nine base-62 digits, a three-character checksum."""
+    return st.builds(
+        "{}5g0{}{}".format,
+        st.just(prefix),
+        st.text(alphabet=_SF_BASE62, min_size=9, max_size=9),
+        st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", min_size=3, max_size=3),
+    )
+
+
+# What Web-to-Lead (and LeadFlow's own upsert) writes into a required field nobody filled in.
+_SF_NOT_PROVIDED = st.sampled_from(["[not provided]", "[Not Provided] "])
+SALESFORCE_PERSON: dict[str, st.SearchStrategy[Any]] = {
+    "FirstName": _NAMES,
+    "LastName": st.one_of(_NAMES, _SF_NOT_PROVIDED),
+    "Email": _EMAILS,
+    "Phone": _PHONES,
+    "MobilePhone": _PHONES,
+    "Title": _TITLES,
+    "LeadSource": st.sampled_from(["Web", "Partner Referral", "Advertisement", "Event"]),
+    "OwnerId": _salesforce_ids("005"),
+    "HasOptedOutOfEmail": st.integers(0, 19).map(lambda n: n == 0),
+    "EmailBouncedReason": st.just("550 5.1.1 mailbox unavailable"),
+    "EmailBouncedDate": _SF_DATETIMES,
+}
+SALESFORCE_LEADFLOW: dict[str, st.SearchStrategy[Any]] = {
+    # LeadFlow's own fields, as its push wrote them
+    "LeadFlow_Score__c": st.integers(0, 10_000).map(lambda n: n / 100),
+    "LeadFlow_Grade__c": st.sampled_from(["A", "B", "C", "D", "E"]),
+    "LeadFlow_Temperature__c": st.sampled_from(["hot", "warm", "cold"]),
+    "LeadFlow_Reasons__c": st.sampled_from(["+20 senior_title; +10 business_email", ""]),
+    "LeadFlow_Model_Version__c": st.just("rules-v1"),
+    "LeadFlow_Lead_Id__c": st.sampled_from(["lf_0123456789abcdef", "lf_fedcba9876543210"]),
+}
+SALESFORCE_LEAD: dict[str, st.SearchStrategy[Any]] = {
+    "Company": st.one_of(_COMPANIES, _SF_NOT_PROVIDED),
+    "Country": _COUNTRIES,
+    "City": st.sampled_from(["München", "São Paulo", "New York"]),
+    "Industry": st.sampled_from(["Technology", "Finance", "Real Estate"]),
+    "NumberOfEmployees": st.integers(1, 200_000),
+    "Status": st.sampled_from(["Open - Not Contacted", "Working - Contacted"]),
+    "ConvertedContactId": _salesforce_ids("003"),
+    "ConvertedDate": _SF_DATES,
+}
+SALESFORCE_CONTACT: dict[str, st.SearchStrategy[Any]] = {
+    "AccountId": _salesforce_ids("001"),
+    "MailingCountry": _COUNTRIES,
+    "MailingCity": st.sampled_from(["München", "São Paulo", "New York"]),
+}
+# Fields Salesforce never leaves null (nillable false), or that this org always fills.
+_SF_ALWAYS = frozenset({"LastName", "OwnerId", "HasOptedOutOfEmail", "Company", "Status"})
+
+
+def _salesforce_fields(
+    draw: st.DrawFn, percent: int, spec: dict[str, st.SearchStrategy[Any]]
+) -> dict[str, Any]:
+    """Every field of `spec`, as a query selects them: a value, or null where Salesforce allows."""
+    return {
+        name: _pick(
+            draw, percent, realistic if name in _SF_ALWAYS else st.one_of(st.none(), realistic)
+        )
+        for name, realistic in spec.items()
+    }
+
+
+def _salesforce_record(
+    draw: st.DrawFn, percent: int, sobject: str, prefix: str, own: dict[str, Any]
+) -> Payload:
+    """A Lead's or a Contact's fields in query order: attributes, ids, the person fields they
+    share, the object's `own`, LeadFlow's custom fields, the system times."""
+    record_id = _pick(draw, percent, _salesforce_ids(prefix))
+    created = _pick(draw, percent, _SF_DATETIMES, timestamps())
+    modified = _pick(draw, percent, st.one_of(st.just(created), _SF_DATETIMES), timestamps())
+    # About 1 in 20 in the recycle bin, half of them the losing side of a merge.
+    deleted = draw(st.integers(0, 39))
+    attributes = {
+        "type": sobject,
+        "url": f"/services/data/v62.0/sobjects/{sobject}/{record_id}",
+    }
+    return {
+        "attributes": _pick(draw, percent // 4, st.just(attributes)),
+        "Id": record_id,
+        "IsDeleted": _pick(draw, percent, st.just(deleted < 2)),
+        "MasterRecordId": _pick(
+            draw, percent, _salesforce_ids(prefix) if deleted == 0 else st.none()
+        ),
+        **_salesforce_fields(draw, percent, SALESFORCE_PERSON),
+        **own,
+        **_salesforce_fields(draw, percent, SALESFORCE_LEADFLOW),
+        "CreatedDate": created,
+        "LastModifiedDate": modified,
+        "SystemModstamp": _pick(draw, percent, st.just(modified), timestamps()),
+    }
+
+
+_SF_REQUIRED = ("Id", "IsDeleted", "CreatedDate", "SystemModstamp", "LastModifiedDate")
+
+
+@cache
+def salesforce_lead() -> st.SearchStrategy[Payload]:
+    """A Lead: {attributes, Id, IsDeleted, MasterRecordId, names, Email, Phone, MobilePhone,
+    Title, LeadSource, OwnerId, HasOptedOutOfEmail, EmailBounced*, Company, Country, City,
+    Industry, NumberOfEmployees, Status, IsConverted, ConvertedContactId, ConvertedDate,
+    LeadFlow_*__c, CreatedDate, LastModifiedDate, SystemModstamp}."""
+
+    @st.composite
+    def lead(draw: st.DrawFn) -> Payload:
+        percent = draw(_HOSTILE_PERCENT)
+        own = _salesforce_fields(draw, percent, SALESFORCE_LEAD)
+        converted = own["ConvertedContactId"] is not None
+        own["IsConverted"] = _pick(draw, percent, st.just(converted))
+        if not converted:
+            own["ConvertedDate"] = None
+        base = _salesforce_record(draw, percent, "Lead", "00Q", own)
+        return _mutate(draw, percent, base, _SF_REQUIRED)
+
+    return lead()
+
+
+@cache
+def salesforce_contact() -> st.SearchStrategy[Payload]:
+    """A Contact: the Lead's person fields, then AccountId, Account {attributes, Name} (null
+    without an account), MailingCountry, MailingCity, IsEmailBounced, LeadFlow_*__c and the
+    system times."""
+
+    @st.composite
+    def contact(draw: st.DrawFn) -> Payload:
+        percent = draw(_HOSTILE_PERCENT)
+        own = _salesforce_fields(draw, percent, SALESFORCE_CONTACT)
+        account: Any = None
+        if own["AccountId"] is not None:
+            account = {
+                "attributes": {
+                    "type": "Account",
+                    "url": f"/services/data/v62.0/sobjects/Account/{own['AccountId']}",
+                },
+                "Name": _pick(draw, percent, _COMPANIES),
+            }
+        # Account.Name: the related object, null, or (hostile) a string or a list in its place
+        own["Account"] = _pick(draw, percent, st.just(account))
+        own["IsEmailBounced"] = _pick(draw, percent, st.integers(0, 29).map(lambda n: n == 0))
+        base = _salesforce_record(draw, percent, "Contact", "003", own)
+        return _mutate(draw, percent, base, (*_SF_REQUIRED, "Account"))
+
+    return contact()
+
+
+# ----------------------------------------------------------------------------- LinkedIn lead form responses
+# A `leadFormResponses` element with the `form` decoration the pull projects
+# (connectors/linkedin/settings.py RESPONSE_PROJECTION, sandbox/linkedin.py `add_response`):
+# answers name their question by id only, and the form's questions give each id its
+# predefinedField. submittedAt is epoch milliseconds.
+
+LINKEDIN_FORM_ID = 7234246
+LINKEDIN_QUESTIONS: dict[str, st.SearchStrategy[Any]] = {
+    # predefinedField (or, for the custom question, its name) -> a realistic answer
+    "FIRST_NAME": _NAMES,
+    "LAST_NAME": _NAMES,
+    "EMAIL": _EMAILS,
+    "WORK_EMAIL": _EMAILS,
+    "PHONE_NUMBER": _PHONES,
+    "COMPANY_NAME": _COMPANIES,
+    "JOB_TITLE": _TITLES,
+    "COUNTRY": _COUNTRIES,
+    "teamSize": st.sampled_from(["1-10", "11-50", "1000+"]),
+}
+_LINKEDIN_QUESTION_IDS = {
+    key: (n + 1) * 10_000_000 + LINKEDIN_FORM_ID for n, key in enumerate(LINKEDIN_QUESTIONS)
+}
+_EPOCH_MS = _RECENT.map(lambda d: int((d - datetime(1970, 1, 1)).total_seconds() * 1000))
+_LINKEDIN_URN_IDS = st.integers(100_000_000, 999_999_999)
+
+
+def _linkedin_question(draw: st.DrawFn, percent: int, key: str) -> Any:
+    """One question of the form decoration: {questionId, name, question, predefinedField?}."""
+    if percent and draw(st.integers(0, 99)) < percent // 4:
+        return draw(hostile_value())
+    question: dict[str, Any] = {
+        "questionId": _pick(
+            draw,
+            percent // 2,
+            st.just(_LINKEDIN_QUESTION_IDS[key]),
+            st.one_of(st.just(str(_LINKEDIN_QUESTION_IDS[key])), scalars()),
+        ),
+        "name": key,
+        "question": {"localized": {"en_US": key.replace("_", " ").title()}},
+        "responseRequired": key != "teamSize",
+    }
+    if key != "teamSize":  # the custom question has no predefined field
+        question["predefinedField"] = _pick(
+            draw, percent // 2, st.just(key), st.one_of(st.just(key.lower()), hostile_text())
+        )
+    return question
+
+
+def _linkedin_answer(draw: st.DrawFn, percent: int, key: str) -> Any:
+    """{questionId, answerDetails: {textQuestionAnswer: {answer}}}, a multiple-choice answer's
+    option ids in its place, or something else entirely."""
+    if percent and draw(st.integers(0, 99)) < percent // 4:
+        return draw(hostile_value())
+    details: Any = {"textQuestionAnswer": {"answer": _pick(draw, percent, LINKEDIN_QUESTIONS[key])}}
+    if percent and draw(st.integers(0, 99)) < percent // 4:
+        details = draw(
+            st.one_of(
+                st.builds(
+                    lambda options: {"multipleChoiceAnswer": {"options": options}},
+                    st.lists(st.integers(1, 5), max_size=3),
+                ),
+                st.builds(lambda answer: {"textQuestionAnswer": answer}, hostile_value()),
+                hostile_value(),
+            )
+        )
+    return {
+        "questionId": _pick(draw, percent // 2, st.just(_LINKEDIN_QUESTION_IDS[key])),
+        "answerDetails": details,
+    }
+
+
+@cache
+def linkedin_response() -> st.SearchStrategy[Payload]:
+    """A response: {id, owner, leadType, submitter, submittedAt, testLead,
+    versionedLeadGenFormUrn, leadMetadata, associatedEntity, formResponse{answers,
+    consentResponses}, form{id, name, content{questions}, hiddenFields}}."""
+
+    @st.composite
+    def response(draw: st.DrawFn) -> Payload:
+        percent = draw(_HOSTILE_PERCENT)
+        keys = draw(st.lists(st.sampled_from(list(LINKEDIN_QUESTIONS)), max_size=9, unique=True))
+        answers: Any = [_linkedin_answer(draw, percent, key) for key in keys]
+        answers = _sometimes_not_a_list(draw, percent, answers)
+        questions: Any = [_linkedin_question(draw, percent, key) for key in LINKEDIN_QUESTIONS]
+        questions = _sometimes_not_a_list(draw, percent, questions)
+        version = draw(st.integers(1, 3))
+        form = {
+            "id": _pick(draw, percent // 2, st.just(LINKEDIN_FORM_ID)),
+            "name": "Quillstone - Request a demo",
+            "content": _pick(draw, percent // 4, st.just({"questions": questions})),
+            "hiddenFields": [],
+        }
+        test_lead = _pick(
+            draw,
+            percent,
+            st.integers(0, 19).map(lambda n: n == 0),
+            st.one_of(st.sampled_from(["true", "false", 1, 0, "TRUE"]), scalars()),
+        )
+        submitted = _pick(
+            draw,
+            percent,
+            _EPOCH_MS,
+            st.one_of(_EPOCH_MS.map(str), valid_timestamps(), timestamps()),
+        )
+        urn = f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{LINKEDIN_FORM_ID},{version})"
+        base: Payload = {
+            "id": _pick(draw, percent, st.uuids().map(lambda u: f"{u}-{version}")),
+            "owner": {"sponsoredAccount": "urn:li:sponsoredAccount:508123456"},
+            "leadType": "SPONSORED",
+            "submitter": _pick(
+                draw,
+                percent,
+                st.text(alphabet=_SF_BASE62 + "_-", min_size=10, max_size=10).map(
+                    "urn:li:person:{}".format
+                ),
+            ),
+            "submittedAt": submitted,
+            "testLead": test_lead,
+            "versionedLeadGenFormUrn": _pick(
+                draw,
+                percent,
+                st.just(urn),
+                st.one_of(
+                    st.just(f"urn:li:leadGenForm:{LINKEDIN_FORM_ID}"),
+                    st.just(urn.upper()),
+                    scalars(),
+                ),
+            ),
+            "leadMetadata": {
+                "sponsoredLeadMetadata": {
+                    "campaign": _pick(
+                        draw, percent, _LINKEDIN_URN_IDS.map("urn:li:sponsoredCampaign:{}".format)
+                    )
+                }
+            },
+            "associatedEntity": {
+                "associatedCreative": _pick(
+                    draw, percent, _LINKEDIN_URN_IDS.map("urn:li:sponsoredCreative:{}".format)
+                )
+            },
+            "formResponse": _pick(
+                draw,
+                percent // 4,
+                st.just(
+                    {
+                        "answers": answers,
+                        "consentResponses": [{"consentId": 1, "accepted": not test_lead}],
+                    }
+                ),
+            ),
+            "form": _pick(draw, percent // 4, st.just(form)),
+        }
+        return _mutate(
+            draw, percent, base, ("id", "submittedAt", "testLead", "versionedLeadGenFormUrn")
+        )
+
+    return response()
+
+
+# ----------------------------------------------------------------------------- Pipedrive persons
+# A v2 person (connectors/pipedrive/models.py, sandbox/pipedrive.py `person_v2`): ids are JSON
+# numbers, times RFC 3339 in whole seconds, emails and phones lists of {label, value, primary},
+# custom fields under `custom_fields` by their 40-hex keys. v1 spellings the parser also reads
+# (an owner or organization as an object, an email or phone as one string) are hostile variants.
+
+_PIPEDRIVE_TIMES = _RECENT.map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ"))
+_PIPEDRIVE_OWNERS = st.integers(12_000_001, 12_000_009)
+_PIPEDRIVE_CUSTOM_KEYS = (
+    "2f9ddbb4bb412d6e7a5f8da50823ef11b94b6412",  # LeadFlow Score
+    "dd82ca3b092edab12a12f71945135a02c65c1248",  # LeadFlow Grade
+    "f6351cca8a6073bcccf01a3decf90b3e8d9c760c",  # LeadFlow Lead Id
+)
+
+
+def _pipedrive_entries(draw: st.DrawFn, percent: int, realistic: st.SearchStrategy[Any]) -> Any:
+    """emails / phones: [{label, value, primary}] with the first primary; or (hostile) a bare
+    string, a list of strings, an object, a scalar."""
+    values = draw(st.lists(realistic, max_size=2))
+    entries: Any = [
+        {
+            "label": _pick(draw, percent // 2, st.sampled_from(["work", "home", "other"])),
+            "value": _pick(draw, percent, st.just(value)),
+            "primary": _pick(
+                draw, percent, st.just(n == 0), st.sampled_from(["true", 1, "yes", None])
+            ),
+        }
+        for n, value in enumerate(values)
+    ]
+    if percent and draw(st.integers(0, 99)) < percent // 4:
+        entries = draw(
+            st.one_of(realistic, st.lists(realistic, max_size=2), st.just(values), scalars())
+        )
+    return _sometimes_not_a_list(draw, percent, entries)
+
+
+@cache
+def pipedrive_person() -> st.SearchStrategy[Payload]:
+    """A person: {id, name, first_name, last_name, owner_id, org_id, add_time, update_time,
+    emails, phones, is_deleted, visible_to, label_ids, picture_id, custom_fields}."""
+
+    @st.composite
+    def person(draw: st.DrawFn) -> Payload:
+        percent = draw(_HOSTILE_PERCENT)
+        person_id = draw(st.integers(1, 10**6))
+        first = draw(st.one_of(st.none(), _NAMES))
+        last = draw(st.one_of(st.none(), _NAMES))
+        # name is required; a person made from an e-mail (a mail sync, an import) is named by it
+        name = " ".join(part for part in (first, last) if part) or draw(st.one_of(_NAMES, _EMAILS))
+        org_id = draw(st.one_of(st.none(), st.integers(1, 5_000)))
+        added = _pick(draw, percent, _PIPEDRIVE_TIMES, timestamps())
+        # v1 objects where v2 has ids: {"value", "name"} for an organization, {"id", "name"} for
+        # an owner; and the id as a string or a float
+        id_variants = st.one_of(
+            st.just(person_id).map(str),
+            st.just(float(person_id)),
+            st.just({"value": person_id}),
+            hostile_value(),
+        )
+        base: Payload = {
+            "id": _pick(draw, percent, st.just(person_id), id_variants),
+            "name": _pick(draw, percent, st.just(name)),
+            "first_name": _pick(draw, percent, st.just(first)),
+            "last_name": _pick(draw, percent, st.just(last)),
+            "owner_id": _pick(
+                draw,
+                percent,
+                _PIPEDRIVE_OWNERS,
+                st.one_of(
+                    _PIPEDRIVE_OWNERS.map(lambda n: {"id": n, "name": "Maya Okafor"}),
+                    hostile_value(),
+                ),
+            ),
+            "org_id": _pick(
+                draw,
+                percent,
+                st.just(org_id),
+                st.one_of(
+                    st.builds(
+                        lambda n, c: {"value": n, "name": c}, st.integers(1, 5_000), _COMPANIES
+                    ),
+                    hostile_value(),
+                ),
+            ),
+            "add_time": added,
+            "update_time": _pick(
+                draw, percent, st.one_of(st.just(added), _PIPEDRIVE_TIMES), timestamps()
+            ),
+            "emails": _pipedrive_entries(draw, percent, _EMAILS),
+            "phones": _pipedrive_entries(draw, percent, _PHONES),
+            "is_deleted": _pick(draw, percent, st.just(False)),
+            "visible_to": _pick(draw, percent, st.just(3)),
+            "label_ids": _pick(draw, percent, st.just([])),
+            "picture_id": None,
+            "custom_fields": _object_of(
+                draw,
+                percent,
+                {key: st.one_of(st.none(), _IDS) for key in _PIPEDRIVE_CUSTOM_KEYS},
+                max_size=3,
+            ),
+        }
+        return _mutate(draw, percent, base, ("id", "add_time", "update_time", "emails"))
+
+    return person()
+
+
 SOURCES: dict[tuple[str, str], st.SearchStrategy[Payload]] = {
     ("hubspot", "contacts"): hubspot_contact(),
     ("meta", "leads"): meta_lead(),
     ("typeform", "responses"): typeform_response(),
     ("webform", "submissions"): webform_submission(),
     ("google_ads", "lead_form_submissions"): google_ads_lead(),
+    ("salesforce", "leads"): salesforce_lead(),
+    ("salesforce", "contacts"): salesforce_contact(),
+    ("linkedin", "lead_form_responses"): linkedin_response(),
+    ("pipedrive", "persons"): pipedrive_person(),
 }
 # The partition each stream is pulled under (a form id for the per-form streams). The intake lands
 # a webhook body under its own form_id (as text), which the parsers and staging models read before
@@ -645,6 +1082,10 @@ PARTITIONS: dict[tuple[str, str], str | None] = {
     ("typeform", "responses"): "tf_form_1",
     ("webform", "submissions"): None,
     ("google_ads", "lead_form_submissions"): None,
+    ("salesforce", "leads"): None,
+    ("salesforce", "contacts"): None,
+    ("linkedin", "lead_form_responses"): str(LINKEDIN_FORM_ID),
+    ("pipedrive", "persons"): None,
 }
 
 

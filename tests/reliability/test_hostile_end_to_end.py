@@ -33,6 +33,7 @@ from leadflow.warehouse import Warehouse
 from tests.dbt_project.postgres_compare import throwaway_database
 from tests.reliability.payloads import (
     HTML_INJECTION,
+    LINKEDIN_FORM_ID,
     META_FORM_ID,
     PARTITIONS,
     SQL_INJECTION,
@@ -47,19 +48,49 @@ PAGE_SIZE = 100
 RUN_ID = "hostile-run"
 INJECTIONS = SQL_INJECTION + HTML_INJECTION
 # Where each stream's payload holds its id -> the separators a plain id of that key may contain.
-ID_KEYS = {"id": "", "token": "", "response_id": "", "submission_id": "-", "lead_id": "-_"}
+ID_KEYS = {
+    "id": "",
+    "Id": "",  # Salesforce
+    "token": "",
+    "response_id": "",
+    "submission_id": "-",
+    "lead_id": "-_",
+}
 
 
-def canaries(source: str) -> list[dict[str, Any]]:
-    """Clean records of one source whose company and last name are injection strings.
+def canaries(key: tuple[str, str]) -> list[dict[str, Any]]:
+    """Clean records of one lead stream whose company and last name are injection strings.
 
-    Canary n of every source shares its email, so dedupe merges them across sources too.
+    Canary n of every stream shares its email, so dedupe merges them across sources too.
     """
+    source, stream = key
     stamp = "2026-11-20T10:00:00.000Z"
     records = []
     for n, injection in enumerate(INJECTIONS):
         email = f"canary{n}@example.com"
-        if source == "hubspot":
+        if source == "salesforce":
+            records.append(_salesforce_canary(stream, f"canary-{n}", email, injection))
+        elif source == "linkedin":
+            records.append(_linkedin_canary(f"canary-{n}", email, injection))
+        elif source == "pipedrive":
+            records.append(
+                {
+                    "id": f"canary-{n}",
+                    "name": f"Canary {injection}",
+                    "first_name": "Canary",
+                    "last_name": injection,
+                    "owner_id": 12000001,
+                    # v2 gives the organization's id only; v1's {value, name} carries its name
+                    "org_id": {"value": 300 + n, "name": injection},
+                    "add_time": "2026-11-20T10:00:00Z",
+                    "update_time": "2026-11-20T10:00:00Z",
+                    "emails": [{"label": "work", "value": email, "primary": True}],
+                    "phones": [],
+                    "is_deleted": False,
+                    "custom_fields": {},
+                }
+            )
+        elif source == "hubspot":
             records.append(
                 {
                     "id": f"canary-{n}",
@@ -146,20 +177,90 @@ def canaries(source: str) -> list[dict[str, Any]]:
     return records
 
 
+def _salesforce_canary(stream: str, record_id: str, email: str, injection: str) -> dict[str, Any]:
+    """A live Lead (the company on the record) or Contact (the company its Account's name)."""
+    stamp = "2026-11-20T10:00:00.000+0000"
+    sobject = "Lead" if stream == "leads" else "Contact"
+    record: dict[str, Any] = {
+        "attributes": {
+            "type": sobject,
+            "url": f"/services/data/v62.0/sobjects/{sobject}/{record_id}",
+        },
+        "Id": record_id,
+        "IsDeleted": False,
+        "MasterRecordId": None,
+        "FirstName": "Canary",
+        "LastName": injection,
+        "Email": email,
+        "OwnerId": "0055g000000001eAAA",
+        "CreatedDate": stamp,
+        "LastModifiedDate": stamp,
+        "SystemModstamp": stamp,
+    }
+    if sobject == "Lead":
+        record["Company"] = injection
+    else:
+        record["AccountId"] = "0015g000000001hAAA"
+        record["Account"] = {"attributes": {"type": "Account"}, "Name": injection}
+    return record
+
+
+def _linkedin_canary(record_id: str, email: str, injection: str) -> dict[str, Any]:
+    """A response whose form decoration maps its answers to EMAIL, LAST_NAME and COMPANY_NAME."""
+    answers = {"EMAIL": email, "LAST_NAME": injection, "COMPANY_NAME": injection}
+    question_ids = {name: 10 + n for n, name in enumerate(answers)}
+    return {
+        "id": record_id,
+        "submittedAt": 1795168800000,  # 2026-11-20T10:00:00Z
+        "testLead": False,
+        "versionedLeadGenFormUrn": (
+            f"urn:li:versionedLeadGenForm:(urn:li:leadGenForm:{LINKEDIN_FORM_ID},1)"
+        ),
+        "leadMetadata": {
+            "sponsoredLeadMetadata": {"campaign": f"urn:li:sponsoredCampaign:{injection}"}
+        },
+        "formResponse": {
+            "answers": [
+                {
+                    "questionId": question_ids[name],
+                    "answerDetails": {"textQuestionAnswer": {"answer": value}},
+                }
+                for name, value in answers.items()
+            ]
+        },
+        "form": {
+            "id": LINKEDIN_FORM_ID,
+            "content": {
+                "questions": [
+                    {"questionId": qid, "predefinedField": name}
+                    for name, qid in question_ids.items()
+                ]
+            },
+        },
+    }
+
+
 def serialized(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The payloads with each plain id made unique by a serial suffix.
 
     Hypothesis draws the same simple ids ("1", the zero uuid) again and again: realistic re-sends
     (versions of one record), but too few distinct records for dedupe and dbt to work on. Hostile
-    ids (not alphanumeric, or not strings) are left exactly as drawn; the webhook streams' ids may
-    also hold the separators of their real spelling (a uuid's "-", Google's base64url "-" and "_").
+    ids (strings that are not alphanumeric, anything neither a string nor a small positive
+    integer) are left exactly as drawn; a numeric id (Pipedrive's) stays a number; the webhook
+    streams' ids may also hold the separators of their real spelling (a uuid's "-", Google's
+    base64url "-" and "_").
     """
     for n, payload in enumerate(payloads):
         for key, separators in ID_KEYS.items():
             value = payload.get(key)
-            if not isinstance(value, str) or not n % 4:  # every 4th keeps its id
+            if not n % 4:  # every 4th keeps its id
                 continue
-            if value.translate({ord(c): None for c in separators}).isalnum():
+            if type(value) is int and 0 < value < 10**9:
+                payload[key] = value * 10_000 + n
+            elif (
+                isinstance(value, str)
+                and value.translate({ord(c): None for c in separators}).isalnum()
+            ):
                 payload[key] = f"{value}x{n:04d}"
     return payloads
 
@@ -173,7 +274,7 @@ def _pages(records: list[dict[str, Any]]) -> Iterator[Page]:
 @dataclass(frozen=True)
 class HostileRun:
     warehouse: Path
-    landed: dict[str, int]  # source -> payloads handed to landing
+    landed: dict[tuple[str, str], int]  # (source, stream) -> payloads handed to landing
     ops_tables_before: set[str]
 
 
@@ -185,14 +286,14 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
     tmp = tmp_path_factory.mktemp("hostile")
     wh = Warehouse(tmp / "warehouse.duckdb")
     wh.ensure_schema()
-    landed: dict[str, int] = {}
+    landed: dict[tuple[str, str], int] = {}
     with wh.connect() as con:
         ops_before = _ops_tables(con)
         for key, strategy in PAYLOADS.items():
             source = key[0]
             records = serialized(
                 draw_payloads(strategy, PER_SOURCE, check=f"land-gate-dedupe-dbt:{source}")
-            ) + canaries(source)
+            ) + canaries(key)
             assert len(records) >= PER_SOURCE
 
             if source in WEBHOOK_SOURCES:
@@ -214,7 +315,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
                     run_id=RUN_ID,
                     as_of=AS_OF,
                 )
-            landed[source] = len(records)
+            landed[key] = len(records)
         stage_new_versions(
             con, Gate(), intent_events={}, default_region="US", run_id=RUN_ID, as_of=AS_OF
         )
@@ -247,7 +348,7 @@ def test_every_landed_record_is_accounted_for(
     # THEN every payload was landed as a raw version (none dropped at landing)
     for source, stream in PAYLOADS:
         landed = con.execute(f"select count(*) from raw.{source}__{stream}").fetchone()
-        assert landed is not None and 0 < landed[0] <= hostile_run.landed[source]
+        assert landed is not None and 0 < landed[0] <= hostile_run.landed[(source, stream)]
     # AND every raw record is a lead, a merged duplicate or quarantined: none is unprocessed
     accounting = record_accounting(con)
     assert accounting["unprocessed"] == 0, accounting

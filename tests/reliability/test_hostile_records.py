@@ -4,13 +4,16 @@ GIVEN a payload in a lead stream's wire shape, mutated every way tests/reliabili
 knows; WHEN it is turned into a raw landing row, parsed and enriched; THEN nothing raises, the row
 is storable (valid JSON, an id, UTF-8 text) and every enriched value is either clean or None. A
 second property sends batches of the same payloads through the Great Expectations gate and checks
-that each row comes back exactly once, accepted and clean or failed with a reason.
+that each row comes back exactly once, accepted and clean or failed with a reason. A last one checks
+that the strategies draw from Hypothesis alone, so a failing example replays.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
+import warnings
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +21,8 @@ import duckdb
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import HypothesisDeprecationWarning
 
 from connectors import LEAD_STREAMS
 from connectors.streams import Page
@@ -133,3 +138,30 @@ def test_the_gate_accepts_or_quarantines_every_hostile_row_with_a_reason(
         assert row["email_is_valid"] is not False
     # AND the payloads exercised both outcomes
     assert len(result.passed) >= 50 and len(result.failed) >= 50
+
+
+def _drawn_twice(strategy: st.SearchStrategy[Any], check: str) -> tuple[str, str]:
+    """Two derandomized draws of 200 payloads, as text (NaN never equals itself), with Hypothesis's
+    warning about the global `random` module turned into an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HypothesisDeprecationWarning)
+        first = draw_payloads(strategy, 200, check=check)
+        second = draw_payloads(strategy, 200, check=check)
+    return repr(first), repr(second)
+
+
+@pytest.mark.parametrize("key", STREAM_KEYS, ids=IDS)
+def test_strategies_draw_only_from_hypothesis(key: tuple[str, str]) -> None:
+    # GIVEN a stream's strategy WHEN it is drawn twice, derandomized
+    first, second = _drawn_twice(PAYLOADS[key], f"reproducible:{key[0]}")
+    # THEN it never touched the global random module (Hypothesis would have warned: an error
+    # here) AND it drew the same payloads, so a failing example found by one run replays
+    assert first == second
+
+
+def test_the_draw_check_catches_the_global_random_module() -> None:
+    # GIVEN a strategy that calls random.random() (the mistake the check above guards against)
+    careless = st.builds(lambda _: {"id": str(random.random())}, st.none())
+    # WHEN it is drawn THEN Hypothesis's warning fails the draw
+    with pytest.raises(HypothesisDeprecationWarning, match="random"):
+        _drawn_twice(careless, "reproducible:self-check")
