@@ -1,12 +1,14 @@
 """One package per external system, all with the same public shape.
 
 Every source package exposes `STREAMS`, `open_client(config)`, `partitions(config, stream)` and
-`pull(client, config, stream, window, partition)`. `SOURCES` are pulled every run. `WEBHOOK_SOURCES`
-are never pulled: their payloads arrive at `leadflow serve`, which lands them in their raw tables;
-their packages expose `STREAMS` and a parser only. `LEAD_STREAMS` says which streams, pulled or
-landed, carry leads and how their payloads become a `SourceRecord`; the other streams (HubSpot
-owners, Salesforce opportunities and users) are reference data read by dbt and routing, or landed
-for them.
+`pull(client, config, stream, window, partition)`, except `file_drop`: a folder has no client and
+no cursor, so its package reads files and leadflow.pipeline.pull_source lands them
+(connectors/file_drop/__init__.py). `SOURCES` are pulled every run. `WEBHOOK_SOURCES` have
+their payloads arrive at `leadflow serve`, which lands them in their raw tables; one that is not
+also in `SOURCES` exposes `STREAMS` and a parser only (google_ads is both: a pull fills the same
+table). `LEAD_STREAMS` says which streams, pulled or landed, carry leads and how their payloads
+become a `SourceRecord`; the other streams (HubSpot owners, Salesforce opportunities and users) are
+reference data read by dbt and routing, or landed for them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from connectors import google_ads, hubspot, linkedin, meta, pipedrive, salesforce, typeform, webform
+from connectors import (
+    file_drop,
+    google_ads,
+    hubspot,
+    linkedin,
+    meta,
+    pipedrive,
+    salesforce,
+    typeform,
+    webform,
+)
 from connectors.records import SourceRecord
 from connectors.streams import Stream
 
@@ -26,6 +38,10 @@ SOURCES: dict[str, ModuleType] = {
     "salesforce": salesforce,
     "linkedin": linkedin,
     "pipedrive": pipedrive,
+    "file_drop": file_drop,
+    # Also a webhook source: a team without the webhook, or recovering deliveries it missed, pulls
+    # the same submissions into the same raw table (connectors/google_ads/README.md).
+    "google_ads": google_ads,
 }
 
 WEBHOOK_SOURCES: dict[str, ModuleType] = {"webform": webform, "google_ads": google_ads}
@@ -45,6 +61,10 @@ LEAD_STREAMS: dict[tuple[str, str], Parser] = {
     # contact point of its own (reference data, like deals). A person's LeadFlow lead id lives in
     # a custom field whose key only the account knows: not read until LeadFlow pushes to Pipedrive.
     ("pipedrive", "persons"): pipedrive.parse_person,
+    # A row's kind (attended, registered, referral) is its form_id: sources.file_drop
+    # .intent_events gives each its intent event.
+    ("file_drop", "events"): file_drop.parse_event,
+    ("file_drop", "referrals"): file_drop.parse_referral,
 }
 
 

@@ -43,6 +43,17 @@ class SourceRecord:
     # The source deleted the record (Salesforce's recycle bin, the losing side of a CRM merge):
     # validation quarantines that version with the reason. None: the source does not say.
     deleted_at_source: bool | None = None
+    # The ids of records of the same source and stream that the CRM merged with this one, in
+    # either direction (HubSpot: the contacts merged into this one; a merged-away record naming
+    # its survivor would list that): dedupe puts them in one lead (rule crm_merge). Empty: none.
+    crm_merged_ids: tuple[str, ...] = ()
+    # Where a person finds the record in what the source handed over, for the quarantine's
+    # reasons ("events/webinar.csv row 7"). None: the record id says it (an API's records).
+    location: str | None = None
+    # What made the source's row unreadable as a record (a file drop's row with too many values,
+    # bytes that are not text, a date in no known form), naming the column, never the value:
+    # validation quarantines the record with it. None: the row was read.
+    unreadable: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

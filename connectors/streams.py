@@ -28,6 +28,10 @@ class Stream:
     record_cursor: Callable[[Payload], datetime | None]
     # Where the first pull starts; earlier records are never read.
     initial_cursor: datetime = datetime(2000, 1, 1)
+    # A record is never changed once made (a form submission): the first copy landed, by any
+    # route (a pull, a webhook), is its one raw row, and a later copy with another payload adds
+    # nothing. False: a changed payload is a new version.
+    immutable: bool = False
 
 
 @dataclass

@@ -1,6 +1,11 @@
 """Identity resolution: every source record -> one lead_id, with the rule that linked it.
 
 Two stages. The deterministic rules first, strongest first:
+- crm_merge: two records of one CRM stream that the CRM itself merged (a person chose to): a record
+  whose id another lists in crm_merged_ids (HubSpot's hs_merged_object_ids), directly or through
+  a chain of merges, whatever their emails, phones and names say. It comes first in the lineage
+  too: the record a merge made names a record it was made of, so following matched_record_key
+  from any of them reaches the others;
 - email: the same normalized email address;
 - crm_lead_id: a CRM record carrying a lead id LeadFlow wrote there (the echo of our own push);
 - phone: the same E.164 number, only when the two sides' emails do not disagree and their first
@@ -54,6 +59,7 @@ log = logging.getLogger("leadflow.dedupe")
 
 RECORDS_SQL = """
     select r.record_key, r.email, r.phone_e164, r.leadflow_lead_id, r.crm_contact_id,
+           r.source, r.stream, r.crm_merged_ids,
            r.first_name, r.last_name, r.company, r.email_domain, r.is_free_email,
            i.lead_id as current_lead_id, i.rule as current_rule,
            i.matched_record_key as current_match, i.match_probability as current_probability
@@ -218,6 +224,11 @@ def resolve(
         # The CRM echoes the lead id we pushed; link to any record already in that lead.
         if echoed and echoed in by_lead:
             groups.union(by_lead[echoed], i)
+    # The CRM merged them: one person, unguarded (a person decided it, whatever the values say).
+    merge_partners = _crm_merge_partners(col)
+    for i, partners in merge_partners.items():
+        for other in partners:
+            groups.union(other, i)
     # A probabilistic link made by an earlier run stands as it was recorded.
     prob_links: dict[int, tuple[int, float | None]] = {}
     for i, rule in enumerate(col["current_rule"]):
@@ -280,7 +291,7 @@ def resolve(
                 rule, match = "crm_echo", anchor
             else:
                 rule, match, probability = _rule(
-                    i, group, emails, phones, echoed_ids, lead_id, prob_links
+                    i, group, emails, phones, echoed_ids, lead_id, prob_links, merge_partners
                 )
             if rule not in ("new_lead", "crm_echo"):
                 linked += 1
@@ -467,6 +478,28 @@ def _lineage(
     return links
 
 
+def _crm_merge_partners(col: dict[str, list[Any]]) -> dict[int, set[int]]:
+    """Record position -> the positions of the records its CRM merged with it, both ways: each id
+    a record lists in crm_merged_ids, looked up among the CRM ids of its own source and stream.
+    An id LeadFlow never saw (merged away before any pull) links nothing."""
+    listed = col["crm_merged_ids"]
+    if not any(listed):
+        return {}
+    sources, streams = col["source"], col["stream"]
+    by_crm_id: dict[tuple[str, str, str], int] = {}
+    for i, crm_id in enumerate(col["crm_contact_id"]):
+        if crm_id:
+            by_crm_id.setdefault((sources[i], streams[i], crm_id), i)
+    partners: dict[int, set[int]] = defaultdict(set)
+    for i, value in enumerate(listed):
+        for merged in (value or "").split(";"):
+            other = by_crm_id.get((sources[i], streams[i], merged.strip()))
+            if other is not None and other != i:
+                partners[i].add(other)
+                partners[other].add(i)
+    return dict(partners)
+
+
 def _unanswered_upserts(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Leads whose upsert was sent and never answered (the run ended in between): the contact it
     created has an id LeadFlow never saw."""
@@ -509,6 +542,7 @@ def _rule(
     echoed_ids: list[Any],
     lead_id: str,
     prob_links: dict[int, tuple[int, float | None]],
+    merge_partners: dict[int, set[int]],
 ) -> tuple[str, int | None, float | None]:
     """Why record i belongs with the others: a probabilistic link it names, else the strongest key
     it shares with an earlier record."""
@@ -517,6 +551,10 @@ def _rule(
         return "probabilistic", other, probability
     earlier = group[: group.index(i)] or group
     email, phone = emails[i], phones[i]
+    partners = merge_partners.get(i, set())
+    for other in earlier:
+        if other in partners:
+            return "crm_merge", other, None
     for other in earlier:
         if email and emails[other] == email:
             return "email", other, None
@@ -526,6 +564,9 @@ def _rule(
         if phone and phones[other] == phone:
             return "phone", other, None
     # Joined through a chain (A-email-B-phone-C): name the rule of the closest link in the chain.
+    for other in group:
+        if other != i and other in partners:
+            return "crm_merge", other, None
     for other in group:
         if other != i and email and emails[other] == email:
             return "email", other, None

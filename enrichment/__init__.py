@@ -58,6 +58,8 @@ def enrich(
         "crm_contact_id": record.crm_contact_id,
         "crm_owner_id": record.crm_owner_id,
         "leadflow_lead_id": record.leadflow_lead_id,
+        # HubSpot's own encoding of a list of ids, one column that every warehouse can hold
+        "crm_merged_ids": ";".join(record.crm_merged_ids) or None,
         "form_id": record.form_id,
         "intent_event": intent_event,
         "record_created_at": record.created_at,
@@ -68,4 +70,6 @@ def enrich(
         "contact_point": email.address or phone,
         "is_test": record.is_test,
         "deleted_at_source": record.deleted_at_source,
+        "location": record.location,
+        "unreadable": record.unreadable,
     }

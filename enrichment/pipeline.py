@@ -58,6 +58,7 @@ RECORD_COLUMNS = [
     "crm_contact_id",
     "crm_owner_id",
     "leadflow_lead_id",
+    "crm_merged_ids",
     "form_id",
     "intent_event",
     "record_created_at",
@@ -205,6 +206,14 @@ def _write_quarantine(
     rows = []
     for index, row in failed.iterrows():
         failure = failures[index]
+        # A record that says where it sits in its source (a file drop's "events/x.csv row 7")
+        # is quarantined with reasons that say it too; the run's reason counts stay general.
+        location = row.get("location")
+        reasons = (
+            [f"{location}: {reason}" for reason in failure.reasons]
+            if isinstance(location, str) and location
+            else failure.reasons
+        )
         rows.append(
             {
                 "_raw_id": row["_raw_id"],
@@ -213,7 +222,7 @@ def _write_quarantine(
                 "record_id": row["record_id"] or row["raw_record_id"],
                 "run_id": run_id,
                 "failed_expectations": json.dumps(failure.expectations),
-                "reasons": json.dumps(failure.reasons),
+                "reasons": json.dumps(reasons),
                 "payload": row["payload"],
                 "quarantined_at": as_of,
             }

@@ -44,6 +44,20 @@ class GateResult:
     statistics: dict[str, int]
 
 
+def _raised(info: dict) -> str | None:
+    """The message of an exception GX caught while evaluating an expectation, if it caught one.
+
+    GX 1.x reports it either at the top of `exception_info` or, when a metric failed (a column the
+    batch lacks, a row_condition naming one), nested under each failed metric's id: without the
+    second form an expectation on a missing column fails with no unexpected rows, so every row
+    would pass unchecked."""
+    found = [info, *(value for value in info.values() if isinstance(value, dict))]
+    for entry in found:
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message"))
+    return None
+
+
 class Gate:
     """One ephemeral GX context for a run; suites are built per stream and batch."""
 
@@ -76,21 +90,25 @@ class Gate:
             config = item.expectation_config
             if config is None:  # every result of a suite run carries its configuration
                 raise ValidationRunError(f"{stream_key}: a validation result has no expectation")
-            info = item.exception_info or {}
-            if info.get("raised_exception"):
+            problem = _raised(item.exception_info or {})
+            if problem is not None:
                 raise ValidationRunError(
                     f"{stream_key}: expectation {config.type} on {config.kwargs.get('column')} could not run: "
-                    f"{info.get('exception_message')}"
+                    f"{problem}"
                 )
             if item.success:
                 continue
             reason = (config.meta or {}).get("reason") or config.type
+            # A suite may let each failing row say why in a column of its own (a file drop's row:
+            # "the row has 11 values where the header has 9 columns"); the meta's reason otherwise.
+            reason_column = (config.meta or {}).get("reason_column")
             name = f"{config.type}({config.kwargs.get('column')})"
             for hit in item.result.get("unexpected_index_list") or []:
                 row = int(hit[ROW]) if isinstance(hit, dict) else int(hit)
                 failure = failures.setdefault(row, Failure())
                 failure.expectations.append(name)
-                failure.reasons.append(reason)
+                own = checked.at[row, reason_column] if reason_column in checked else None
+                failure.reasons.append(own if isinstance(own, str) and own else reason)
         failed_mask = frame.index.isin(list(failures))
         return GateResult(
             passed=frame[~failed_mask],

@@ -66,8 +66,9 @@ def _not_a_test() -> list[Expectation]:
 
 def _not_deleted() -> list[Expectation]:
     """For sources that keep deleted records readable (Salesforce's queryAll: the recycle bin and
-    the losers of merges): the deletion is a version of its own, quarantined with this reason;
-    the record's last live version stays what the lead is built from."""
+    the losers of merges; HubSpot's recycle bin, archived=true): the deletion is a version of its
+    own, quarantined with this reason; the record's last live version stays what the lead is
+    built from."""
     return [
         gx.expectations.ExpectColumnValuesToBeInSet(
             column="deleted_at_source",
@@ -77,8 +78,23 @@ def _not_deleted() -> list[Expectation]:
     ]
 
 
+def _readable_rows(as_of: datetime) -> list[Expectation]:
+    """For sources whose parser can say a row is unreadable (SourceRecord.unreadable: a file
+    drop's row with the wrong number of values, or a date in no known form): that is the row's
+    reason, in the parser's words. The common checks run on the other rows only, because an
+    unreadable row would also fail them (no email read, no date) and bury the cause."""
+    readable = {"row_condition": "unreadable.isnull()", "condition_parser": "pandas"}
+    return [
+        gx.expectations.ExpectColumnValuesToBeNull(
+            column="unreadable",
+            meta={"reason": "the row could not be read", "reason_column": "unreadable"},
+        ),
+        *(expectation.copy(update=readable) for expectation in _common(as_of)),
+    ]
+
+
 SUITES = {
-    "hubspot__contacts": lambda as_of: _common(as_of),
+    "hubspot__contacts": lambda as_of: [*_common(as_of), *_not_deleted()],
     "meta__leads": lambda as_of: [*_common(as_of), *_form_submission()],
     "typeform__responses": lambda as_of: [*_common(as_of), *_form_submission()],
     "webform__submissions": lambda as_of: [*_common(as_of), *_form_submission()],
@@ -95,6 +111,8 @@ SUITES = {
         *_form_submission(),
         *_not_a_test(),
     ],
+    "file_drop__events": _readable_rows,
+    "file_drop__referrals": _readable_rows,
 }
 
 

@@ -77,3 +77,34 @@ def _raw_records_sql() -> str:
         f"select distinct '{source}' as source, '{stream}' as stream, record_id from {raw_table(source, stream)}"
         for source, stream in LEAD_STREAMS
     )
+
+
+def file_drop_accounting(con: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
+    """Per file a file drop loaded (ops.file_drop_files): its rows and where their records ended,
+    so that "my file had 120 rows" can be checked against leads, merges and quarantine. A file
+    rejected whole has one record (quarantined, with the reason) and no rows. `erased` counts the
+    records raw no longer holds: only `leadflow forget` removes raw records."""
+    rows = con.execute(
+        f"""
+        with statuses as ({record_status_sql()}),
+        by_file as (
+            select stream, split_part(record_id, ':', 1) as content_sha256, status
+            from statuses where source = 'file_drop'
+        )
+        select f.stream, f.file_name, f.content_sha256, f.status as file_status, f.count_rows,
+            f.count_blank_rows, f.loaded_at,
+            count(*) filter (where s.status = 'lead') as lead,
+            count(*) filter (where s.status in ('merged', 'crm_copy')) as merged,
+            count(*) filter (where s.status = 'quarantined') as quarantined,
+            count(*) filter (where s.status = 'unprocessed') as unprocessed,
+            f.count_rows + case when f.status = 'rejected' then 1 else 0 end
+                - count(s.status) as erased
+        from ops.file_drop_files f
+        left join by_file s on s.stream = f.stream and s.content_sha256 = f.content_sha256
+        group by f.stream, f.file_name, f.content_sha256, f.status, f.count_rows,
+            f.count_blank_rows, f.loaded_at
+        order by f.loaded_at, f.stream, f.file_name
+        """
+    ).fetchall()
+    columns = [d[0] for d in con.description or []]
+    return [dict(zip(columns, row, strict=True)) for row in rows]

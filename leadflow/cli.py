@@ -693,6 +693,7 @@ def sandbox_serve(
         salesforce=sb.ports.salesforce,
         linkedin=sb.ports.linkedin,
         pipedrive=sb.ports.pipedrive,
+        google_ads=sb.ports.google_ads,
     )
     try:
         serve(

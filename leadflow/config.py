@@ -67,6 +67,7 @@ class SandboxPorts(_Model):
     salesforce: int = Field(8708, ge=0, le=65535)
     linkedin: int = Field(8709, ge=0, le=65535)
     pipedrive: int = Field(8711, ge=0, le=65535)
+    google_ads: int = Field(8712, ge=0, le=65535)
     slack: int = Field(8704, ge=0, le=65535)
     smtp: int = Field(8705, ge=0, le=65535)
 
@@ -237,6 +238,85 @@ class PipedriveSourceConfig(_Connector):
     _company_url = field_validator("base_url")(_pipedrive_base_url)
 
 
+def _google_ads_customer_id(value: str | None) -> str | None:
+    return value.replace("-", "") if value else value
+
+
+class GoogleAdsSourceConfig(_Connector):
+    """Google Ads lead form submissions pulled from the Google Ads API (googleAds:search), the
+    same leads the lead form webhook delivers to `leadflow serve` (connectors/google_ads/README.md).
+
+    `customer_id` is the advertiser account (ten digits, dashes allowed); `login_customer_id` the
+    manager account it is reached through, when the token's user reaches it that way.
+    `access_token_env` names the variable holding an OAuth access token with the
+    `https://www.googleapis.com/auth/adwords` scope (Google's expire after an hour: refresh it
+    before each run). Google sunset developer tokens on 9 September 2026 and ignores the header;
+    `developer_token_env`, when set, still sends one. `api_version` is the pinned version; Google
+    sunsets each about a year after release: move it forward before then
+    (https://developers.google.com/google-ads/api/docs/sunset-dates). Google pages at a fixed
+    10,000 rows, so there is no page size. `forms`: the lead form assets (their ids) with the
+    intent event a submission of each counts as.
+    """
+
+    base_url: str = "https://googleads.googleapis.com"
+    access_token_env: str = "GOOGLE_ADS_ACCESS_TOKEN"
+    developer_token_env: str | None = None
+    api_version: Annotated[str, Field(pattern=r"^v\d+$")] = "v26"
+    customer_id: Annotated[str, Field(pattern=r"^\d{3}-?\d{3}-?\d{4}$")]
+    login_customer_id: Annotated[str, Field(pattern=r"^\d{3}-?\d{3}-?\d{4}$")] | None = None
+    forms: list[FormConfig] = []
+    lookback_minutes: int = Field(10, ge=0)
+
+    _customer_ids = field_validator("customer_id", "login_customer_id")(_google_ads_customer_id)
+
+
+class FileDropIntentEvents(_Model):
+    """The intent event (scoring.intent.events) each kind of dropped row counts as."""
+
+    attended: str = "event_attended"
+    registered: str = "event_registered"  # registered, or a no-show
+    referral: str = "referral"
+
+
+class FileDropSourceConfig(_Model):
+    """CSV files dropped in a folder (connectors/file_drop/README.md): attendee lists in
+    `<path>/events/`, referrals in `<path>/referrals/`; `path` is relative to leadflow.yml. Each
+    file is loaded once, known by the sha256 of its bytes (renamed or copied again: not loaded
+    again; edited: a new file); LeadFlow never moves or deletes one.
+
+    `encoding` is how a file without a byte order mark is read (Excel's plain "CSV" on Windows is
+    cp1252). `date_order` reads a date like 05/06/2026 as DMY (5 June) or MDY (May 6); unset,
+    such a date makes its row unreadable rather than guessed. A file changed less than
+    `settle_seconds` ago may still be being copied in, and waits for the next run.
+    """
+
+    enabled: bool = True
+    path: Path
+    encoding: str = "utf-8"
+    date_order: Literal["DMY", "MDY"] | None = None
+    settle_seconds: float = Field(60.0, ge=0)
+    intent_events: FileDropIntentEvents = FileDropIntentEvents()
+
+    @field_validator("encoding")
+    @classmethod
+    def _byte_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            name = codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, cp1252, latin-1)") from None
+        if name.startswith(("utf-16", "utf-32")):
+            raise ValueError("UTF-16 and UTF-32 files are recognized by their byte order mark")
+        return value
+
+    @property
+    def forms(self) -> list[FormConfig]:
+        """The kinds of row as forms (a row's form_id is its kind), so that the staging step
+        gives each the intent event configured for it, as it does for other sources' forms."""
+        return [FormConfig(id=kind, intent_event=event) for kind, event in self.intent_events]
+
+
 class SourcesConfig(_Model):
     hubspot: HubSpotSourceConfig | None = None
     meta: MetaSourceConfig | None = None
@@ -244,8 +324,10 @@ class SourcesConfig(_Model):
     salesforce: SalesforceSourceConfig | None = None
     linkedin: LinkedInSourceConfig | None = None
     pipedrive: PipedriveSourceConfig | None = None
+    file_drop: FileDropSourceConfig | None = None
+    google_ads: GoogleAdsSourceConfig | None = None
 
-    def enabled(self) -> dict[str, _Connector]:
+    def enabled(self) -> dict[str, _Connector | FileDropSourceConfig]:
         return {
             name: cfg
             for name, cfg in (

@@ -29,6 +29,7 @@ VENDORS = (
     "salesforce",
     "linkedin",
     "pipedrive",
+    "google_ads",
 )
 
 

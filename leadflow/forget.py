@@ -98,6 +98,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "enrichment_usage": "lookups sent to the firmographics provider per day: counts",
     "account_match_state": "hashes of the CRM accounts and settings the last match read",
     "account_match_keys": "CRM accounts' (companies') normalized domains, names and phones",
+    "file_drop_files": "which dropped files were loaded: names, content hashes and row counts (the"
+    " rows themselves are raw records, erased with their person)",
 }
 
 # Columns by which a dbt-built table (schemas other than raw, ops, staging views) names a lead.

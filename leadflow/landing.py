@@ -4,7 +4,8 @@ Rows and the cursor commit in one transaction. A stream sorted by its cursor com
 with every page; an unsorted one (newest first) commits it with its last page only, so a crash
 mid-stream never leaves the cursor past rows that were not saved. Raw tables are append-only and
 keyed by (record id, payload hash): re-reading an unchanged record stores nothing new, a changed
-record stores a new version beside the old one.
+record stores a new version beside the old one. A file drop's files land the same way, each file
+with the ledger row that marks it loaded (`land_files`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from connectors.file_drop import DroppedFile
 from connectors.http import QuotaExhausted
 from connectors.streams import Page, PullWindow, Stream
 from leadflow.faults import crash_point
@@ -135,13 +137,89 @@ def land_records(
         return _insert_new(con, stream, frame)
 
 
+def loaded_file_hashes(con: duckdb.DuckDBPyConnection, stream: Stream) -> set[str]:
+    """The content hashes of the files a file drop's stream has loaded (ops.file_drop_files)."""
+    rows = con.execute(
+        "select content_sha256 from ops.file_drop_files where stream = ?", [stream.name]
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def land_files(
+    con: duckdb.DuckDBPyConnection,
+    stream: Stream,
+    read_new: Callable[[set[str]], Iterator[DroppedFile]],
+    *,
+    run_id: str,
+) -> LandResult:
+    """Land every file of a file drop's stream that is not loaded yet (connectors/file_drop):
+    `read_new(loaded hashes)` reads them. Each file's rows and its ops.file_drop_files row commit
+    together, one file at a time: the ledger is the stream's cursor, so a crash never leaves a
+    file marked loaded without its rows, and rows landed before a crash are the same ids and
+    payloads when the file is read again (nothing new is stored). A file rejected whole lands the
+    one record saying why, which staging quarantines."""
+    result = LandResult(stream.source, stream.name)
+    known = loaded_file_hashes(con, stream)
+    for dropped in read_new(known):
+        loaded_at = utcnow()
+        frame = _rows(stream, Page(dropped.payloads, last=True), None, run_id, loaded_at)
+        with transaction(con):
+            added = _insert_new(con, stream, frame)
+            con.execute(
+                """
+                insert into ops.file_drop_files (stream, content_sha256, file_name, byte_size,
+                    status, reason, count_rows, count_blank_rows, loaded_at, run_id)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    stream.name,
+                    dropped.sha256,
+                    dropped.name,
+                    dropped.byte_size,
+                    "rejected" if dropped.rejected else "loaded",
+                    dropped.rejected,
+                    dropped.rows,
+                    dropped.blank_rows,
+                    loaded_at,
+                    run_id,
+                ],
+            )
+        known.add(dropped.sha256)
+        result.pulled += len(dropped.payloads)
+        result.new_versions += added
+        if dropped.rejected:
+            log.warning(
+                "%s.%s: %s not loaded: %s",
+                stream.source,
+                stream.name,
+                dropped.name,
+                dropped.rejected,
+            )
+        else:
+            log.info(
+                "%s.%s: %s loaded, %d rows (%d blank rows skipped)",
+                stream.source,
+                stream.name,
+                dropped.name,
+                dropped.rows,
+                dropped.blank_rows,
+            )
+    return result
+
+
 def _insert_new(con: duckdb.DuckDBPyConnection, stream: Stream, frame: pd.DataFrame) -> int:
-    """Insert a page's rows into the stream's raw table; a version already stored is skipped.
-    Returns the rows added."""
+    """Insert a page's rows into the stream's raw table; a version already stored is skipped, and
+    for an immutable stream so is any record already stored. Returns the rows added."""
     table = raw_table(stream.source, stream.name)
     before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+    new_records = ""
+    if stream.immutable:
+        frame = frame.drop_duplicates("record_id")
+        new_records = f" where record_id not in (select record_id from {table})"
     with registered(con, "landing_page", frame):
-        con.execute(f"insert or ignore into {table} by name select * from landing_page")
+        con.execute(
+            f"insert or ignore into {table} by name select * from landing_page{new_records}"
+        )
     after = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
     return int(after - before)
 

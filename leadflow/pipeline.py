@@ -26,8 +26,8 @@ from enrichment.pipeline import StageResult, stage_new_versions
 from intake.inbox import Inbox
 from intake.land import IntakeLandResult, fetchers, land_inbox
 from leadflow.accounting import record_accounting
-from leadflow.config import ConfigError, HttpSettings, Settings
-from leadflow.landing import LandResult, land
+from leadflow.config import ConfigError, FileDropSourceConfig, HttpSettings, Settings
+from leadflow.landing import LandResult, land, land_files
 from leadflow.redact import redact
 from leadflow.warehouse import Warehouse, has_table, utcnow
 from routing import RouteResult, notify, route_new_leads
@@ -79,6 +79,8 @@ def pull_source(settings: Settings, source: str, run_id: str, as_of: datetime) -
     out (a daily request limit), the source stops cleanly: what landed stays, and the next run
     resumes from the saved cursors (LandResult.stopped says why)."""
     config = settings.sources.enabled()[source]
+    if isinstance(config, FileDropSourceConfig):  # a folder: files, not pages, and no cursor
+        return land_file_drop(settings, config, run_id, as_of)
     module = source_module(source)
     results = []
     client = module.open_client(config)
@@ -105,6 +107,24 @@ def pull_source(settings: Settings, source: str, run_id: str, as_of: datetime) -
                     break
     finally:
         client.close()
+    return results
+
+
+def land_file_drop(
+    settings: Settings, config: FileDropSourceConfig, run_id: str, as_of: datetime
+) -> list[LandResult]:
+    """The files dropped in the folder since the last run, each stream's in turn, each file once
+    by its content hash (connectors/file_drop). A file that cannot be read lands one record saying
+    why and is marked rejected; the other files go on."""
+    folder = file_drop.drop_folder(settings.resolve(config.path))
+    results = []
+    with warehouse(settings).connect() as con:
+        for name, stream in file_drop.STREAMS.items():
+
+            def read_new(known: set[str], name: str = name) -> Iterator[file_drop.DroppedFile]:
+                return file_drop.new_files(folder, name, config, known, as_of=as_of)
+
+            results.append(land_files(con, stream, read_new, run_id=run_id))
     return results
 
 

@@ -28,7 +28,8 @@ SCHEMAS = ("raw", "ops")
 # A re-read of an unchanged record produces the same _raw_id and is not stored twice.
 # Lead streams (connectors.LEAD_STREAMS) become ops.lead_records; the others (owners, deals,
 # companies, ad insights) are reference and activity data that dbt, routing and account matching
-# read. The webform and google_ads tables are filled by `leadflow serve` (webhooks), never by a pull.
+# read. The webform table is filled by `leadflow serve` (webhooks) only; google_ads's by the webhook
+# and, when sources.google_ads is configured, by a pull of the same submissions.
 RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("hubspot", "contacts"),
     ("hubspot", "owners"),
@@ -49,6 +50,8 @@ RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("pipedrive", "leads"),
     ("pipedrive", "deals"),
     ("pipedrive", "users"),
+    ("file_drop", "events"),
+    ("file_drop", "referrals"),
 )
 
 RAW_TABLE_DDL = """
@@ -120,6 +123,7 @@ create table if not exists ops.lead_records (
     crm_contact_id    varchar,                -- the CRM's own id, when the record comes from the CRM
     crm_owner_id      varchar,                -- the owner the CRM holds for the record
     leadflow_lead_id  varchar,                -- our lead id, when the CRM echoes it back
+    crm_merged_ids    varchar,                -- ids the CRM merged with this record ('1;2'): one lead
     form_id           varchar,
     intent_event      varchar,                -- what a submission of this record's form counts as
     record_created_at timestamp,
@@ -131,7 +135,7 @@ create table if not exists ops.lead_records (
 create table if not exists ops.lead_identity (
     record_key         varchar primary key,
     lead_id            varchar not null,
-    rule               varchar not null,      -- new_lead | email | crm_lead_id | phone | probabilistic | crm_echo
+    rule               varchar not null,      -- new_lead | email | crm_lead_id | crm_merge | phone | probabilistic | crm_echo
     matched_record_key varchar,               -- the record it was linked to (null for new_lead)
     resolved_at        timestamp not null,
     run_id             varchar not null,
@@ -536,6 +540,26 @@ create table if not exists ops.enrichment_usage (
     day      date not null,                    -- UTC day of the run's as_of
     lookups  integer not null,                 -- requests sent (one per domain asked, retries aside)
     primary key (provider, day)
+);
+"""
+
+
+# The file drop's ledger (connectors/file_drop): one row per file loaded, known by its content hash
+# within its stream; the same bytes dropped again, under any name, are not loaded twice. It is the
+# file drop's cursor: a file's row commits with the raw rows it landed (leadflow/landing.py).
+FILE_DROP_DDL = """
+create table if not exists ops.file_drop_files (
+    stream           varchar not null,     -- events | referrals: the folder it was found in
+    content_sha256   varchar not null,     -- sha256 of the file's bytes: what makes it the same file
+    file_name        varchar not null,     -- where it was found, under the drop folder: events/x.csv
+    byte_size        bigint not null,
+    status           varchar not null,     -- loaded | rejected (no CSV text, empty, no email or phone column)
+    reason           varchar,              -- rejected: why (the one raw record it landed says the same)
+    count_rows       integer not null,     -- data rows, one raw record each (0 when rejected)
+    count_blank_rows integer not null,     -- rows with no value at all: not data, not landed
+    loaded_at        timestamp not null,
+    run_id           varchar not null,
+    primary key (stream, content_sha256)
 );
 """
 

@@ -24,6 +24,7 @@ TOKEN_ENV = {
     "salesforce": "SALESFORCE_ACCESS_TOKEN",
     "linkedin": "LINKEDIN_ACCESS_TOKEN",
     "pipedrive": "PIPEDRIVE_API_TOKEN",
+    "google_ads": "GOOGLE_ADS_ACCESS_TOKEN",
 }
 
 

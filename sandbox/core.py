@@ -26,6 +26,7 @@ from typing import Any
 from sandbox.apollo import ApolloApp
 from sandbox.chaos import KINDS, Chaos, ChaosSettings
 from sandbox.clock import Clock, hubspot_time, parse_iso_ms, to_ms
+from sandbox.google_ads import GoogleAdsAccount, GoogleAdsApp
 from sandbox.hubspot import HubSpotApp, contact_object
 from sandbox.lemlist import LemlistApp
 from sandbox.limits import FaultInjector, RateLimiter
@@ -51,6 +52,7 @@ VENDORS = (
     "salesforce",
     "linkedin",
     "pipedrive",
+    "google_ads",
     "slack",
 )
 # Not HTTP: the SMTP stand-in runs beside the HTTP servers (ports and faults use this name).
@@ -66,6 +68,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "salesforce": 8708,
     "linkedin": 8709,
     "pipedrive": 8711,  # (8710 is leadflow serve's)
+    "google_ads": 8712,
     "slack": 8704,
     SMTP: 8705,
 }
@@ -78,6 +81,7 @@ DEFAULT_TOKENS: dict[str, str] = {
     "salesforce": "sandbox-salesforce-token",
     "linkedin": "sandbox-linkedin-token",
     "pipedrive": "sandbox-pipedrive-token",
+    "google_ads": "sandbox-google_ads-token",
     # Slack's credential is the webhook path itself: /services/<this>.
     "slack": "T00SANDBOX/B00SANDBOX/sandbox-slack-webhook-secret",
 }
@@ -185,6 +189,7 @@ class Sandbox:
                     "salesforce": SalesforceApp(ctx, self._salesforce_org),
                     "linkedin": LinkedInApp(ctx, self._linkedin_account),
                     "pipedrive": PipedriveApp(ctx, self._pipedrive_company),
+                    "google_ads": GoogleAdsApp(ctx, self._google_ads_account),
                     "slack": SlackApp(ctx),
                 }
                 self._store = store
@@ -222,6 +227,24 @@ class Sandbox:
             if hashlib.sha256(f"{self.seed}:linkedin:{person.person_id}".encode()).digest()[0] < 37
         ]
         return LeadSyncAccount.from_people(
+            chosen,
+            seed=self.seed,
+            now=world.params.generated_at,
+            companies={company.id: company for company in world.companies},
+        )
+
+    def _google_ads_account(self) -> GoogleAdsAccount:
+        """The Google Ads account's two lead forms, submitted by an eighth of the world's people
+        (drawn from the seed) in the 30 days before the world was made: the same on a restart
+        over a kept state."""
+        world = self.world
+        chosen = [
+            person
+            for person in world.people
+            if hashlib.sha256(f"{self.seed}:google_ads:{person.person_id}".encode()).digest()[0]
+            < 32
+        ]
+        return GoogleAdsAccount.from_people(
             chosen,
             seed=self.seed,
             now=world.params.generated_at,
@@ -397,6 +420,30 @@ class Sandbox:
         with self._ensure().read() as conn:
             rows = conn.execute("SELECT * FROM hs_contacts ORDER BY id").fetchall()
         return [contact_object(row) for row in rows]
+
+    def hubspot_merge(self, primary_id: str, merged_id: str) -> str:
+        """Merge two HubSpot contacts as `POST /crm/v3/objects/contacts/merge` does (a new contact
+        with a new id; sandbox/hubspot.py); returns the new contact's id."""
+        resp = self._hubspot().merge(primary_id, merged_id)
+        if resp.status != 200:
+            raise ValueError(f"merge refused ({resp.status}): {resp.body.get('message')}")
+        return str(resp.body["id"])
+
+    def hubspot_archive(self, *contact_ids: str) -> int:
+        """Archive HubSpot contacts (`DELETE /crm/v3/objects/contacts/{id}`): out of search, into
+        the list `archived=true` reads. Returns how many were live and moved."""
+        return self._hubspot().archive(list(contact_ids))
+
+    def hubspot_restore(self, contact_id: str) -> None:
+        """Restore an archived HubSpot contact, as HubSpot's "Restore records" tool does (no API):
+        back under its id, modified now. Raises ValueError when HubSpot would refuse it."""
+        self._hubspot().restore(contact_id)
+
+    def _hubspot(self) -> HubSpotApp:
+        self._ensure()
+        app = self._apps["hubspot"]
+        assert isinstance(app, HubSpotApp)
+        return app
 
     def company_truth(self) -> dict[str, int | None]:
         """HubSpot company id -> the world company it stands for (None for a namesake or a sole

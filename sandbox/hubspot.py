@@ -28,13 +28,31 @@ Wire details that matter to a connector, all as HubSpot does them:
   phone), `GET /crm/v3/objects/companies` (paged by id with `after`, at most 100 a page) and
   `GET /crm/v3/objects/companies/{id}`. Without `properties`, name, domain, createdate,
   hs_lastmodifieddate and hs_object_id are returned, as HubSpot does.
+- Merges: `POST /crm/v3/objects/contacts/merge` with `primaryObjectId` and `objectIdToMerge` makes
+  a new contact with a new id, as HubSpot's changelog says merges now do ("a new record with a new
+  ID will be created for the resulting merged record"): the primary's values, the other contact's
+  where the primary has none, the lifecycle stage furthest down the funnel, the form submissions
+  of both added up, and `hs_merged_object_ids` listing both ids and every id either had absorbed
+  (`A;B`, then `A;B;C;X` when X, the contact made of A and B, is merged with C). The two contacts
+  leave search, the list and the archive; a `GET` of either old id answers with the new contact
+  (its new id), as HubSpot's aliases do. Writes to an old id are not followed (404, or an
+  OBJECT_NOT_FOUND error in a batch): HubSpot documents the aliases for fetching only.
+- Archive: `DELETE /crm/v3/objects/contacts/{id}` and `POST .../batch/archive` (at most 100 inputs)
+  answer 204 and move contacts to the recycle bin, out of search, list, get and batch writes.
+  `GET /crm/v3/objects/contacts?archived=true` lists the bin by id (`after`, at most 100 a page),
+  each object with `archived: true` and `archivedAt`; HubSpot keeps it 90 days, and so does the
+  listing. Restoring is a HubSpot UI action with no API (`Sandbox.hubspot_restore`): the contact
+  comes back under its id with a new `lastmodifieddate`, unless a live contact took its email.
 
 Docs: https://developers.hubspot.com/docs/api/crm/search,
 https://developers.hubspot.com/docs/api/crm/contacts, https://developers.hubspot.com/docs/api/crm/owners,
 https://developers.hubspot.com/docs/api/usage-details,
 https://developers.hubspot.com/docs/api/crm/deals, https://developers.hubspot.com/docs/api/crm/associations,
 https://developers.hubspot.com/docs/api/crm/companies,
-https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/post-crm-v3-objects-contacts-gdpr-delete
+https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/post-crm-v3-objects-contacts-gdpr-delete,
+https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/post-crm-v3-objects-contacts-merge,
+https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies,
+https://knowledge.hubspot.com/records/merge-records, https://knowledge.hubspot.com/records/restore-deleted-records
 """
 
 from __future__ import annotations
@@ -61,6 +79,7 @@ from sandbox.properties import (
     DEAL_DEFAULT_RETURNED,
     DEAL_PROPERTIES_BY_NAME,
     DEFAULT_RETURNED,
+    LIFECYCLE_STAGES,
     PROPERTIES_BY_NAME,
     PROPERTY_NAMES,
     UNIQUE_ID_PROPERTIES,
@@ -82,6 +101,10 @@ DEAL_CONTACTS_BATCH_READ = "/crm/v4/associations/deals/contacts/batch/read"
 COMPANIES = "/crm/v3/objects/companies"
 COMPANY_SEARCH_PATH = f"{COMPANIES}/search"
 ASSOCIATIONS_MAX_INPUTS = 1_000
+MERGE_PATH = f"{CONTACTS}/merge"
+BATCH_ARCHIVE = f"{CONTACTS}/batch/archive"
+# How long HubSpot keeps an archived contact restorable (and listed with archived=true).
+ARCHIVE_KEPT_MS = 90 * 86_400_000
 # HubSpot's association type for an unlabeled deal -> contact association.
 DEAL_TO_CONTACT_TYPE_ID = 3
 SANDBOX_PORTAL_ID = 24681357
@@ -89,6 +112,17 @@ SANDBOX_PORTAL_ID = 24681357
 # When an owner first touches a newly assigned contact: (share, from ms, to ms); the rest never do.
 _TOUCH_TABLE = """CREATE TABLE IF NOT EXISTS hs_first_touch (
     contact_id INTEGER PRIMARY KEY, owner_id TEXT, due_ms INTEGER, object_type TEXT)"""
+
+# The recycle bin: archived contacts, every property kept, and when each was archived.
+_ARCHIVE_TABLE = f"""CREATE TABLE IF NOT EXISTS hs_contacts_archived (
+    id INTEGER PRIMARY KEY, {", ".join(f"{name} TEXT" for name in PROPERTY_NAMES)},
+    archived_ms INTEGER NOT NULL)"""
+# A merged-away contact id -> the contact it now resolves to (always a live one).
+_ALIAS_TABLE = """CREATE TABLE IF NOT EXISTS hs_contact_aliases (
+    old_id INTEGER PRIMARY KEY, new_id INTEGER NOT NULL, merged_ms INTEGER NOT NULL)"""
+_CONTACT_COLUMNS = ", ".join(["id", *PROPERTY_NAMES])
+# The lifecycle stage a merge keeps, furthest down the funnel first ("other" is no stage of it).
+_STAGE_RANK = {stage: rank for rank, stage in enumerate(LIFECYCLE_STAGES) if stage != "other"}
 
 SEARCH_MAX_LIMIT = 200
 SEARCH_DEFAULT_LIMIT = 10
@@ -305,9 +339,18 @@ class HubSpotApp(VendorApp):
             return self._batch_read(self._body(req)) if post else _not_allowed()
         if path == GDPR_DELETE:
             return self._gdpr_delete(self._body(req)) if post else _not_allowed()
+        if path == MERGE_PATH:
+            return self._merge_request(self._body(req)) if post else _not_allowed()
+        if path == BATCH_ARCHIVE:
+            return self._batch_archive(self._body(req)) if post else _not_allowed()
         if path == CONTACTS:
-            return self._list_contacts(req) if get else _not_allowed()
+            if not get:
+                return _not_allowed()
+            return self._list_archived(req) if _archived(req) else self._list_contacts(req)
         if path.startswith(CONTACTS + "/") and path.count("/") == 5:
+            if req.method == "DELETE":
+                self.archive([path.rsplit("/", 1)[1]])
+                return Response(204)
             return self._get_contact(req, path.rsplit("/", 1)[1]) if get else _not_allowed()
         if path == OWNERS:
             return self._owners(req) if get else _not_allowed()
@@ -402,8 +445,9 @@ class HubSpotApp(VendorApp):
                 raw = str(item.get("id", "")) if isinstance(item, dict) else ""
                 rows = (
                     conn.execute(
-                        "SELECT contact_id FROM hs_deals WHERE id = ? AND contact_id IS NOT NULL "
-                        "ORDER BY contact_id",
+                        # an archived contact is no longer associated (HubSpot drops the links)
+                        "SELECT contact_id FROM hs_deals WHERE id = ? AND contact_id IN "
+                        "(SELECT id FROM hs_contacts) ORDER BY contact_id",
                         (int(raw),),
                     ).fetchall()
                     if raw.isdigit()
@@ -612,6 +656,8 @@ class HubSpotApp(VendorApp):
             raise _invalid(f"Unable to perform GDPR delete by non-unique 0-1 property {id_prop}")
         with self.ctx.store.transaction() as conn:
             row = self._find(conn, raw.strip(), id_prop)
+            if row is None and self._purge_archived(conn, raw.strip(), id_prop):
+                return Response(204)  # a permanent delete reaches into the recycle bin too
             if row is None:
                 if id_prop == "email":
                     return Response(204)  # HubSpot blocklists an unknown address and says 204
@@ -882,14 +928,29 @@ class HubSpotApp(VendorApp):
         return Response(200, _object(row, _requested(_csv(req), COMPANY), COMPANY))
 
     def _get_contact(self, req: Request, raw: str) -> Response:
+        """GET /crm/v3/objects/contacts/{id}: a live contact; with `archived=true`, one in the
+        recycle bin; the id of a contact merged away answers with the contact it became."""
         id_prop = req.param("idProperty")
         if id_prop is not None and id_prop not in UNIQUE_ID_PROPERTIES:
             raise _invalid(f"Unable to perform read by non-unique 0-1 property {id_prop}")
+        props = _requested(_csv(req))
         with self.ctx.store.read() as conn:
+            if _archived(req):
+                conn.execute(_ARCHIVE_TABLE)
+                row = (
+                    self._archived_row(conn, int(raw), self.ctx.clock.now_ms())
+                    if raw.isdigit() and id_prop in (None, "hs_object_id")
+                    else None
+                )
+                if row is None:
+                    return error(404, "resource not found", "OBJECT_NOT_FOUND")
+                return Response(200, _archived_object(row, props))
             row = self._find(conn, raw, id_prop)
+            if row is None and id_prop in (None, "hs_object_id") and raw.isdigit():
+                row = self._alias_target(conn, int(raw))
         if row is None:
             return error(404, "resource not found", "OBJECT_NOT_FOUND")
-        return Response(200, _object(row, _requested(_csv(req))))
+        return Response(200, _object(row, props))
 
     def _owners(self, req: Request) -> Response:
         limit = _int(req.param("limit") or OWNERS_DEFAULT_LIMIT, "limit")
@@ -999,6 +1060,37 @@ def _object(row: sqlite3.Row, props: list[str], obj: CrmObject = CONTACT) -> dic
         "updatedAt": row[obj.modified],
         "archived": False,
     }
+
+
+def _archived(req: Request) -> bool:
+    return (req.param("archived") or "false").lower() == "true"
+
+
+def _archived_object(row: sqlite3.Row, props: list[str]) -> dict[str, Any]:
+    """A contact in the recycle bin as HubSpot lists it: archived, and since when."""
+    return {**_object(row, props), "archived": True, "archivedAt": hubspot_time(row["archived_ms"])}
+
+
+def _merged_values(primary: sqlite3.Row, other: sqlite3.Row) -> dict[str, str | None]:
+    """The properties of the contact a merge makes, as HubSpot documents them: the primary's
+    values, the other's where the primary has none; the lifecycle stage furthest down the funnel;
+    both contacts' form submissions added up; and every id merged into it, both old ids
+    included, in ascending order."""
+    values: dict[str, str | None] = {
+        name: primary[name] if primary[name] not in (None, "") else other[name]
+        for name in PROPERTY_NAMES
+    }
+    stages = [s for s in (primary["lifecyclestage"], other["lifecyclestage"]) if s in _STAGE_RANK]
+    if stages:
+        values["lifecyclestage"] = max(stages, key=_STAGE_RANK.__getitem__)
+    counts = [r["num_conversion_events"] for r in (primary, other) if r["num_conversion_events"]]
+    if counts:
+        values["num_conversion_events"] = str(sum(int(float(c)) for c in counts))
+    merged = {str(primary["id"]), str(other["id"])}
+    for row in (primary, other):
+        merged.update(i for i in (row["hs_merged_object_ids"] or "").split(";") if i)
+    values["hs_merged_object_ids"] = ";".join(sorted(merged, key=int))
+    return values
 
 
 def contact_object(row: sqlite3.Row) -> dict[str, Any]:

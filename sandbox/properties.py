@@ -184,6 +184,9 @@ CONTACT_PROPERTIES: tuple[ContactProperty, ...] = (
         options=HARD_BOUNCE_REASONS,
     ),
     ContactProperty("lastmodifieddate", "Last Modified Date", "datetime", writable=False),
+    # Set by a merge (sandbox/hubspot.py): the ids of every contact merged into this one, through
+    # earlier merges too, semicolon-separated as HubSpot's multi-value properties are.
+    ContactProperty("hs_merged_object_ids", "Merged Contact IDs", "enumeration", writable=False),
     *(_stage_date(stage) for stage in FUNNEL_STAGES),
     ContactProperty(
         "hs_analytics_source",

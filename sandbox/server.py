@@ -81,6 +81,11 @@ class Knobs:
 
     hubspot_search_cap: int = 10_000
     meta_max_limit: int = 500
+    # A new HubSpot portal: LeadFlow's custom contact properties (leadflow_*) do not exist until
+    # the properties API creates them. Off: the portal was set up already.
+    hubspot_fresh_portal: bool = False
+    # Google Ads search answers pages of a fixed 10,000 rows; lower it to page a small world.
+    google_ads_page_size: int = 10_000
 
 
 @dataclass

@@ -47,7 +47,9 @@ log = logging.getLogger("sandbox")
 # 4: contacts carry hubspot_owner_assigneddate and the first sales engagement (hs_sa_first_*)
 # 5: deals (hs_deals) and the contacts' sales activity (num_contacted_notes, notes_last_*)
 # 6: companies (hs_companies), the accounts leads are matched to
-SCHEMA_VERSION = "6"  # 2: contacts carry industry, numemployees, email opt-out and bounce
+# 7: contacts carry leadflow_model_version
+# 8: contacts carry hs_merged_object_ids (merges; sandbox/hubspot.py keeps the archive beside them)
+SCHEMA_VERSION = "8"  # 2: contacts carry industry, numemployees, email opt-out and bounce
 CHUNK = 5_000
 
 _CONTACT_COLUMNS = ", ".join(f"{name} TEXT" for name in PROPERTY_NAMES if name != "hs_object_id")

@@ -1,18 +1,26 @@
-"""A Google Ads lead form webhook delivery (`WebhookLead`, landed by `leadflow serve`) parsed to
-SourceRecord.
+"""A Google Ads lead form submission parsed to SourceRecord, whichever route brought it: one raw
+shape, one parser, one record id.
 
-The raw payload is the body Google POSTed, minus `google_key` (the shared secret: the intake checks
-and removes it before landing) plus `_received_at` (when the intake accepted it). Answers are
-`user_column_data: [{column_id, column_name, string_value}]`; ids are JSON numbers (int64) except
-lead_id, a string. A value of the wrong type reads as None (connectors/records.py).
+The webhook's raw payload is the body Google POSTed, minus `google_key` (the shared secret: the
+intake checks and removes it before landing) plus `_received_at` (when the intake accepted it).
+Answers are `user_column_data: [{column_id, column_name, string_value}]`; ids are JSON numbers
+(int64) except lead_id, a string. A value of the wrong type reads as None (connectors/records.py).
+
+A pulled row (`GoogleAdsRow.leadFormSubmissionData` from googleAds:search) is landed in that same
+shape (`from_search_row`): its `id` is the `lead_id`, its answers `user_column_data`, the ids in its
+resource names `form_id` (the lead form asset), `campaign_id`, `adgroup_id` and `creative_id` (the
+ad), its `submission_date_time` `lead_submit_time` in UTC, and its resource name `_resource_name`.
+So staging, validation and this parser read both routes alike, and a lead delivered by the webhook
+and later pulled again is one raw record (the stream is immutable: the first copy landed stays).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from connectors.google_ads.settings import COLUMN_MAP, FULL_NAME, RECEIVED_AT
+from connectors.google_ads.settings import COLUMN_MAP, FULL_NAME, RECEIVED_AT, RESOURCE_NAME
 from connectors.records import SourceRecord, flag, scalar_text, split_full_name
 from connectors.streams import parse_timestamp
 
@@ -63,3 +71,55 @@ def parse_lead(payload: dict[str, Any], form_id: str | None = None) -> SourceRec
     record.first_name = record.first_name or first
     record.last_name = record.last_name or last
     return record
+
+
+# --------------------------------------------------------------------------- pulled rows
+
+_RESOURCE_ID = re.compile(r"^customers/\d+/(\w+)/([^/]+)$")
+
+
+def resource_id(name: Any, collection: str) -> int | None:
+    """The numeric id at the end of a resource name of `collection`: customers/1/campaigns/42 ->
+    42; an ad group ad (`adGroupAds/<ad group>~<ad>`) gives its ad's id. Anything else is None."""
+    if not isinstance(name, str):
+        return None
+    match = _RESOURCE_ID.match(name.strip())
+    if match is None or match.group(1) != collection:
+        return None
+    key = match.group(2).rsplit("~", 1)[-1]
+    return int(key) if key.isdigit() else None
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def from_search_row(row: Any) -> dict[str, Any]:
+    """A googleAds:search row as the payload the webhook lands (see the module docstring). Keys
+    Google left out (proto3 JSON drops empty values) stay out; a row without readable ids still
+    lands and is quarantined for what it lacks."""
+    data = row.get("leadFormSubmissionData") if isinstance(row, dict) else None
+    data = data if isinstance(data, dict) else {}
+    columns: list[dict[str, Any]] = [
+        {"column_id": item.get("fieldType"), "string_value": item.get("fieldValue")}
+        for item in _objects(data.get("leadFormSubmissionFields"))
+    ]
+    columns += [
+        {"column_name": item.get("questionText"), "string_value": item.get("fieldValue")}
+        for item in _objects(data.get("customLeadFormSubmissionFields"))
+    ]
+    written = data.get("submissionDateTime")
+    submitted = parse_timestamp(written)
+    payload: dict[str, Any] = {
+        "lead_id": data.get("id"),
+        "user_column_data": columns,
+        "form_id": resource_id(data.get("asset"), "assets"),
+        "campaign_id": resource_id(data.get("campaign"), "campaigns"),
+        "adgroup_id": resource_id(data.get("adGroup"), "adGroups"),
+        "creative_id": resource_id(data.get("adGroupAd"), "adGroupAds"),
+        "gcl_id": data.get("gclid"),
+        # UTC, as the webhook writes it; text Google wrote but no parser reads is kept as it was
+        "lead_submit_time": submitted.strftime("%Y-%m-%dT%H:%M:%SZ") if submitted else written,
+        RESOURCE_NAME: data.get("resourceName"),
+    }
+    return {key: value for key, value in payload.items() if value is not None}

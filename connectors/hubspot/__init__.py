@@ -27,11 +27,14 @@ __all__ = [
 ]
 
 STREAMS: dict[str, Stream] = {
+    # Two passes, each under a cursor of its own (`partitions`): the live contacts by search on
+    # lastmodifieddate, then the recycle bin on archivedAt (an archived contact is a new version
+    # of its record, marked deleted at the source: quarantined, its last live version kept).
     "contacts": Stream(
         source="hubspot",
         name="contacts",
         primary_key="id",
-        cursor_field="properties.lastmodifieddate",
+        cursor_field="properties.lastmodifieddate",  # the archived partition: archivedAt
         sorted_by_cursor=True,
         record_id=models.contact_id,
         record_cursor=models.contact_cursor,
@@ -79,7 +82,12 @@ def pull(
     partition: str | None = None,
 ) -> Iterator[Page]:
     """Pages of raw records for one stream; contacts, deals and companies incrementally, owners in
-    full (a small list). Each deal carries its contacts (`associations.contacts`)."""
+    full (a small list). Each deal carries its contacts (`associations.contacts`). The contacts'
+    `archived` partition is the recycle bin, with the same properties as the live contacts."""
+    if stream == "contacts" and partition == settings.ARCHIVED_PARTITION:
+        return hubspot_client.list_archived_since(
+            client, window.since, settings.CONTACT_PROPERTIES, config.page_size
+        )
     if stream == "contacts":
         return hubspot_client.search_modified_since(
             client, window.since, settings.CONTACT_PROPERTIES, config.page_size
@@ -225,5 +233,9 @@ def _error_for(row: SyncRow, errors: list[dict]) -> dict:
 
 
 def partitions(config: HubSpotSourceConfig, stream: str) -> list[str | None]:
-    """HubSpot streams are pulled whole, with one cursor each."""
+    """HubSpot streams are pulled whole, with one cursor each; contacts twice, the live ones and
+    then the recycle bin (`archived`), because the bin is read another way and has a cursor of
+    its own (archivedAt), which must never move the live contacts' one."""
+    if stream == "contacts":
+        return [None, settings.ARCHIVED_PARTITION]
     return [None]

@@ -22,8 +22,28 @@ def contact_id(payload: dict[str, Any]) -> str | None:
 
 
 def contact_cursor(payload: dict[str, Any]) -> Any:
+    """lastmodifieddate; for a contact in the recycle bin, when it was archived if that is later
+    (archiving does not move lastmodifieddate), so the archived version ranks as the newest one."""
     props = _properties(payload)
-    return parse_timestamp(props.get("lastmodifieddate") or payload.get("updatedAt"))
+    modified = parse_timestamp(props.get("lastmodifieddate") or payload.get("updatedAt"))
+    archived_at = parse_timestamp(payload.get("archivedAt")) if is_archived(payload) else None
+    if archived_at is None or (modified is not None and modified > archived_at):
+        return modified
+    return archived_at
+
+
+def is_archived(payload: dict[str, Any]) -> bool:
+    """In HubSpot's recycle bin (deleted, restorable for 90 days): read only with archived=true."""
+    return flag(payload.get("archived")) is True
+
+
+def merged_ids(payload: dict[str, Any]) -> tuple[str, ...]:
+    """The contacts merged into this one (hs_merged_object_ids: `1;2`), oldest merges' included;
+    never the contact's own id. A merge makes a new contact, so both old ids are listed."""
+    own = contact_id(payload)
+    value = scalar_text(_properties(payload).get("hs_merged_object_ids"))
+    ids = (part.strip() for part in (value or "").split(";"))
+    return tuple(dict.fromkeys(i for i in ids if i and i != own))
 
 
 def owner_id(payload: dict[str, Any]) -> str | None:
@@ -79,6 +99,8 @@ def parse_contact(payload: dict[str, Any]) -> SourceRecord:
             "hs_email_hard_bounce_reason_enum",
             text(props.get("hs_email_hard_bounce_reason_enum")) is not None,
         ),
+        deleted_at_source=is_archived(payload),
+        crm_merged_ids=merged_ids(payload),
     )
 
 

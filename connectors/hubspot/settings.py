@@ -8,11 +8,16 @@ app on Free/Starter; 190 on Professional/Enterprise), https://developers.hubspot
 (v4 batch read: at most 1,000 inputs a request since 2025-02-10; up to 500 associations per object a
 page, more behind a per-input `after` token), https://developers.hubspot.com/docs/api/crm/companies
 (companies search: the same limits as contacts; `hs_additional_domains` is a semicolon-separated
-list).
+list), https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/delete-contact
+(archived contacts are restorable for 90 days; `GET /crm/v3/objects/contacts?archived=true` lists
+them, 100 a page, `after` the last id, with no filter and no sort),
+https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies
+(a merge makes a new contact with a new id; `hs_merged_object_ids` lists the ids merged into it).
 """
 
 from __future__ import annotations
 
+CONTACTS = "/crm/v3/objects/contacts"
 SEARCH_CONTACTS = "/crm/v3/objects/contacts/search"
 BATCH_UPSERT_CONTACTS = "/crm/v3/objects/contacts/batch/upsert"
 BATCH_UPDATE_CONTACTS = "/crm/v3/objects/contacts/batch/update"
@@ -26,6 +31,9 @@ SEARCH_MAX_LIMIT = 200
 SEARCH_RESULT_CAP = 10_000
 BATCH_MAX_INPUTS = 100
 OWNERS_PAGE_LIMIT = 100
+LIST_MAX_LIMIT = 100  # the objects list (and so the archived list): at most 100 a page
+# The contacts stream's second pass: the recycle bin, read under a cursor of its own (archivedAt).
+ARCHIVED_PARTITION = "archived"
 ASSOCIATIONS_MAX_INPUTS = 1_000
 
 # Client-side limits, a little under the documented ones so clock skew never trips them.
@@ -62,6 +70,7 @@ CONTACT_PROPERTIES: tuple[str, ...] = (
     "notes_last_updated",  # "Last activity date": the last sales activity of any kind
     "createdate",
     "lastmodifieddate",
+    "hs_merged_object_ids",  # set by a merge: the contacts merged into this one (dedupe follows)
     "hs_lifecyclestage_lead_date",
     "hs_lifecyclestage_marketingqualifiedlead_date",
     "hs_lifecyclestage_salesqualifiedlead_date",

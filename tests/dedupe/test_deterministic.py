@@ -20,12 +20,15 @@ def add(
     phone: str | None = None,
     echo: str | None = None,
     seen: int = 0,
+    merged: str | None = None,
 ) -> None:
+    """A lead record; `merged` is what its CRM says was merged with it (hs_merged_object_ids)."""
     source, stream, record_id = key.split(":")
     con.execute(
         """insert into ops.lead_records (record_key, source, stream, record_id, _raw_id, email, phone_e164,
-               leadflow_lead_id, crm_contact_id, record_created_at, first_seen_at, run_id)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r')""",
+               leadflow_lead_id, crm_contact_id, crm_merged_ids, record_created_at, first_seen_at,
+               run_id)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r')""",
         [
             key,
             source,
@@ -36,6 +39,7 @@ def add(
             phone,
             echo,
             record_id if source == "hubspot" else None,
+            merged,
             T0 + timedelta(minutes=seen),
             T0 + timedelta(hours=seen),
         ],
@@ -154,3 +158,93 @@ def test_a_contact_our_upsert_created_is_the_leads_crm_copy_even_if_its_answer_w
     resolve(con, run_id="r2", as_of=T0)
     # THEN it joins the lead under the rule that says what it is
     assert identity(con)["hubspot:contacts:9"] == (lead, rule)
+
+
+def lineage(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]]:
+    """record -> (rule, the record it was linked to)."""
+    return {
+        k: (rule, match)
+        for k, rule, match in con.execute(
+            "select record_key, rule, matched_record_key from ops.lead_identity"
+        ).fetchall()
+    }
+
+
+def test_a_chain_of_crm_merges_is_one_lead_with_each_link_in_the_lineage(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # GIVEN three HubSpot contacts with nothing in common but the CRM's merges: 1 into 2, 2 into 3
+    add(con, "hubspot:contacts:1", email="ana@acme.io", phone="+14155550101")
+    add(con, "hubspot:contacts:2", email="a.silva@gmail.com", merged="1", seen=1)
+    add(con, "hubspot:contacts:3", phone="+14155550199", merged="2", seen=2)
+    # WHEN identities are resolved
+    result = resolve(con, run_id="r1", as_of=T0)
+    # THEN they are one lead, and each record names the merge that brought it in
+    assert {lead for lead, _ in identity(con).values()} == {lead_id_for("hubspot:contacts:1")}
+    assert lineage(con) == {
+        "hubspot:contacts:1": ("new_lead", None),
+        "hubspot:contacts:2": ("crm_merge", "hubspot:contacts:1"),
+        "hubspot:contacts:3": ("crm_merge", "hubspot:contacts:2"),
+    }
+    assert (result.leads, result.linked_records) == (1, 2)
+
+
+def test_hubspots_merged_contact_joins_both_contacts_it_was_made_of(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # GIVEN two contacts and the new one HubSpot made of them (the primary's email, both ids)
+    add(con, "hubspot:contacts:1", email="ana@acme.io")
+    add(con, "hubspot:contacts:2", email="a.silva@gmail.com", seen=1)
+    add(con, "hubspot:contacts:7", email="ana@acme.io", merged="1;2", seen=2)
+    resolve(con, run_id="r1", as_of=T0)
+    # THEN one lead; the new contact names the merge (not the email it shares with its primary),
+    # and the other old one the contact it went into
+    assert len({lead for lead, _ in identity(con).values()}) == 1
+    assert lineage(con)["hubspot:contacts:7"] == ("crm_merge", "hubspot:contacts:1")
+    assert lineage(con)["hubspot:contacts:2"] == ("crm_merge", "hubspot:contacts:7")
+
+
+def test_a_crm_merge_arriving_later_merges_the_two_leads_and_records_it(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # GIVEN two contacts resolved as two leads
+    add(con, "hubspot:contacts:1", email="ana@acme.io")
+    add(con, "hubspot:contacts:2", email="a.silva@gmail.com", seen=1)
+    resolve(con, run_id="r1", as_of=T0)
+    older, newer = (identity(con)[f"hubspot:contacts:{n}"][0] for n in (1, 2))
+    assert older != newer
+    # WHEN HubSpot merges them (a new contact, listing both) and the next run resolves
+    add(con, "hubspot:contacts:7", email="a.silva@gmail.com", merged="1;2", seen=2)
+    result = resolve(con, run_id="r2", as_of=T0)
+    # THEN the lead seen first survives with all three, the merge is recorded, the ids stay
+    assert {lead for lead, _ in identity(con).values()} == {older}
+    assert result.merges == 1
+    assert con.execute("select from_lead_id, into_lead_id from ops.lead_merges").fetchall() == [
+        (newer, older)
+    ]
+    # AND following the lineage from the absorbed lead's record reaches the survivor's
+    assert lineage(con)["hubspot:contacts:2"] == ("crm_merge", "hubspot:contacts:7")
+    assert lineage(con)["hubspot:contacts:7"] == ("crm_merge", "hubspot:contacts:1")
+    # AND a rerun changes nothing
+    settled = identity(con)
+    again = resolve(con, run_id="r3", as_of=T0)
+    assert identity(con) == settled and again.merges == 0
+
+
+@pytest.mark.parametrize(
+    ("other", "merged"),
+    [
+        pytest.param("meta:leads:5", "5", id="an-id-of-another-source"),
+        pytest.param("hubspot:contacts:5", "6", id="an-id-never-pulled"),
+        pytest.param("hubspot:contacts:5", "", id="nothing-merged"),
+    ],
+)
+def test_merged_ids_link_only_records_of_the_same_crm_stream(
+    con: duckdb.DuckDBPyConnection, other: str, merged: str
+) -> None:
+    add(con, other, email="bo@acme.io")
+    add(con, "hubspot:contacts:9", email="ana@acme.io", merged=merged or None, seen=1)
+    resolve(con, run_id="r1", as_of=T0)
+    ids = identity(con)
+    assert ids[other][0] != ids["hubspot:contacts:9"][0]
+    assert {rule for _, rule in ids.values()} == {"new_lead"}

@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from expectations.gate import Gate
+from expectations.gate import Gate, ValidationRunError
 
 AS_OF = datetime(2026, 6, 1)
 
@@ -79,7 +79,8 @@ def test_one_row_can_break_several_expectations(gate: Gate) -> None:
 
 
 def test_hubspot_contacts_need_no_form(gate: Gate) -> None:
-    result = gate.check("hubspot__contacts", frame(form_id=[None, None, None]), AS_OF)
+    batch = frame(form_id=[None, None, None], deleted_at_source=[False] * 3)
+    result = gate.check("hubspot__contacts", batch, AS_OF)
     assert result.failed.empty
 
 
@@ -109,9 +110,41 @@ def test_every_lead_stream_has_a_suite(gate: Gate) -> None:
     from connectors import LEAD_STREAMS
 
     for source, stream in LEAD_STREAMS:
-        batch = frame(is_test=[False] * 3, deleted_at_source=[False] * 3)
+        batch = frame(is_test=[False] * 3, deleted_at_source=[False] * 3, unreadable=[None] * 3)
         result = gate.check(f"{source}__{stream}", batch, AS_OF)
         assert len(result.passed) == 3, (source, stream)
+
+
+@pytest.mark.parametrize(
+    ("stream", "missing"),
+    [
+        pytest.param("google_ads__lead_form_submissions", "is_test", id="a-checked-column"),
+        pytest.param("file_drop__events", "unreadable", id="a-row-condition-column"),
+    ],
+)
+def test_a_suite_reading_a_column_the_batch_lacks_stops_the_batch(
+    gate: Gate, stream: str, missing: str
+) -> None:
+    # GX reports the missing column inside exception_info, per metric; unread, every row of the
+    # batch would pass unchecked, the one without a contact point too.
+    batch = frame(contact_point=["a@x.io", None, "c@x.io"], is_test=[False] * 3)
+    batch = batch.assign(unreadable=[None] * 3).drop(columns=[missing])
+    with pytest.raises(ValidationRunError, match=f"{missing}.* does not exist"):
+        gate.check(stream, batch, AS_OF)
+
+
+def test_a_file_drop_row_says_why_it_is_unreadable_and_only_that(gate: Gate) -> None:
+    # GIVEN a row the reader could not read: nothing of it was read, so no contact point either
+    batch = frame(
+        contact_point=["a@x.io", None, None],
+        unreadable=[None, "the row has 11 values where the header has 10 columns", None],
+    )
+    result = gate.check("file_drop__events", batch, AS_OF)
+    # THEN its reason is the parser's alone; a readable row without a contact point has its own
+    assert {row: f.reasons for row, f in result.failures.items()} == {
+        1: ["the row has 11 values where the header has 10 columns"],
+        2: ["no valid email or phone number to reach the lead"],
+    }
 
 
 @pytest.mark.parametrize("stream", ["salesforce__leads", "salesforce__contacts"])

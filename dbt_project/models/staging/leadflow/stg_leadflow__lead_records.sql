@@ -18,6 +18,7 @@ renamed as (
         crm_contact_id,
         crm_owner_id,
         leadflow_lead_id,
+        crm_merged_ids,  -- ';'-separated ids the CRM merged into this record (HubSpot)
         form_id,
 
         -- person (normalized by enrichment/)
