@@ -95,7 +95,7 @@ def one_run(settings: Settings, run_id: str, as_of: datetime, hook: Any = None) 
     hook("before_publish")
     timed("dbt_publish", pipeline.build_models, settings, "publish")
     hook("after_publish")
-    pushed = timed("push", pipeline.push_hubspot, settings, run_id, as_of)
+    pushed = timed("push", pipeline.push_crms, settings, run_id, as_of)
     summary = pipeline.summarize(
         settings, run_id, as_of, pulls, staged, identity, scores, routes, pushed
     )

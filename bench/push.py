@@ -4,7 +4,7 @@ how many 429s it meets.
 The sandbox enforces HubSpot's documented limit for the lowest tier (100 requests per 10 seconds
 per app; `sandbox/limits.py`) and answers past it with HubSpot's 429 body. `N` leads go through the
 pipeline's own push (`connectors.reverse_etl.push_changed` with `connectors.hubspot.push_contacts`,
-exactly as `leadflow.pipeline.push_hubspot` calls them, ops.push_log and ops.push_state included)
+exactly as `leadflow.pipeline.push_crms` calls them, ops.push_log and ops.push_state included)
 as upserts by email into the sandbox's portal, which creates the contacts. Measured: seconds,
 requests sent, the 429s the sandbox served, and `push_efficiency`: how full the limit's rolling
 window was, averaged over every request answered once the first window had passed (a rolling
@@ -36,8 +36,8 @@ from pydantic import SecretStr
 from connectors.hubspot import push_contacts
 from connectors.hubspot import settings as hubspot_settings
 from connectors.hubspot.client import make_client
-from connectors.hubspot.models import SyncRow
 from connectors.reverse_etl import push_changed
+from connectors.sync import SyncRow
 from leadflow.warehouse import Warehouse
 from sandbox import Sandbox
 from sandbox.limits import DEFAULT_LIMITS

@@ -210,7 +210,7 @@ def hourly_run(settings: Any) -> dict[str, Any]:
     sla = pipeline.check_slas(settings, run_id, as_of)
     routes = pipeline.route_leads(settings, run_id, as_of)
     pipeline.build_models(settings, "publish")
-    pushed = pipeline.push_hubspot(settings, run_id, as_of)
+    pushed = pipeline.push_crms(settings, run_id, as_of)
     notified = pipeline.notify_reps(settings, run_id, as_of)
     summary = pipeline.summarize(
         settings,

@@ -9,9 +9,16 @@ batch, whose writes are idempotent (update by id, upsert by a unique property) a
 again; the `sent` rows left without an answer tell identity resolution that a contact created by
 that batch is LeadFlow's own copy (dedupe/deterministic.py), not a duplicate person.
 
-A rejected lead goes to ops.dead_letter with the reason. It is sent again on the next run when the
-failure was retriable (rate limit, server fault) or when its payload has changed; a payload the
-destination rejected as invalid is not resent unchanged, since it would fail the same way.
+A rejected lead goes to ops.dead_letter with the reason. It is sent again on every later run while
+the failure was retriable (rate limit, server fault, no answer), until it succeeds or has failed
+`max_attempts` times; then, like a payload the destination rejected as invalid (it would fail the
+same way again), it is permanent: not resent until its payload changes or someone requeues it
+(`leadflow dead-letters --requeue`).
+
+Modes: `upsert` writes every row (creating records the destination lacks); `update` writes only rows
+that name an existing record and counts the others as not in the destination. A dry run computes
+the same plan (creates, updates, unchanged, invalid) and sends and writes nothing. Each real push
+leaves one ops.push_runs row per destination: processed, changed, succeeded, rejected.
 """
 
 from __future__ import annotations
@@ -25,9 +32,9 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from connectors.hubspot.models import PushOutcome, SyncRow
+from connectors.sync import PushOutcome, SyncRow
 from leadflow.faults import crash_point
-from leadflow.warehouse import nulls_to_none, registered, stable_hash, transaction
+from leadflow.warehouse import nulls_to_none, registered, stable_hash, transaction, utcnow
 
 log = logging.getLogger("leadflow.reverse_etl")
 
@@ -40,8 +47,37 @@ class PushResult:
     changed: int = 0  # rows whose payload differs from the last acknowledged one
     pushed: int = 0  # acknowledged by the destination in this run
     failed: int = 0  # dead-lettered in this run
-    skipped_rejected: int = 0  # unchanged payloads the destination rejected before
+    skipped_rejected: int = 0  # changed rows not sent: a permanent dead letter with this payload
+    not_in_destination: int = 0  # update mode: changed rows with no record to update
+    creates: int = 0  # changed rows sent (or, in a dry run, to send) as upserts
+    updates: int = 0  # changed rows sent (or to send) as updates by record id
     errors: dict[str, int] = field(default_factory=dict)
+    destinations: dict[str, PushResult] = field(default_factory=dict)  # a run's: each CRM's own
+
+    @property
+    def unchanged(self) -> int:
+        return self.candidates - self.changed
+
+    def add(self, other: PushResult) -> None:
+        """Fold another destination's result into this one (the run's totals)."""
+        for name in (
+            "candidates", "changed", "pushed", "failed", "skipped_rejected",
+            "not_in_destination", "creates", "updates",
+        ):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for category, count in other.errors.items():
+            self.errors[category] = self.errors.get(category, 0) + count
+
+    def as_plan(self) -> dict[str, int]:
+        """What a dry run reports."""
+        return {
+            "candidates": self.candidates,
+            "creates": self.creates,
+            "updates": self.updates,
+            "unchanged": self.unchanged,
+            "invalid": self.skipped_rejected,
+            "not_in_destination": self.not_in_destination,
+        }
 
 
 def read_sync_rows(
@@ -63,6 +99,7 @@ def read_sync_rows(
                 id_property=record.get("id_property"),
                 id_value=record.get("id_value"),
                 properties=properties,
+                object_type=record.get("object_type"),
             )
         )
     return rows
@@ -82,38 +119,53 @@ def push_changed(
     batch_size: int,
     run_id: str,
     as_of: datetime,
+    mode: str = "upsert",
+    max_attempts: int | None = None,
+    dry_run: bool = False,
 ) -> PushResult:
+    """Send the rows whose owned properties changed since the destination acknowledged them, in
+    batches of `batch_size`; with `dry_run`, only count what would be sent."""
+    started = utcnow()
     result = PushResult(candidates=len(rows))
     acknowledged = dict(
         con.execute(
             "select lead_id, payload_hash from ops.push_state where destination = ?", [destination]
         ).fetchall()
     )
-    rejected = {
-        lead_id: h
-        for lead_id, h in con.execute(
-            "select lead_id, payload_hash from ops.dead_letter where destination = ? and not retriable",
+    permanent = dict(
+        con.execute(
+            "select lead_id, payload_hash from ops.dead_letter where destination = ? and permanent",
             [destination],
         ).fetchall()
-    }
+    )
     pending: list[tuple[SyncRow, str]] = []
     for row in rows:
         digest = payload_hash(row, owned_properties)
         if acknowledged.get(row.lead_id) == digest:
             continue
         result.changed += 1
-        if rejected.get(row.lead_id) == digest:
+        if permanent.get(row.lead_id) == digest:
             result.skipped_rejected += 1
             continue
+        if mode == "update" and row.operation != "update":
+            result.not_in_destination += 1
+            continue
+        if row.operation == "update":
+            result.updates += 1
+        else:
+            result.creates += 1
         pending.append((row, digest))
+    if dry_run:
+        return result
 
     for start in range(0, len(pending), batch_size):
         chunk = pending[start : start + batch_size]
         _log_sent(con, destination, chunk, run_id, as_of)
         outcomes = send([row for row, _ in chunk])
         crash_point("push:answered")
-        _record(con, destination, chunk, outcomes, run_id, as_of, result)
+        _record(con, destination, chunk, outcomes, run_id, as_of, result, max_attempts)
         crash_point("push:recorded")
+    _log_run(con, destination, mode, run_id, started, result)
     if result.failed:
         log.warning(
             "%s: %d of %d changed leads were rejected and dead-lettered",
@@ -122,6 +174,31 @@ def push_changed(
             result.changed,
         )
     return result
+
+
+def _log_run(
+    con: duckdb.DuckDBPyConnection,
+    destination: str,
+    mode: str,
+    run_id: str,
+    started: datetime,
+    result: PushResult,
+) -> None:
+    con.execute(
+        """
+        insert or replace into ops.push_runs by name select
+            ? as run_id, ? as destination, ? as mode, ? as started_at, ? as finished_at,
+            ? as candidates, ? as unchanged, ? as changed, ? as processed, ? as creates,
+            ? as updates, ? as succeeded, ? as rejected, ? as skipped_permanent,
+            ? as skipped_not_in_destination
+        """,
+        [
+            run_id, destination, mode, started, utcnow(),
+            result.candidates, result.unchanged, result.changed, result.creates + result.updates,
+            result.creates, result.updates, result.pushed, result.failed,
+            result.skipped_rejected, result.not_in_destination,
+        ],
+    )  # fmt: skip
 
 
 def _log_sent(
@@ -158,6 +235,7 @@ def _record(
     run_id: str,
     as_of: datetime,
     result: PushResult,
+    max_attempts: int | None,
 ) -> None:
     by_lead = {o.lead_id: o for o in outcomes}
     state, logs, dead, cleared = [], [], [], []
@@ -203,11 +281,12 @@ def _record(
                 {
                     "destination": destination,
                     "lead_id": row.lead_id,
-                    "payload": json.dumps(row.request_input()),
+                    "payload": json.dumps(row.as_payload()),
                     "payload_hash": digest,
                     "error_category": outcome.category or "UNKNOWN",
                     "error_message": outcome.message,
                     "retriable": outcome.retriable,
+                    "permanent": not outcome.retriable or max_attempts == 1,
                     "attempts": 1,
                     "first_failed_at": as_of,
                     "last_failed_at": as_of,
@@ -230,9 +309,56 @@ def _record(
                     on conflict (destination, lead_id) do update set
                         payload = excluded.payload, payload_hash = excluded.payload_hash,
                         error_category = excluded.error_category, error_message = excluded.error_message,
-                        retriable = excluded.retriable, attempts = ops.dead_letter.attempts + 1,
-                        last_failed_at = excluded.last_failed_at
-                    """
+                        retriable = excluded.retriable, last_failed_at = excluded.last_failed_at,
+                        -- a changed payload starts counting again
+                        attempts = case when ops.dead_letter.payload_hash = excluded.payload_hash
+                            then ops.dead_letter.attempts + 1 else 1 end,
+                        permanent = excluded.permanent or coalesce(
+                            case when ops.dead_letter.payload_hash = excluded.payload_hash
+                                then ops.dead_letter.attempts + 1 else 1 end >= ?, false)
+                    """,
+                    [max_attempts],
                 )
         with registered(con, "log_rows", pd.DataFrame(logs)):
             con.execute("insert into ops.push_log by name select * from log_rows")
+
+
+def dead_letter_summary(
+    con: duckdb.DuckDBPyConnection, destination: str | None = None
+) -> list[dict[str, object]]:
+    """Dead letters grouped by destination, reason and whether they are permanent, with one
+    (already redacted) message each."""
+    rows = con.execute(
+        """
+        select destination, error_category, permanent, count(*) as leads,
+               min(error_message) as example_message, max(attempts) as max_attempts
+        from ops.dead_letter
+        where ? is null or destination = ?
+        group by all
+        order by destination, leads desc, error_category
+        """,
+        [destination, destination],
+    ).fetchall()
+    names = (
+        "destination",
+        "error_category",
+        "permanent",
+        "leads",
+        "example_message",
+        "max_attempts",
+    )
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def requeue_dead_letters(con: duckdb.DuckDBPyConnection, destination: str | None = None) -> int:
+    """Clear the permanent mark (and the attempt count), so the next push sends them again."""
+    found = con.execute(
+        "select count(*) from ops.dead_letter where permanent and (? is null or destination = ?)",
+        [destination, destination],
+    ).fetchone()
+    con.execute(
+        "update ops.dead_letter set permanent = false, attempts = 0 "
+        "where permanent and (? is null or destination = ?)",
+        [destination, destination],
+    )
+    return int(found[0]) if found else 0

@@ -94,9 +94,9 @@ def route_task(settings: Settings, run_id: str, as_of: datetime) -> RouteResult:
     return pipeline.route_leads(settings, run_id, as_of)
 
 
-@task(name="push-hubspot", cache_policy=NO_CACHE)
+@task(name="push", cache_policy=NO_CACHE)
 def push_task(settings: Settings, run_id: str, as_of: datetime) -> PushResult:
-    return pipeline.push_hubspot(settings, run_id, as_of)
+    return pipeline.push_crms(settings, run_id, as_of)
 
 
 @flow(name="lead-sync")

@@ -198,7 +198,7 @@ class SpeedLane:
             nurtured = step("nurture", pipeline.nurture_leads, settings, run_id, as_of)
             routes = step("route", pipeline.route_leads, settings, run_id, as_of)
             step("dbt_publish", self._build, "lane_publish")
-            pushed = step("push", pipeline.push_hubspot, settings, run_id, as_of)
+            pushed = step("push", pipeline.push_crms, settings, run_id, as_of)
             notified = step("notify", pipeline.notify_reps, settings, run_id, as_of)
         except BaseException as exc:
             pipeline.record_failure(settings, run_id, exc)

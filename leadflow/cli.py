@@ -15,6 +15,12 @@
     leadflow dbt-postgres [--dbname NAME] copy raw + ops into PostgreSQL, build and test dbt there
     leadflow report [--out report.html] [--top N] [--json]
                                           write the funnel report, one self-contained HTML file
+    leadflow push --dry-run [--destination NAME] [--json]
+                                          what the next push would create, update, leave unchanged
+                                          or skip as invalid; sends and writes nothing
+    leadflow dead-letters [--destination NAME] [--requeue] [--json]
+                                          the rejected writes waiting in ops.dead_letter; --requeue
+                                          sends the permanent ones again on the next run
 
 A mistake the user can fix (bad config, missing token, a locked warehouse) ends in one line on
 stderr and exit status 2, not a traceback.
@@ -197,6 +203,10 @@ def render_summary(summary: dict[str, Any]) -> str:
         for reason, count in summary["nurture_exits_by_reason"].items():
             lines.append(f"  {count:>5}  exited: {reason}")
     lines.append(f"Pushed to the CRM    {summary['records_pushed']:>7}")
+    by_destination = summary.get("push_by_destination", {})
+    if len(by_destination) > 1:
+        for name, numbers in by_destination.items():
+            lines.append(f"  {numbers['pushed']:>5}  {name}")
     if summary["push_failed"]:
         lines.append(f"  {summary['push_failed']:>5}  rejected, kept in ops.dead_letter")
     if summary.get("sla_checked"):
@@ -298,6 +308,92 @@ def train(
 
 def _auc(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+@app.command()
+def push(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would be sent; send and write nothing")
+    ] = False,
+    destination: Annotated[
+        str | None, typer.Option("--destination", help="One CRM: hubspot, salesforce or pipedrive")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Preview the reverse-ETL push from the sync_ models the last run built (see
+    docs/reverse_etl.md). Pushing itself happens in every `leadflow run`."""
+    from leadflow import pipeline
+    from leadflow.warehouse import utcnow
+
+    settings, _ = _settings(config)
+    if not dry_run:
+        _fail("the push runs in every `leadflow run`; `leadflow push` only previews: add --dry-run")
+    known = settings.destinations.crms()
+    if destination is not None and destination not in known:
+        _fail(f"no enabled CRM destination {destination!r}; enabled: {', '.join(known) or 'none'}")
+    try:
+        result = pipeline.push_crms(settings, "dry-run", utcnow(), dry_run=True, only=destination)
+    except Exception as exc:
+        _fail_if_warehouse_locked(settings, exc)
+        raise
+    plan = {name: r.as_plan() for name, r in result.destinations.items()}
+    if as_json:
+        typer.echo(json.dumps({"dry_run": True, "destinations": plan}))
+        return
+    typer.echo("Dry run: nothing was sent or written.")
+    for name, numbers in plan.items():
+        typer.echo(
+            f"{name:<11} {numbers['creates']:>6} to create  {numbers['updates']:>6} to update  "
+            f"{numbers['unchanged']:>6} unchanged  {numbers['invalid']:>6} invalid"
+            + (
+                f"  {numbers['not_in_destination']:>6} not in {name} (update mode)"
+                if numbers["not_in_destination"]
+                else ""
+            )
+        )
+
+
+@app.command(name="dead-letters")
+def dead_letters(
+    config: ConfigOption = None,
+    destination: Annotated[
+        str | None, typer.Option("--destination", help="One CRM: hubspot, salesforce or pipedrive")
+    ] = None,
+    requeue: Annotated[
+        bool,
+        typer.Option("--requeue", help="Send the permanent ones again on the next run"),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """The rejected writes in ops.dead_letter, by destination and reason; --requeue clears their
+    permanent mark (after fixing the cause: a missing field, a deactivated owner, ...)."""
+    from connectors.reverse_etl import dead_letter_summary, requeue_dead_letters
+    from leadflow.warehouse import Warehouse
+
+    settings, _ = _settings(config)
+    wh = Warehouse(settings.warehouse_path)
+    try:
+        wh.ensure_schema()
+        with wh.connect() as con:
+            requeued = requeue_dead_letters(con, destination) if requeue else 0
+            rows = dead_letter_summary(con, destination)
+    except Exception as exc:
+        _fail_if_warehouse_locked(settings, exc)
+        raise
+    if as_json:
+        typer.echo(json.dumps({"requeued": requeued, "dead_letters": rows}))
+        return
+    if requeue:
+        typer.echo(f"{requeued} permanent dead letters will be sent again on the next run.")
+    if not rows:
+        typer.echo("No dead letters.")
+    for row in rows:
+        state = "permanent" if row["permanent"] else "retrying"
+        typer.echo(
+            f"{row['destination']:<11} {row['leads']:>6}  {state:<9}  {row['error_category']}: "
+            f"{row['example_message']}"
+        )
 
 
 @app.command()

@@ -337,21 +337,40 @@ class SourcesConfig(_Model):
                 ("salesforce", self.salesforce),
                 ("linkedin", self.linkedin),
                 ("pipedrive", self.pipedrive),
+                ("file_drop", self.file_drop),
+                ("google_ads", self.google_ads),
             )
             if cfg is not None and cfg.enabled
         }
 
 
-class HubSpotDestinationConfig(_Connector):
+class _Destination(_Connector):
+    """What every reverse-ETL destination shares (connectors/reverse_etl.py).
+
+    `mode`: `upsert` writes every scored lead, creating the records the CRM lacks; `update` only
+    writes leads that already have a record there. A rejection that is not the payload's fault
+    (rate limit, server fault) is retried on every run until it succeeds or has failed
+    `max_attempts` times (72: three days of hourly runs); then it waits in ops.dead_letter until
+    its payload changes or `leadflow dead-letters --requeue`."""
+
+    mode: Literal["upsert", "update"] = "upsert"
+    max_attempts: int = Field(72, ge=1)
+
+
+class HubSpotDestinationConfig(_Destination):
     base_url: str = "https://api.hubapi.com"
     access_token_env: str = "HUBSPOT_ACCESS_TOKEN"
     batch_size: int = Field(100, ge=1, le=100)
+    # Create LeadFlow's contact properties (leadflow_score, ...) through the properties API when
+    # the portal lacks them; false: fail the push with a clear error naming the missing ones.
+    create_properties: bool = True
 
 
-class SalesforceDestinationConfig(_Connector):
+class SalesforceDestinationConfig(_Destination):
     """Salesforce as a reverse-ETL destination: score and owner written onto Leads and Contacts
-    with sObject Collections (at most 200 records a request). `base_url` is the org's instance
-    URL, as for `SalesforceSourceConfig`."""
+    with sObject Collections (at most 200 records a request); in `upsert` mode a lead Salesforce
+    lacks becomes a Lead matched on LeadFlow_Lead_Id__c. `base_url` is the org's instance URL, as
+    for `SalesforceSourceConfig`."""
 
     base_url: str
     access_token_env: str = "SALESFORCE_ACCESS_TOKEN"
@@ -362,14 +381,15 @@ class SalesforceDestinationConfig(_Connector):
     _instance_url = field_validator("base_url")(_salesforce_instance_url)
 
 
-class PipedriveDestinationConfig(_Connector):
-    """Pipedrive as a reverse-ETL destination: score fields and owner written onto persons and
-    owner onto leads, one PATCH per record (Pipedrive has no batch update). `base_url` and
-    `burst_limit` as for `PipedriveSourceConfig`."""
+class PipedriveDestinationConfig(_Destination):
+    """Pipedrive as a reverse-ETL destination: score fields and owner written onto the persons
+    Pipedrive has, one PATCH per person (Pipedrive has no batch update); update only. `base_url`
+    and `burst_limit` as for `PipedriveSourceConfig`."""
 
     base_url: str
     access_token_env: str = "PIPEDRIVE_API_TOKEN"
     burst_limit: int = Field(20, ge=1, le=480)
+    mode: Literal["update"] = "update"
 
     _company_url = field_validator("base_url")(_pipedrive_base_url)
 
@@ -384,7 +404,21 @@ class LemlistDestinationConfig(_Connector):
 
 class DestinationsConfig(_Model):
     hubspot: HubSpotDestinationConfig | None = None
+    salesforce: SalesforceDestinationConfig | None = None
+    pipedrive: PipedriveDestinationConfig | None = None
     lemlist: LemlistDestinationConfig | None = None
+
+    def crms(self) -> dict[str, _Destination]:
+        """The enabled CRM destinations the push writes scores and owners to, in push order."""
+        return {
+            name: cfg
+            for name, cfg in (
+                ("hubspot", self.hubspot),
+                ("salesforce", self.salesforce),
+                ("pipedrive", self.pipedrive),
+            )
+            if cfg is not None and cfg.enabled
+        }
 
 
 # --------------------------------------------------------------------------- enrichment

@@ -39,10 +39,12 @@ def sandbox_url(settings: Settings, vendor: str) -> str:
 
 def _targets(settings: Settings) -> list[tuple[str, Any]]:
     """(vendor, connector config) for every enabled connector."""
-    found: list[tuple[str, Any]] = list(settings.sources.enabled().items())
-    hubspot_dest = settings.destinations.hubspot
-    if hubspot_dest is not None and hubspot_dest.enabled:
-        found.append(("hubspot", hubspot_dest))
+    found: list[tuple[str, Any]] = [
+        (name, config)
+        for name, config in settings.sources.enabled().items()
+        if hasattr(config, "base_url")  # a file drop reads a folder: no vendor to stand in for
+    ]
+    found.extend(settings.destinations.crms().items())
     lemlist_dest = settings.destinations.lemlist
     if lemlist_dest is not None and lemlist_dest.enabled:
         found.append(("lemlist", lemlist_dest))

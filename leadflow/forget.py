@@ -87,6 +87,7 @@ OPS_TABLES: dict[str, str] = {
 NO_PERSONAL_DATA: dict[str, str] = {
     "sync_state": "cursors per source stream",
     "sync_runs": "run times and summaries: counts, reasons, and reps' (not leads') addresses",
+    "push_runs": "per destination and run: counts of rows pushed, rejected and skipped",
     "routing_pools": "round-robin state per pool: rep ids and weights",
     "routing_lease": "which router holds the lease",
     "scoring_models": "coefficients and holdout metrics, aggregated over many leads",

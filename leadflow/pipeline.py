@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors import hubspot, source_module
+from connectors import file_drop, hubspot, source_module
 from connectors.http import ApiClient, ConnectorError
 from connectors.hubspot import settings as hubspot_settings
 from connectors.reverse_etl import PushResult, push_changed, read_sync_rows
 from connectors.streams import Page, PullWindow
+from connectors.sync import PushOutcome, SyncRow
 from dedupe.accounts import match_accounts
 from dedupe.deterministic import ResolveResult, resolve
 from enrichment.firmographics import FirmographicsResult, enrich_companies
@@ -40,9 +41,7 @@ from scoring import ScoreResult, score_all
 
 log = logging.getLogger("leadflow.pipeline")
 
-SYNC_HUBSPOT_CONTACTS = "marts.sync_hubspot__contacts"
 ACCOUNT_DETAILS = "/account-info/v3/details"  # HubSpot: the portal id in record links
-SYNC_IDENTITY_COLUMNS = ("lead_id", "operation", "object_id", "id_property", "id_value")
 
 
 def warehouse(settings: Settings) -> Warehouse:
@@ -387,23 +386,95 @@ def route_leads(settings: Settings, run_id: str, as_of: datetime) -> RouteResult
         return route_new_leads(con, settings.routing, run_id=run_id, as_of=as_of)
 
 
-def push_hubspot(settings: Settings, run_id: str, as_of: datetime) -> PushResult:
-    config = settings.destinations.hubspot
-    if config is None or not config.enabled:
-        return PushResult()
-    client = hubspot.open_client(config)
+# The dbt sync_ model each CRM destination pushes (models/marts/reverse_etl), and the columns of it
+# that say how to write a row rather than what to write.
+SYNC_MODELS = {
+    "hubspot": "marts.sync_hubspot__contacts",
+    "salesforce": "marts.sync_salesforce__records",
+    "pipedrive": "marts.sync_pipedrive__persons",
+}
+SYNC_IDENTITY_COLUMNS = (
+    "lead_id", "operation", "object_type", "object_id", "id_property", "id_value",
+)  # fmt: skip
+# Pipedrive writes one person per request; this many go between two push-log commits.
+PIPEDRIVE_LOG_BATCH = 100
+
+
+def push_crms(
+    settings: Settings,
+    run_id: str,
+    as_of: datetime,
+    *,
+    dry_run: bool = False,
+    only: str | None = None,
+) -> PushResult:
+    """Push every enabled CRM destination's changed rows (or, with `dry_run`, count what would
+    be sent and write nothing). The result holds the totals and each destination's own."""
+    total = PushResult()
+    for name, config in settings.destinations.crms().items():
+        if only is not None and name != only:
+            continue
+        result = _push_destination(settings, name, config, run_id, as_of, dry_run)
+        total.add(result)
+        total.destinations[name] = result
+    return total
+
+
+def _push_destination(
+    settings: Settings, name: str, config: Any, run_id: str, as_of: datetime, dry_run: bool
+) -> PushResult:
+    from connectors import pipedrive, salesforce
+    from connectors.salesforce import settings as salesforce_settings
+
+    client = source_module(name).open_client(config)
     try:
         with warehouse(settings).connect() as con:
-            rows = read_sync_rows(con, SYNC_HUBSPOT_CONTACTS, SYNC_IDENTITY_COLUMNS)
+            schema, table = SYNC_MODELS[name].split(".")
+            if not has_table(con, schema, table):
+                return PushResult()  # no sync has built the payload yet
+            rows = read_sync_rows(con, SYNC_MODELS[name], SYNC_IDENTITY_COLUMNS)
+            send: Callable[[Sequence[SyncRow]], list[PushOutcome]]
+            if name == "hubspot":
+                owned, batch_size = hubspot_settings.OWNED_PROPERTIES, config.batch_size
+
+                def send(batch: Sequence[SyncRow]) -> list[PushOutcome]:
+                    return hubspot.push_contacts(client, batch, config.batch_size)
+
+                if not dry_run:
+                    hubspot.ensure_properties(client, create=config.create_properties)
+            elif name == "salesforce":
+                owned = ("OwnerId", *salesforce_settings.LEADFLOW_FIELDS)
+                batch_size = config.batch_size
+
+                def send(batch: Sequence[SyncRow]) -> list[PushOutcome]:
+                    salesforce.check_custom_fields(
+                        client, sorted({r.object_type or "Lead" for r in batch}), config.api_version
+                    )
+                    return salesforce.push_records(
+                        client, batch, batch_size=config.batch_size, api_version=config.api_version
+                    )
+            else:
+                owned = ("owner_id", *pipedrive.SYNC_FIELDS)
+                batch_size = PIPEDRIVE_LOG_BATCH
+                keys: dict[str, str] = {}
+
+                def send(batch: Sequence[SyncRow]) -> list[PushOutcome]:
+                    if not keys:  # asked once, when there is something to write
+                        keys.update(pipedrive.custom_field_keys(client))
+                    return pipedrive.push_persons(client, batch, keys)
+
             return push_changed(
                 con,
-                "hubspot",
+                name,
                 rows,
-                lambda batch: hubspot.push_contacts(client, batch, config.batch_size),
-                owned_properties=hubspot_settings.OWNED_PROPERTIES,
-                batch_size=config.batch_size,
+                send,
+                owned_properties=owned,
+                batch_size=batch_size,
                 run_id=run_id,
                 as_of=as_of,
+                mode=config.mode,
+                max_attempts=config.max_attempts,
+                dry_run=dry_run,
             )
     finally:
         client.close()
@@ -473,6 +544,16 @@ def summarize(
         "push_changed": pushed.changed,
         "push_failed": pushed.failed,
         "push_errors": pushed.errors,
+        "push_by_destination": {
+            name: {
+                "changed": result.changed,
+                "pushed": result.pushed,
+                "failed": result.failed,
+                "skipped_permanent": result.skipped_rejected,
+                "not_in_destination": result.not_in_destination,
+            }
+            for name, result in pushed.destinations.items()
+        },
         **(sla or SlaResult()).as_summary(),
         **(notified or NotifyResult()).as_summary(),
         **(intake or IntakeLandResult()).as_summary(),

@@ -237,7 +237,30 @@ create table if not exists ops.dead_letter (
     attempts        integer not null,
     first_failed_at timestamp not null,
     last_failed_at  timestamp not null,
+    -- not sent again while its payload is unchanged: rejected as invalid, or still failing after
+    -- the destination's max_attempts; `leadflow dead-letters --requeue` sends it again
+    permanent       boolean not null default false,
     primary key (destination, lead_id)
+);
+
+-- What each push did, one row per destination per run (a `leadflow push --dry-run` writes none).
+create table if not exists ops.push_runs (
+    run_id        varchar not null,
+    destination   varchar not null,
+    mode          varchar not null,          -- upsert | update
+    started_at    timestamp not null,
+    finished_at   timestamp not null,
+    candidates    integer not null,          -- rows in the sync model
+    unchanged     integer not null,          -- payload the destination already acknowledged
+    changed       integer not null,          -- payload differs from the acknowledged one
+    processed     integer not null,          -- changed rows sent
+    creates       integer not null,          -- of those, upserts (create, or match by unique id)
+    updates       integer not null,          -- of those, updates by record id
+    succeeded     integer not null,
+    rejected      integer not null,          -- dead-lettered in this run
+    skipped_permanent integer not null,      -- changed rows not sent: a permanent dead letter
+    skipped_not_in_destination integer not null, -- update mode: rows with no record to update
+    primary key (run_id, destination)
 );
 """
 
@@ -664,12 +687,33 @@ class Warehouse:
             for statement in SCORING_COLUMNS_DDL:
                 con.execute(statement)
             _migrate_phone_timezones(con)
+            _migrate_crm_merged_ids(con)
+            _migrate_dead_letters(con)
             con.execute(NURTURE_DDL)
             con.execute(MODEL_DDL)
             con.execute(NOTIFY_DDL)
             con.execute(ERASURE_DDL)
             con.execute(ENRICHMENT_DDL)
             con.execute(ACCOUNTS_DDL)
+            con.execute(FILE_DROP_DDL)
+
+
+def _migrate_dead_letters(con: duckdb.DuckDBPyConnection) -> None:
+    """ops.dead_letter.permanent, added after the table shipped: a row rejected as invalid was
+    already never resent unchanged, so it starts permanent."""
+    if "permanent" in table_columns(con, "ops", "dead_letter"):
+        return
+    with transaction(con):
+        con.execute("alter table ops.dead_letter add column permanent boolean default false")
+        con.execute("update ops.dead_letter set permanent = not retriable")
+
+
+def _migrate_crm_merged_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """ops.lead_records.crm_merged_ids, added after the table shipped. Nothing to derive for the
+    records already stored: no pull asked for HubSpot's hs_merged_object_ids before, and a merge
+    makes a new contact (a new version the next pull reads), so the column fills as merges come."""
+    if "crm_merged_ids" not in table_columns(con, "ops", "lead_records"):
+        con.execute("alter table ops.lead_records add column crm_merged_ids varchar")
 
 
 def _migrate_phone_timezones(con: duckdb.DuckDBPyConnection) -> None:

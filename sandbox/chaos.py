@@ -20,6 +20,7 @@ A request that matches no applicable kind (partial outside HubSpot batch writes)
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, replace
 from random import Random
@@ -33,6 +34,15 @@ PARTIAL_PATHS = (
     "/crm/v3/objects/contacts/batch/update",
     "/crm/v3/objects/contacts/batch/upsert",
 )
+# Salesforce's sObject Collections (some records fail, the others apply) and Pipedrive's
+# one-record writes (a person or lead PATCH: failing part of it fails all of it).
+PARTIAL_PATTERN = re.compile(
+    r"^/services/data/v\d+\.\d+/composite/sobjects(/\w+/\w+)?$|^/api/v2/persons/\d+$|^/api/v1/leads/[\w-]+$"
+)
+
+
+def _partial_applies(path: str) -> bool:
+    return path in PARTIAL_PATHS or PARTIAL_PATTERN.match(path) is not None
 
 
 @dataclass(frozen=True)
@@ -86,11 +96,11 @@ class Chaos:
     def _next_kind(self, path: str) -> str | None:
         """The next kind from a shuffled bag of all kinds, so that every kind comes up within a few
         faults; partial waits in the bag for a batch write."""
-        applicable = [k for k in self._bag if k != "partial" or path in PARTIAL_PATHS]
+        applicable = [k for k in self._bag if k != "partial" or _partial_applies(path)]
         if not applicable:
             self._bag = list(self._settings.kinds)
             self._random.shuffle(self._bag)
-            applicable = [k for k in self._bag if k != "partial" or path in PARTIAL_PATHS]
+            applicable = [k for k in self._bag if k != "partial" or _partial_applies(path)]
             if not applicable:
                 return None
         kind = applicable[0]
@@ -139,11 +149,21 @@ class Chaos:
 
 
 def _partial(app: VendorApp, req: Request, rng: Random) -> Response:
-    """Apply a random part of a HubSpot batch write; answer the rest as per-input errors (207)."""
+    """Apply a random part of a batch write and fail the rest, as the vendor fails one record:
+    HubSpot answers 207 with per-input errors; Salesforce's sObject Collections (allOrNone
+    false) a result per record, some `success: false` (UNABLE_TO_LOCK_ROW, which Salesforce
+    documents as retriable). A write of one record (Pipedrive has no batch) fails whole (429)."""
     try:
         body = json.loads(req.body or b"{}")
+    except ValueError:
+        return app.handle(req)
+    if app.vendor == "salesforce" and isinstance(body, dict) and "records" in body:
+        return _salesforce_partial(app, req, body, rng)
+    if app.vendor == "pipedrive" and req.method in ("PATCH", "POST", "PUT"):
+        return app.fault(429, req)
+    try:
         inputs = body["inputs"]
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return app.handle(req)  # not a batch body: let the app reject it as HubSpot would
     if not isinstance(inputs, list) or len(inputs) < 2:
         return app.fault(429, req)  # one input: failing part of it fails all of it
@@ -158,6 +178,36 @@ def _partial(app: VendorApp, req: Request, rng: Random) -> Response:
         {**resp.body, "numErrors": len(errors), "errors": errors},
         dict(resp.headers),
     )
+
+
+def _salesforce_partial(
+    app: VendorApp, req: Request, body: dict[str, Any], rng: Random
+) -> Response:
+    records = body["records"]
+    if not isinstance(records, list) or len(records) < 2 or body.get("allOrNone") is not False:
+        return app.fault(503, req)  # one record, or all-or-none: failing part fails all
+    rejected = set(rng.sample(range(len(records)), rng.randint(1, len(records) - 1)))
+    kept = [record for i, record in enumerate(records) if i not in rejected]
+    resp = app.handle(replace(req, body=json.dumps({**body, "records": kept}).encode()))
+    if resp.status != 200 or not isinstance(resp.body, list) or len(resp.body) != len(kept):
+        return resp
+    applied = iter(resp.body)
+    results = [
+        {
+            "success": False,
+            "errors": [
+                {
+                    "statusCode": "UNABLE_TO_LOCK_ROW",
+                    "message": "unable to obtain exclusive access to this record or 1 records",
+                    "fields": [],
+                }
+            ],
+        }
+        if i in rejected
+        else next(applied)
+        for i in range(len(records))
+    ]
+    return Response(200, results, dict(resp.headers))
 
 
 def _input_error(item: Any) -> dict[str, Any]:

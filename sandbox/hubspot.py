@@ -93,6 +93,16 @@ CONTACTS = "/crm/v3/objects/contacts"
 SEARCH_PATH = f"{CONTACTS}/search"
 OWNERS = "/crm/v3/owners"
 PROPERTIES = "/crm/v3/properties/contacts"
+CREATED_PROPERTIES = "hubspot.created_properties"  # sandbox meta key: a fresh portal's creations
+# Which field types each property type takes (HubSpot's properties API rejects other pairs).
+_FIELD_TYPES = {
+    "string": ("text", "textarea", "phonenumber", "html", "file"),
+    "number": ("number", "calculation_equation"),
+    "datetime": ("date",),
+    "date": ("date",),
+    "enumeration": ("select", "radio", "checkbox", "booleancheckbox", "calculation_equation"),
+    "bool": ("booleancheckbox",),
+}
 ACCOUNT_DETAILS = "/account-info/v3/details"
 DEALS = "/crm/v3/objects/deals"
 GDPR_DELETE = f"{CONTACTS}/gdpr-delete"
@@ -360,11 +370,19 @@ class HubSpotApp(VendorApp):
             return self._owner(path.rsplit("/", 1)[1]) if get else _not_allowed()
         if path == PROPERTIES:
             if get:
-                return Response(200, {"results": [_property_def(p) for p in CONTACT_PROPERTIES]})
+                missing = self._uncreated()
+                return Response(
+                    200,
+                    {
+                        "results": [
+                            _property_def(p) for p in CONTACT_PROPERTIES if p.name not in missing
+                        ]
+                    },
+                )
             return self._create_property(self._body(req)) if post else _not_allowed()
         if path.startswith(PROPERTIES + "/") and path.count("/") == 5 and get:
             prop = PROPERTIES_BY_NAME.get(path.rsplit("/", 1)[1])
-            if prop is None:
+            if prop is None or prop.name in self._uncreated():
                 return error(
                     404, f"Unable to find property {path.rsplit('/', 1)[1]}", "OBJECT_NOT_FOUND"
                 )
@@ -501,12 +519,13 @@ class HubSpotApp(VendorApp):
             props = item.get("properties", {})
             if not isinstance(props, dict):
                 raise _invalid("Invalid input JSON: properties must be an object")
+        missing = self._uncreated()
         unknown = sorted(
             {
                 n
                 for item in inputs
                 for n in item.get("properties", {})
-                if n not in PROPERTIES_BY_NAME
+                if n not in PROPERTIES_BY_NAME or n in missing
             }
         )
         if unknown:
@@ -978,16 +997,256 @@ class HubSpotApp(VendorApp):
                 return Response(200, _owner_json(owner))
         return error(404, f"Owner {owner_id} not found", "OBJECT_NOT_FOUND")
 
+    # ------------------------------------------------------------------ merges
+
+    def _merge_request(self, body: dict[str, Any]) -> Response:
+        """POST /crm/v3/objects/contacts/merge: both ids required, as strings of digits."""
+        ids = []
+        for name in ("primaryObjectId", "objectIdToMerge"):
+            value = body.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str) or not value.strip():
+                raise _invalid(
+                    f"Invalid input JSON: {name} is required",
+                    errors=[{"message": "must not be null", "in": name}],
+                )
+            ids.append(value.strip())
+        return self.merge(ids[0], ids[1])
+
+    def merge(self, primary_id: str, merged_id: str) -> Response:
+        """Merge two live contacts (an old id of a merged one stands for what it became) into a
+        new contact with a new id; the answer HubSpot gives: 200 with the new contact."""
+        now = self.ctx.clock.now_ms()
+        with self.ctx.store.transaction() as conn:
+            conn.execute(_ALIAS_TABLE)
+            conn.execute(_TOUCH_TABLE)
+            primary, other = (self._live_or_alias(conn, raw) for raw in (primary_id, merged_id))
+            if primary is None or other is None:
+                return error(404, "resource not found", "OBJECT_NOT_FOUND")
+            if primary["id"] == other["id"]:
+                return error(
+                    400, f"Cannot merge contact {primary['id']} into itself", "VALIDATION_ERROR"
+                )
+            new_id = self.ctx.store.next_hubspot_id(conn)
+            values = _merged_values(primary, other)
+            values["hs_object_id"] = str(new_id)
+            values["lastmodifieddate"] = hubspot_time(now)
+            old_ids = (int(primary["id"]), int(other["id"]))
+            # Both leave first: the new contact takes the primary's email, which stays unique.
+            conn.execute("DELETE FROM hs_contacts WHERE id IN (?, ?)", old_ids)
+            conn.execute(
+                f"INSERT INTO hs_contacts ({_CONTACT_COLUMNS}) VALUES "
+                f"({', '.join('?' for _ in range(len(PROPERTY_NAMES) + 1))})",
+                [new_id, *(values[name] for name in PROPERTY_NAMES)],
+            )
+            # Earlier aliases of either contact follow it to the new one, so no chain is left.
+            conn.execute(
+                "UPDATE hs_contact_aliases SET new_id = ? WHERE new_id IN (?, ?)",
+                (new_id, *old_ids),
+            )
+            conn.executemany(
+                "INSERT INTO hs_contact_aliases VALUES (?, ?, ?)",
+                [(old, new_id, now) for old in old_ids],
+            )
+            conn.execute(
+                "UPDATE hs_deals SET contact_id = ? WHERE contact_id IN (?, ?)", (new_id, *old_ids)
+            )
+            # The primary owner's first touch, if still to come, is the new contact's.
+            conn.execute("DELETE FROM hs_first_touch WHERE contact_id = ?", (old_ids[1],))
+            conn.execute(
+                "UPDATE hs_first_touch SET contact_id = ? WHERE contact_id = ?",
+                (new_id, old_ids[0]),
+            )
+            # The new record stands for the person the primary stood for (the world's truth).
+            conn.execute(
+                "INSERT OR IGNORE INTO truth SELECT 'hubspot', ?, person_id FROM truth "
+                "WHERE source = 'hubspot' AND record_id IN (?, ?) "
+                "ORDER BY record_id = ? DESC LIMIT 1",
+                (str(new_id), str(old_ids[0]), str(old_ids[1]), str(old_ids[0])),
+            )
+            row = conn.execute("SELECT * FROM hs_contacts WHERE id = ?", (new_id,)).fetchone()
+        return Response(200, _object(row, list(DEFAULT_RETURNED)))
+
+    def _live_or_alias(self, conn: sqlite3.Connection, raw: str) -> sqlite3.Row | None:
+        row = self._find(conn, raw, None)
+        if row is None and raw.isdigit():
+            row = self._alias_target(conn, int(raw))
+        return row
+
+    @staticmethod
+    def _alias_target(conn: sqlite3.Connection, old_id: int) -> sqlite3.Row | None:
+        """The live contact a merged-away id resolves to, if it was merged away."""
+        conn.execute(_ALIAS_TABLE)
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT c.* FROM hs_contact_aliases a JOIN hs_contacts c ON c.id = a.new_id "
+            "WHERE a.old_id = ?",
+            (old_id,),
+        ).fetchone()
+        return row
+
+    # ------------------------------------------------------------------ archive
+
+    def _batch_archive(self, body: dict[str, Any]) -> Response:
+        """POST /crm/v3/objects/contacts/batch/archive: 204, whatever the ids (HubSpot's docs name
+        no per-input result; an id that is not a live contact is left alone)."""
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            raise _invalid("Invalid input JSON: inputs must be an array")
+        if len(inputs) > BATCH_MAX_INPUTS:
+            raise _invalid(
+                f"Batch input size {len(inputs)} exceeds the limit of {BATCH_MAX_INPUTS} inputs",
+                context={"limit": [str(BATCH_MAX_INPUTS)], "size": [str(len(inputs))]},
+            )
+        if not all(isinstance(item, dict) and "id" in item for item in inputs):
+            raise _invalid("Invalid input JSON: each input needs an id")
+        self.archive([str(item["id"]) for item in inputs])
+        return Response(204)
+
+    def archive(self, contact_ids: list[str]) -> int:
+        """Move the live contacts among `contact_ids` to the recycle bin, stamped now; returns how
+        many moved. Their pending first touches go, and deals stop listing them."""
+        now = self.ctx.clock.now_ms()
+        moved = 0
+        with self.ctx.store.transaction() as conn:
+            conn.execute(_ARCHIVE_TABLE)
+            conn.execute(_TOUCH_TABLE)
+            for raw in contact_ids:
+                row = self._find(conn, raw.strip(), None)
+                if row is None:
+                    continue
+                # An earlier archive of the same id (restored since) is replaced by this one.
+                conn.execute("DELETE FROM hs_contacts_archived WHERE id = ?", (row["id"],))
+                conn.execute(
+                    f"INSERT INTO hs_contacts_archived ({_CONTACT_COLUMNS}, archived_ms) "
+                    f"SELECT {_CONTACT_COLUMNS}, ? FROM hs_contacts WHERE id = ?",
+                    (now, row["id"]),
+                )
+                conn.execute("DELETE FROM hs_contacts WHERE id = ?", (row["id"],))
+                conn.execute("DELETE FROM hs_first_touch WHERE contact_id = ?", (row["id"],))
+                moved += 1
+        return moved
+
+    def restore(self, contact_id: str) -> None:
+        """HubSpot's "Restore records" (a UI action; the API has none): the archived contact comes
+        back under its id, with a new lastmodifieddate. Refused, as HubSpot refuses it, when a
+        live contact holds its email (or its unique lead id), or when it is past the 90 days."""
+        now = self.ctx.clock.now_ms()
+        with self.ctx.store.transaction() as conn:
+            conn.execute(_ARCHIVE_TABLE)
+            row = self._archived_row(conn, int(contact_id), now) if contact_id.isdigit() else None
+            if row is None:
+                raise ValueError(f"contact {contact_id} is not in the recycle bin")
+            clash = self._conflicts(
+                conn,
+                {"email": row["email"], "leadflow_lead_id": row["leadflow_lead_id"]},
+                None,
+                contact_id,
+            )
+            if clash is not None:
+                raise ValueError(
+                    f"contact {contact_id} cannot be restored: a live contact "
+                    f"({clash['context']['existingId'][0]}) holds its email or lead id"
+                )
+            conn.execute(
+                f"INSERT INTO hs_contacts ({_CONTACT_COLUMNS}) "
+                f"SELECT {_CONTACT_COLUMNS} FROM hs_contacts_archived WHERE id = ?",
+                (row["id"],),
+            )
+            conn.execute("DELETE FROM hs_contacts_archived WHERE id = ?", (row["id"],))
+            conn.execute(
+                "UPDATE hs_contacts SET lastmodifieddate = ? WHERE id = ?",
+                (hubspot_time(now), row["id"]),
+            )
+
+    @staticmethod
+    def _archived_row(conn: sqlite3.Connection, contact_id: int, now: int) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT * FROM hs_contacts_archived WHERE id = ? AND archived_ms >= ?",
+            (contact_id, now - ARCHIVE_KEPT_MS),
+        ).fetchone()
+        return row
+
+    def _purge_archived(self, conn: sqlite3.Connection, raw: str, id_prop: str | None) -> bool:
+        """Delete an archived contact for good (GDPR delete): by id, or by its unique property."""
+        conn.execute(_ARCHIVE_TABLE)
+        if id_prop in (None, "hs_object_id"):
+            if not raw.isdigit():
+                return False
+            where, key = "id = ?", str(int(raw))
+        else:
+            where, key = f"{id_prop} = ?", _norm_email(raw) if id_prop == "email" else raw
+        gone = conn.execute(f"DELETE FROM hs_contacts_archived WHERE {where}", (key,))
+        return gone.rowcount > 0
+
+    def _list_archived(self, req: Request) -> Response:
+        """GET /crm/v3/objects/contacts?archived=true: the recycle bin by id, `after` the last id
+        seen, with `archivedAt`; what is past HubSpot's 90 days is gone."""
+        limit = _int(req.param("limit") or LIST_MAX_LIMIT // 10, "limit")
+        if limit < 1 or limit > LIST_MAX_LIMIT:
+            raise _invalid(f"limit must be between 1 and {LIST_MAX_LIMIT} (got {limit})")
+        after = _int(req.param("after") or 0, "after")
+        props = _requested(_csv(req))
+        with self.ctx.store.read() as conn:
+            conn.execute(_ARCHIVE_TABLE)
+            rows = conn.execute(
+                "SELECT * FROM hs_contacts_archived WHERE id > ? AND archived_ms >= ? "
+                "ORDER BY id LIMIT ?",
+                (after, self.ctx.clock.now_ms() - ARCHIVE_KEPT_MS, limit + 1),
+            ).fetchall()
+        out: dict[str, Any] = {"results": [_archived_object(r, props) for r in rows[:limit]]}
+        if len(rows) > limit:
+            nxt = str(rows[limit - 1]["id"])
+            query = urlencode({"archived": "true", "after": nxt, "limit": limit})
+            out["paging"] = {"next": {"after": nxt, "link": f"{req.base_url}{CONTACTS}?{query}"}}
+        return Response(200, out)
+
+    def _uncreated(self) -> frozenset[str]:
+        """The custom properties a fresh portal lacks until the properties API creates them."""
+        if not self.ctx.knobs.hubspot_fresh_portal:
+            return frozenset()
+        with self.ctx.store.read() as conn:
+            created = json.loads(self.ctx.store.meta_get(conn, CREATED_PROPERTIES) or "[]")
+        return frozenset(p.name for p in CONTACT_PROPERTIES if p.custom) - set(created)
+
     def _create_property(self, body: dict[str, Any]) -> Response:
-        name = body.get("name")
-        if name in PROPERTIES_BY_NAME:
+        """POST /crm/v3/properties/contacts: name, label, type, fieldType and groupName are
+        required, and the type must go with the field type, as HubSpot checks them."""
+        missing_fields = [
+            f for f in ("name", "label", "type", "fieldType", "groupName") if not body.get(f)
+        ]
+        if missing_fields:
+            return error(
+                400,
+                "Invalid input JSON on line 1: missing required properties "
+                + ", ".join(missing_fields),
+                "VALIDATION_ERROR",
+            )
+        name, kind, field_type = body["name"], body["type"], body["fieldType"]
+        if field_type not in _FIELD_TYPES.get(kind, ()):
+            return error(
+                400,
+                f"Property type {kind!r} cannot be used with field type {field_type!r}",
+                "VALIDATION_ERROR",
+            )
+        prop = PROPERTIES_BY_NAME.get(name)
+        if prop is not None and name not in self._uncreated():
             return error(409, f"Property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS")
-        # The sandbox's property set is fixed; creating others is not simulated.
-        return error(
-            400,
-            f"The sandbox serves a fixed set of contact properties; {name!r} is not one of them.",
-            "VALIDATION_ERROR",
-        )
+        if prop is None or not prop.custom or prop.type != kind:
+            # The sandbox's property set is fixed; creating others is not simulated.
+            return error(
+                400,
+                f"The sandbox serves a fixed set of contact properties; {name!r} of type "
+                f"{kind!r} is not one of them.",
+                "VALIDATION_ERROR",
+            )
+        with self.ctx.store.transaction() as conn:
+            created = json.loads(self.ctx.store.meta_get(conn, CREATED_PROPERTIES) or "[]")
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                (CREATED_PROPERTIES, json.dumps(sorted({*created, name}))),
+            )
+        return Response(201, _property_def(prop))
 
 
 # --------------------------------------------------------------------------- helpers

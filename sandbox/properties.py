@@ -229,6 +229,9 @@ CONTACT_PROPERTIES: tuple[ContactProperty, ...] = (
     ContactProperty(
         "leadflow_nurture_track", "LeadFlow nurture track", "string", "leadflow", custom=True
     ),
+    ContactProperty(
+        "leadflow_model_version", "LeadFlow model version", "string", "leadflow", custom=True
+    ),
 )
 
 PROPERTIES_BY_NAME: dict[str, ContactProperty] = {p.name: p for p in CONTACT_PROPERTIES}

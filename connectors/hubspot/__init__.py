@@ -6,19 +6,24 @@ Public API: `STREAMS`, `open_client`, `pull`, `parse_contact`, `push_contacts`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 
 from connectors.http import ApiClient, ConnectorError, FatalError, RetriableError
 from connectors.hubspot import client as hubspot_client
 from connectors.hubspot import models, settings
-from connectors.hubspot.models import PushOutcome, SyncRow, parse_contact
+from connectors.hubspot.models import parse_contact
 from connectors.streams import Page, PullWindow, Stream
+from connectors.sync import PushOutcome, SyncRow
 from leadflow.config import HubSpotDestinationConfig, HubSpotSourceConfig
+
+log = logging.getLogger("leadflow.connectors.hubspot")
 
 __all__ = [
     "STREAMS",
     "PushOutcome",
     "SyncRow",
+    "ensure_properties",
     "open_client",
     "parse_contact",
     "partitions",
@@ -101,6 +106,36 @@ def pull(
     if stream == "owners":
         return hubspot_client.list_owners(client)
     raise ValueError(f"hubspot has no stream {stream!r}")
+
+
+def ensure_properties(client: ApiClient, *, create: bool = True) -> list[str]:
+    """Make sure the portal has LeadFlow's custom contact properties before a push writes them:
+    the ones missing are created through the properties API (one POST each; a 409 means another
+    process made it meanwhile). With `create` false, a missing one stops the push with an error
+    naming it. Returns the names created."""
+    body = client.get_json(settings.PROPERTIES, params={"archived": "false"})
+    results = body.get("results") if isinstance(body, dict) else None
+    present = {str(p.get("name")) for p in results or [] if isinstance(p, dict)}
+    missing = [d for d in settings.CUSTOM_PROPERTIES if d["name"] not in present]
+    if missing and not create:
+        raise FatalError(
+            "hubspot",
+            "the portal has no contact property "
+            + ", ".join(str(d["name"]) for d in missing)
+            + "; create them (connectors/hubspot/README.md) or set create_properties: true",
+            category="MISSING_PROPERTY",
+        )
+    created = []
+    for definition in missing:
+        try:
+            client.post_json(settings.PROPERTIES, dict(definition))
+        except FatalError as exc:
+            if exc.status != 409:
+                raise
+        created.append(str(definition["name"]))
+    if created:
+        log.info("hubspot: created contact properties %s", ", ".join(created))
+    return created
 
 
 # Per-input error categories of a 207 that say "not now" rather than "never": resent next run.

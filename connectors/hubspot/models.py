@@ -4,10 +4,9 @@ lead-to-account matching, dedupe/accounts.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from connectors.records import SourceRecord, flag, text
+from connectors.records import SourceRecord, flag, scalar_text, text
 from connectors.streams import parse_timestamp
 
 
@@ -110,32 +109,3 @@ def _email_status(props: dict[str, Any], name: str, value: bool | None) -> bool 
     if name not in props:
         return None
     return bool(value)
-
-
-@dataclass(frozen=True)
-class SyncRow:
-    """One row of marts.sync_hubspot__contacts: the exact write for one lead."""
-
-    lead_id: str
-    operation: str  # update | upsert
-    object_id: str | None  # the contact id, for update
-    id_property: str | None  # email | leadflow_lead_id, for upsert
-    id_value: str | None
-    properties: dict[str, str]  # null columns are left out: HubSpot keeps what it has
-
-    def request_input(self) -> dict[str, Any]:
-        if self.operation == "update":
-            return {"id": self.object_id, "properties": self.properties}
-        return {"idProperty": self.id_property, "id": self.id_value, "properties": self.properties}
-
-
-@dataclass(frozen=True)
-class PushOutcome:
-    lead_id: str
-    operation: str
-    ok: bool
-    object_id: str | None = None  # the contact's id in HubSpot, when acknowledged
-    http_status: int | None = None
-    category: str = ""
-    message: str = ""
-    retriable: bool = False

@@ -97,8 +97,33 @@ OWNED_PROPERTIES: tuple[str, ...] = (
     "leadflow_temperature",
     "leadflow_reasons",
     "leadflow_nurture_track",  # routing/nurture.py: the open track, '' once the lead left it
+    "leadflow_model_version",  # the scoring model that gave the score
     "hs_lead_status",  # routing/recycle.py: BAD_TIMING / UNQUALIFIED; sent only when recycled
 )
+
+# The custom contact properties LeadFlow writes, as the properties API creates them (POST
+# /crm/v3/properties/contacts) in a portal that lacks them. In the standard "contactinformation"
+# group, which every portal has.
+PROPERTIES = "/crm/v3/properties/contacts"
+CUSTOM_PROPERTIES: tuple[dict[str, object], ...] = tuple(
+    {"groupName": "contactinformation", **definition}
+    for definition in (
+        {"name": "leadflow_lead_id", "label": "LeadFlow lead ID", "type": "string",
+         "fieldType": "text", "hasUniqueValue": True},
+        {"name": "leadflow_score", "label": "LeadFlow score", "type": "number",
+         "fieldType": "number"},
+        {"name": "leadflow_grade", "label": "LeadFlow grade", "type": "string",
+         "fieldType": "text"},
+        {"name": "leadflow_temperature", "label": "LeadFlow temperature", "type": "string",
+         "fieldType": "text"},
+        {"name": "leadflow_reasons", "label": "LeadFlow reasons", "type": "string",
+         "fieldType": "textarea"},
+        {"name": "leadflow_nurture_track", "label": "LeadFlow nurture track", "type": "string",
+         "fieldType": "text"},
+        {"name": "leadflow_model_version", "label": "LeadFlow model version", "type": "string",
+         "fieldType": "text"},
+    )
+)  # fmt: skip
 IDENTITY_PROPERTIES: tuple[str, ...] = (
     "email",
     "firstname",

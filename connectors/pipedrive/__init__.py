@@ -3,12 +3,12 @@ back (reverse ETL).
 
 Public API: `STREAMS`, `open_client`, `partitions`, `pull`, `parse_person`, `parse_lead`,
 `is_archived`, `custom_field_keys`, `update_persons`, `update_leads`, `MissingCustomFields`,
-`WriteOutcome`.
+`WriteOutcome`, `push_persons`, `SYNC_FIELDS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 from connectors.http import ApiClient
 from connectors.pipedrive import client as pipedrive_client
@@ -21,10 +21,12 @@ from connectors.pipedrive.client import (
 )
 from connectors.pipedrive.models import WriteOutcome, is_archived, parse_lead, parse_person
 from connectors.streams import Page, PullWindow, Stream
+from connectors.sync import PushOutcome, SyncRow
 from leadflow.config import PipedriveDestinationConfig, PipedriveSourceConfig
 
 __all__ = [
     "STREAMS",
+    "SYNC_FIELDS",
     "MissingCustomFields",
     "WriteOutcome",
     "custom_field_keys",
@@ -34,6 +36,7 @@ __all__ = [
     "parse_person",
     "partitions",
     "pull",
+    "push_persons",
     "update_leads",
     "update_persons",
 ]
@@ -93,3 +96,61 @@ def pull(
     if stream == "users":
         return pipedrive_client.users_page(client)
     raise ValueError(f"pipedrive has no stream {stream!r}")
+
+
+# --------------------------------------------------------------------------- reverse ETL
+
+# marts.sync_pipedrive__persons columns -> the person fields they fill (names in Pipedrive).
+SYNC_FIELDS: dict[str, str] = {
+    "leadflow_score": settings.SCORE_FIELD,
+    "leadflow_grade": settings.GRADE_FIELD,
+    "leadflow_temperature": settings.TEMPERATURE_FIELD,
+    "leadflow_reasons": settings.REASONS_FIELD,
+    "leadflow_lead_id": settings.LEAD_ID_FIELD,
+}
+
+
+def push_persons(
+    client: ApiClient, rows: Sequence[SyncRow], field_keys: Mapping[str, str]
+) -> list[PushOutcome]:
+    """Write rows of marts.sync_pipedrive__persons (all `update`, by person id): owner_id and
+    LeadFlow's person fields, whose company-specific keys `field_keys` gives
+    (`custom_field_keys`). One outcome per row."""
+    written = update_persons(
+        client,
+        [
+            {
+                "id": row.object_id,
+                **{SYNC_FIELDS.get(k, k): _typed(k, v) for k, v in row.properties.items()},
+            }
+            for row in rows
+        ],
+        field_keys,
+    )
+    return [
+        PushOutcome(
+            row.lead_id,
+            row.operation,
+            ok=result.success,
+            object_id=result.id,
+            http_status=result.http_status,
+            category="" if result.success else ("RETRIABLE" if result.retriable else "REJECTED"),
+            message=result.error,
+            retriable=result.retriable,
+        )
+        for row, result in zip(rows, written, strict=True)
+    ]
+
+
+def _typed(column: str, value: str) -> str | int | float:
+    """Sync rows carry text; Pipedrive wants owner_id as an integer and a Numerical field as a
+    number (its API answers 400 to "87")."""
+    if column == "owner_id" and value.isdigit():
+        return int(value)
+    if column == "leadflow_score":
+        try:
+            number = float(value)
+        except ValueError:
+            return value  # Pipedrive rejects it, and the row is dead-lettered with the reason
+        return int(number) if number.is_integer() else number
+    return value

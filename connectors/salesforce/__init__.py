@@ -3,14 +3,14 @@
 
 Public API: `STREAMS`, `open_client`, `partitions`, `pull`, `parse_lead`, `parse_contact`,
 `is_deleted`, `merged_into`, `update_records`, `upsert_records`, `missing_custom_fields`,
-`RequestLimitExceeded`, `WriteOutcome`.
+`RequestLimitExceeded`, `WriteOutcome`, `push_records`, `check_custom_fields`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from connectors.http import ApiClient
+from connectors.http import ApiClient, FatalError
 from connectors.salesforce import client as salesforce_client
 from connectors.salesforce import models, settings
 from connectors.salesforce.client import (
@@ -27,12 +27,14 @@ from connectors.salesforce.models import (
     parse_lead,
 )
 from connectors.streams import Page, PullWindow, Stream
+from connectors.sync import PushOutcome, SyncRow
 from leadflow.config import SalesforceDestinationConfig, SalesforceSourceConfig
 
 __all__ = [
     "STREAMS",
     "RequestLimitExceeded",
     "WriteOutcome",
+    "check_custom_fields",
     "is_deleted",
     "merged_into",
     "missing_custom_fields",
@@ -41,6 +43,7 @@ __all__ = [
     "parse_lead",
     "partitions",
     "pull",
+    "push_records",
     "update_records",
     "upsert_records",
 ]
@@ -96,3 +99,67 @@ def pull(
         raise ValueError(f"salesforce has no stream {stream!r}")
     sobject, fields = settings.STREAM_OBJECTS[stream]
     return salesforce_client.query_all(client, sobject, fields, window.since, config.api_version)
+
+
+# --------------------------------------------------------------------------- reverse ETL
+
+
+def check_custom_fields(client: ApiClient, sobjects: Sequence[str], api_version: str) -> None:
+    """Stop the push with one clear error when an object lacks a LeadFlow field (custom fields
+    are created in Setup, not through the REST API this push uses)."""
+    for sobject in sobjects:
+        missing = missing_custom_fields(client, sobject, api_version=api_version)
+        if missing:
+            raise FatalError(
+                "salesforce",
+                f"{sobject} has no updateable field {', '.join(missing)}; create them in Setup > "
+                f"Object Manager > {sobject} > Fields & Relationships (connectors/salesforce/README.md)",
+                category="MISSING_CUSTOM_FIELD",
+            )
+
+
+def push_records(
+    client: ApiClient,
+    rows: Sequence[SyncRow],
+    *,
+    batch_size: int = settings.COLLECTION_MAX_RECORDS,
+    api_version: str = settings.DEFAULT_API_VERSION,
+) -> list[PushOutcome]:
+    """Write rows of marts.sync_salesforce__records: `update` rows by Id onto their object
+    (Lead or Contact), `upsert` rows as Leads matched on LeadFlow_Lead_Id__c. sObject Collections
+    of at most 200, allOrNone false, `Sforce-Auto-Assign: FALSE`. One outcome per row."""
+    outcomes: list[PushOutcome] = []
+    groups: dict[tuple[str, str], list[SyncRow]] = {}
+    for row in rows:
+        groups.setdefault((row.object_type or "Lead", row.operation), []).append(row)
+    for (sobject, operation), group in groups.items():
+        if operation == "update":
+            written = update_records(
+                client,
+                [{"Id": row.object_id, **row.properties} for row in group],
+                sobject=sobject,
+                batch_size=batch_size,
+                api_version=api_version,
+            )
+        else:
+            written = upsert_records(
+                client,
+                [{settings.EXTERNAL_ID_FIELD: row.id_value, **row.properties} for row in group],
+                sobject=sobject,
+                batch_size=batch_size,
+                api_version=api_version,
+            )
+        outcomes.extend(
+            PushOutcome(
+                row.lead_id,
+                row.operation,
+                ok=result.success,
+                object_id=result.id,
+                http_status=result.http_status,
+                category=result.error_code,
+                message=result.message,
+                retriable=result.retriable,
+            )
+            for row, result in zip(group, written, strict=True)
+        )
+    return outcomes

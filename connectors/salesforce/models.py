@@ -52,6 +52,16 @@ def _bounced(payload: dict[str, Any]) -> bool | None:
     return None
 
 
+# What Salesforce's Web-to-Lead (and LeadFlow's own push, sync_salesforce__records) puts in a
+# required field the person did not give: no value, not a company or a surname.
+NOT_PROVIDED = "[not provided]"
+
+
+def _provided(value: Any) -> str | None:
+    text = scalar_text(value)
+    return None if text is not None and text.strip().lower() == NOT_PROVIDED else text
+
+
 def _common(payload: dict[str, Any], stream: str) -> SourceRecord:
     return SourceRecord(
         source="salesforce",
@@ -62,7 +72,7 @@ def _common(payload: dict[str, Any], stream: str) -> SourceRecord:
         email=scalar_text(payload.get("Email")),
         phone=scalar_text(payload.get("Phone")) or scalar_text(payload.get("MobilePhone")),
         first_name=scalar_text(payload.get("FirstName")),
-        last_name=scalar_text(payload.get("LastName")),
+        last_name=_provided(payload.get("LastName")),
         job_title=scalar_text(payload.get("Title")),
         crm_contact_id=record_id(payload),
         crm_owner_id=scalar_text(payload.get("OwnerId")),
@@ -76,7 +86,7 @@ def _common(payload: dict[str, Any], stream: str) -> SourceRecord:
 def parse_lead(payload: dict[str, Any], partition: str | None = None) -> SourceRecord:
     """A Lead -> SourceRecord. Never raises: an unreadable value is None."""
     record = _common(payload, "leads")
-    record.company = scalar_text(payload.get("Company"))
+    record.company = _provided(payload.get("Company"))
     record.country = scalar_text(payload.get("Country"))
     record.industry = scalar_text(payload.get("Industry"))
     record.employees = scalar_text(payload.get("NumberOfEmployees"))

@@ -13,10 +13,10 @@ from connectors import hubspot, meta
 from connectors.http import ApiClient, AuthError
 from connectors.hubspot import client as hubspot_client
 from connectors.hubspot import settings as hubspot_settings
-from connectors.hubspot.models import PushOutcome, SyncRow
 from connectors.meta import client as meta_client
 from connectors.reverse_etl import push_changed
 from connectors.streams import Page, PullWindow, parse_timestamp
+from connectors.sync import PushOutcome, SyncRow
 from connectors.typeform import client as typeform_client
 from leadflow.config import HttpSettings
 from leadflow.landing import land, read_cursor

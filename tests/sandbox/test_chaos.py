@@ -167,3 +167,28 @@ def test_control_endpoint_sets_and_rejects(sb: Sandbox) -> None:
     for bad in ({"rate": 2}, {"rate": 0.1, "kinds": ["flood"]}, {"rate": "x"}):
         resp = requests.post(url, data=json.dumps(bad), timeout=5)
         assert resp.status_code == 400, bad
+
+
+def test_partial_on_salesforce_collections_fails_some_records_as_salesforce_does() -> None:
+    from pydantic import SecretStr
+
+    from connectors.salesforce import client as sf_client
+
+    token = "chaos-sf-token"
+    with Sandbox(seed=4, leads=60, tokens={"salesforce": token}, now=NOW) as sandbox:
+        org = sandbox._apps["salesforce"].org  # type: ignore[attr-defined]
+        ids = [r["Id"] for r in org.records("Lead")[:10]]
+        assert len(ids) == 10
+        sandbox.set_chaos(1.0, kinds=("partial",), seed=3, vendors=("salesforce",))
+        client = sf_client.make_client(sandbox.urls["salesforce"], SecretStr(token))
+        # WHEN ten Leads are updated in one sObject Collections request (allOrNone false)
+        outcomes = sf_client.update_records(
+            client, [{"Id": i, "LeadFlow_Grade__c": "Z"} for i in ids], sobject="Lead"
+        )
+        sandbox.set_chaos(0)
+    # THEN some were applied and the others failed as a locked row does: retriable, not applied
+    failed = [o for o in outcomes if not o.success]
+    assert 0 < len(failed) < 10
+    assert all(o.error_code == "UNABLE_TO_LOCK_ROW" and o.retriable for o in failed)
+    grades = {i: org.get(i)["LeadFlow_Grade__c"] for i in ids}
+    assert {o.key for o in outcomes if o.success} == {i for i, g in grades.items() if g == "Z"}

@@ -266,6 +266,9 @@ def test_parse_lead_maps_every_field() -> None:
         "bounced": False,
         "is_test": None,
         "deleted_at_source": False,
+        "crm_merged_ids": (),
+        "location": None,
+        "unreadable": None,
     }
 
 
@@ -374,3 +377,14 @@ def test_a_deleted_or_merged_record_says_so() -> None:
     # THEN both are flagged for validation to quarantine; a live one is not
     assert (deleted.deleted_at_source, merged.deleted_at_source) == (True, True)
     assert salesforce.parse_lead(LEAD, None).deleted_at_source is False
+
+
+@pytest.mark.parametrize("placeholder", ["[not provided]", "[Not Provided] ", "[NOT PROVIDED]"])
+def test_web_to_leads_placeholder_reads_as_no_value(placeholder: str) -> None:
+    # Salesforce's Web-to-Lead (and LeadFlow's own upsert) fills required LastName and Company
+    # with "[not provided]"; that is not a surname or a company the person gave.
+    record = salesforce.parse_lead({**LEAD, "LastName": placeholder, "Company": placeholder}, None)
+    assert (record.last_name, record.company) == (None, None)
+    assert salesforce.parse_lead({**LEAD, "Company": "Not Provided Ltd"}, None).company == (
+        "Not Provided Ltd"
+    )

@@ -56,6 +56,17 @@ recycling_latest as (
 
 ),
 
+live_contacts as (
+
+    -- the lead's HubSpot contact: its first, among those HubSpot still has (not archived, not
+    -- merged into another: a merge makes a new contact that lists the old ids)
+    {{ crm_target_records(
+        'hubspot', ['contacts'],
+        'coalesce(records.record_created_at, records.first_seen_at), records.record_id'
+    ) }}
+
+),
+
 pushed_contacts as (
 
     -- contacts a previous push created: updated by id until the pull brings them back
@@ -73,13 +84,16 @@ targets as (
 
     select
         leads.*,
-        coalesce(leads.hubspot_contact_id, pushed_contacts.contact_id) as target_contact_id,
+        coalesce(live_contacts.record_id, pushed_contacts.contact_id) as target_contact_id,
         nurture_latest.nurture_track,
         nurture_latest.is_open as is_in_nurture,
         recycling_latest.recycle_action,
         recycling_latest.crm_lead_status
 
     from leads
+    left join live_contacts
+        on live_contacts.lead_id = leads.lead_id
+        and live_contacts.record_rank = 1
     left join pushed_contacts
         on pushed_contacts.lead_id = leads.lead_id
     left join nurture_latest
@@ -137,6 +151,7 @@ payloads as (
                 when nurture_track is not null then ''
             end as varchar
         ) as leadflow_nurture_track,
+        cast(model_version as varchar) as leadflow_model_version,
         -- set by the recycle flow (BAD_TIMING / UNQUALIFIED); otherwise the CRM's own value stands
         cast(crm_lead_status as varchar) as hs_lead_status
 
