@@ -334,6 +334,9 @@ def push(
         _fail(f"no enabled CRM destination {destination!r}; enabled: {', '.join(known) or 'none'}")
     try:
         result = pipeline.push_crms(settings, "dry-run", utcnow(), dry_run=True, only=destination)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
     except Exception as exc:
         _fail_if_warehouse_locked(settings, exc)
         raise
@@ -767,7 +770,8 @@ def sandbox_serve(
         int, typer.Option("--chaos-seed", help="Seed of the faults' draw (reproducible runs)")
     ] = 0,
 ) -> None:
-    """Serve the vendor sandboxes (HubSpot, Meta, Typeform, Apollo, Slack, SMTP) on the configured
+    """Serve the vendor sandboxes (HubSpot, Meta, Typeform, Salesforce, LinkedIn, Pipedrive,
+    Google Ads, Lemlist, Apollo, Slack, SMTP) on the configured
     ports until Ctrl-C; with --chaos-rate, a share of their requests fail as the real APIs do."""
     from leadflow.embedded import sandbox_tokens
     from sandbox import serve

@@ -420,64 +420,76 @@ def push_crms(
     return total
 
 
+def owned_fields(name: str) -> tuple[str, ...]:
+    """The fields of a CRM's sync model LeadFlow owns: a change in any is a new push."""
+    from connectors import pipedrive
+    from connectors.salesforce import settings as salesforce_settings
+
+    if name == "hubspot":
+        return hubspot_settings.OWNED_PROPERTIES
+    if name == "salesforce":
+        return ("OwnerId", *salesforce_settings.LEADFLOW_FIELDS)
+    return ("owner_id", *pipedrive.SYNC_FIELDS)
+
+
 def _push_destination(
     settings: Settings, name: str, config: Any, run_id: str, as_of: datetime, dry_run: bool
 ) -> PushResult:
+    with warehouse(settings).connect() as con:
+        schema, table = SYNC_MODELS[name].split(".")
+        if not has_table(con, schema, table):
+            return PushResult()  # no sync has built the payload yet
+        rows = read_sync_rows(con, SYNC_MODELS[name], SYNC_IDENTITY_COLUMNS)
+        options: dict[str, Any] = {
+            "owned_properties": owned_fields(name),
+            "run_id": run_id,
+            "as_of": as_of,
+            "mode": config.mode,
+            "max_attempts": config.max_attempts,
+        }
+        if dry_run:  # no client: a preview needs no token and sends nothing
+            return push_changed(con, name, rows, _no_send, batch_size=1, dry_run=True, **options)
+        client = source_module(name).open_client(config)
+        try:
+            send, batch_size = _sender(name, config, client)
+            return push_changed(con, name, rows, send, batch_size=batch_size, **options)
+        finally:
+            client.close()
+
+
+def _no_send(batch: Sequence[SyncRow]) -> list[PushOutcome]:
+    raise AssertionError("a dry run sends nothing")
+
+
+def _sender(
+    name: str, config: Any, client: ApiClient
+) -> tuple[Callable[[Sequence[SyncRow]], list[PushOutcome]], int]:
+    """How a batch of sync rows reaches `name`, and how many rows go between push-log commits."""
     from connectors import pipedrive, salesforce
-    from connectors.salesforce import settings as salesforce_settings
 
-    client = source_module(name).open_client(config)
-    try:
-        with warehouse(settings).connect() as con:
-            schema, table = SYNC_MODELS[name].split(".")
-            if not has_table(con, schema, table):
-                return PushResult()  # no sync has built the payload yet
-            rows = read_sync_rows(con, SYNC_MODELS[name], SYNC_IDENTITY_COLUMNS)
-            send: Callable[[Sequence[SyncRow]], list[PushOutcome]]
-            if name == "hubspot":
-                owned, batch_size = hubspot_settings.OWNED_PROPERTIES, config.batch_size
+    if name == "hubspot":
+        hubspot.ensure_properties(client, create=config.create_properties)
+        return (lambda batch: hubspot.push_contacts(client, batch, config.batch_size)), int(
+            config.batch_size
+        )
+    if name == "salesforce":
 
-                def send(batch: Sequence[SyncRow]) -> list[PushOutcome]:
-                    return hubspot.push_contacts(client, batch, config.batch_size)
-
-                if not dry_run:
-                    hubspot.ensure_properties(client, create=config.create_properties)
-            elif name == "salesforce":
-                owned = ("OwnerId", *salesforce_settings.LEADFLOW_FIELDS)
-                batch_size = config.batch_size
-
-                def send(batch: Sequence[SyncRow]) -> list[PushOutcome]:
-                    salesforce.check_custom_fields(
-                        client, sorted({r.object_type or "Lead" for r in batch}), config.api_version
-                    )
-                    return salesforce.push_records(
-                        client, batch, batch_size=config.batch_size, api_version=config.api_version
-                    )
-            else:
-                owned = ("owner_id", *pipedrive.SYNC_FIELDS)
-                batch_size = PIPEDRIVE_LOG_BATCH
-                keys: dict[str, str] = {}
-
-                def send(batch: Sequence[SyncRow]) -> list[PushOutcome]:
-                    if not keys:  # asked once, when there is something to write
-                        keys.update(pipedrive.custom_field_keys(client))
-                    return pipedrive.push_persons(client, batch, keys)
-
-            return push_changed(
-                con,
-                name,
-                rows,
-                send,
-                owned_properties=owned,
-                batch_size=batch_size,
-                run_id=run_id,
-                as_of=as_of,
-                mode=config.mode,
-                max_attempts=config.max_attempts,
-                dry_run=dry_run,
+        def to_salesforce(batch: Sequence[SyncRow]) -> list[PushOutcome]:
+            objects = sorted({r.object_type or "Lead" for r in batch})
+            salesforce.check_custom_fields(client, objects, config.api_version)
+            return salesforce.push_records(
+                client, batch, batch_size=config.batch_size, api_version=config.api_version
             )
-    finally:
-        client.close()
+
+        return to_salesforce, int(config.batch_size)
+    keys: dict[str, str] = {}
+
+    def to_pipedrive(batch: Sequence[SyncRow]) -> list[PushOutcome]:
+        if not keys:  # asked once, when there is something to write
+            keys.update(pipedrive.custom_field_keys(client))
+        return pipedrive.push_persons(client, batch, keys)
+
+    return to_pipedrive, PIPEDRIVE_LOG_BATCH
 
 
 def summarize(
