@@ -140,28 +140,38 @@ def test_the_gate_accepts_or_quarantines_every_hostile_row_with_a_reason(
     assert len(result.passed) >= 50 and len(result.failed) >= 50
 
 
-def _drawn_twice(strategy: st.SearchStrategy[Any], check: str) -> tuple[str, str]:
-    """Two derandomized draws of 200 payloads, as text (NaN never equals itself), with Hypothesis's
-    warning about the global `random` module turned into an error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", HypothesisDeprecationWarning)
-        first = draw_payloads(strategy, 200, check=check)
-        second = draw_payloads(strategy, 200, check=check)
-    return repr(first), repr(second)
+def _warns_of_global_random(strategy: st.SearchStrategy[Any], check: str, tries: int = 3) -> bool:
+    """Whether drawing 200 payloads makes Hypothesis warn that the global `random` module was
+    used inside a strategy, on every one of `tries` draws. A strategy that calls it warns every
+    time; a background thread of another test that calls it (Prefect's services do) makes any
+    strategy warn now and then, which is not the strategy's doing."""
+    for _ in range(tries):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", HypothesisDeprecationWarning)
+            draw_payloads(strategy, 200, check=check)
+        if not any(
+            issubclass(w.category, HypothesisDeprecationWarning) and "random" in str(w.message)
+            for w in caught
+        ):
+            return False
+    return True
 
 
 @pytest.mark.parametrize("key", STREAM_KEYS, ids=IDS)
 def test_strategies_draw_only_from_hypothesis(key: tuple[str, str]) -> None:
-    # GIVEN a stream's strategy WHEN it is drawn twice, derandomized
-    first, second = _drawn_twice(PAYLOADS[key], f"reproducible:{key[0]}")
-    # THEN it never touched the global random module (Hypothesis would have warned: an error
-    # here) AND it drew the same payloads, so a failing example found by one run replays
-    assert first == second
+    # GIVEN a stream's strategy WHEN it is drawn, derandomized
+    # THEN it does not use the global random module (Hypothesis warns on every draw that does)
+    assert not _warns_of_global_random(PAYLOADS[key], f"reproducible:{key[0]}")
+    # AND two draws give the same payloads, so a failing example found by one run replays
+    # (as text: NaN never equals itself)
+    first = draw_payloads(PAYLOADS[key], 200, check=f"reproducible:{key[0]}")
+    second = draw_payloads(PAYLOADS[key], 200, check=f"reproducible:{key[0]}")
+    assert repr(first) == repr(second)
 
 
 def test_the_draw_check_catches_the_global_random_module() -> None:
-    # GIVEN a strategy that calls random.random() (the mistake the check above guards against)
+    # GIVEN a strategy that calls random.random() (the mistake the check above guards against;
+    # Hypothesis seeds the global module per example, so only its warning gives it away)
     careless = st.builds(lambda _: {"id": str(random.random())}, st.none())
-    # WHEN it is drawn THEN Hypothesis's warning fails the draw
-    with pytest.raises(HypothesisDeprecationWarning, match="random"):
-        _drawn_twice(careless, "reproducible:self-check")
+    # WHEN it is drawn THEN the check sees the warning on every draw
+    assert _warns_of_global_random(careless, "reproducible:self-check")
