@@ -28,7 +28,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harness import REPO, machine, peak_rss_mb
 from pydantic import SecretStr
@@ -88,12 +88,30 @@ def window_fill(answered: list[float], window_s: float, limit: int) -> float | N
     return round(sum(fills) / len(fills), 3) if fills else None
 
 
+class ServesHubSpot(Protocol):
+    """What `push` needs of a sandbox: a `Sandbox`, or bench/scale.py's one in another process."""
+
+    @property
+    def urls(self) -> dict[str, str]: ...
+
+    @property
+    def request_log(self) -> list[tuple[str, str, str, int]]: ...
+
+    def clear_request_log(self) -> None: ...
+
+
 def push(
-    sb: Sandbox, warehouse: Warehouse, batch: list[SyncRow], batch_size: int, run_id: str
+    sb: ServesHubSpot,
+    warehouse: Warehouse,
+    batch: list[SyncRow],
+    batch_size: int,
+    run_id: str,
+    token: str = TOKEN,
 ) -> dict[str, Any]:
-    """One push through the pipeline's own code, timed, with what the sandbox saw."""
+    """One push through the pipeline's own code, timed, with what the sandbox saw; `token` is the
+    HubSpot token the sandbox accepts."""
     sb.clear_request_log()
-    client = make_client(sb.urls["hubspot"], SecretStr(TOKEN))
+    client = make_client(sb.urls["hubspot"], SecretStr(token))
     answered: list[float] = []
 
     def send(chunk: list[SyncRow]) -> Any:
