@@ -61,6 +61,10 @@ ConfigOption = Annotated[
         "--config", "-c", help="leadflow.yml to use (default: ./leadflow.yml or $LEADFLOW_CONFIG)"
     ),
 ]
+DestinationOption = Annotated[
+    str | None,
+    typer.Option("--destination", help="One CRM: hubspot, salesforce or pipedrive"),
+]
 
 
 def _fail(message: str) -> None:
@@ -316,9 +320,7 @@ def push(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would be sent; send and write nothing")
     ] = False,
-    destination: Annotated[
-        str | None, typer.Option("--destination", help="One CRM: hubspot, salesforce or pipedrive")
-    ] = None,
+    destination: DestinationOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Preview the reverse-ETL push from the sync_ models the last run built (see
@@ -360,9 +362,7 @@ def push(
 @app.command(name="dead-letters")
 def dead_letters(
     config: ConfigOption = None,
-    destination: Annotated[
-        str | None, typer.Option("--destination", help="One CRM: hubspot, salesforce or pipedrive")
-    ] = None,
+    destination: DestinationOption = None,
     requeue: Annotated[
         bool,
         typer.Option("--requeue", help="Send the permanent ones again on the next run"),
