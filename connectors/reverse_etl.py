@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -158,8 +158,7 @@ def push_changed(
     if dry_run:
         return result
 
-    for start in range(0, len(pending), batch_size):
-        chunk = pending[start : start + batch_size]
+    for chunk in _batches(pending, batch_size):
         _log_sent(con, destination, chunk, run_id, as_of)
         outcomes = send([row for row, _ in chunk])
         crash_point("push:answered")
@@ -174,6 +173,21 @@ def push_changed(
             result.changed,
         )
     return result
+
+
+def _batches(
+    pending: Sequence[tuple[SyncRow, str]], batch_size: int
+) -> Iterator[list[tuple[SyncRow, str]]]:
+    """Batches of `batch_size` rows that share one operation and object type: a destination
+    writes each kind with its own request (HubSpot batch/update vs batch/upsert, a Salesforce
+    collection per sObject), so a mixed batch would leave as two half-full requests and halve
+    what the API's rate limit carries."""
+    kinds: dict[tuple[str, str], list[tuple[SyncRow, str]]] = {}
+    for item in pending:
+        kinds.setdefault((item[0].operation, item[0].object_type or ""), []).append(item)
+    for group in kinds.values():
+        for start in range(0, len(group), batch_size):
+            yield group[start : start + batch_size]
 
 
 def _log_run(

@@ -151,6 +151,35 @@ def test_each_push_leaves_one_push_runs_row_and_update_mode_creates_nothing(
     ]
 
 
+def test_interleaved_updates_and_creates_leave_as_full_requests_of_one_kind(
+    sb: Sandbox, con: duckdb.DuckDBPyConnection
+) -> None:
+    # GIVEN 100 leads HubSpot has (updates) and 100 it lacks (upserts), interleaved, as the sync
+    # model's order mixes them
+    client = client_for(sb)
+    known = new_contacts(100, prefix="mix-known")
+    push(con, known, client, "m1")
+    ids = dict(con.execute("select lead_id, destination_record_id from ops.push_state").fetchall())
+    updates = [
+        SyncRow(
+            r.lead_id, "update", ids[r.lead_id], None, None, {**r.properties, "leadflow_score": "7"}
+        )
+        for r in known
+    ]
+    creates = new_contacts(100, prefix="mix-new")
+    rows = [row for pair in zip(updates, creates, strict=True) for row in pair]
+    sb.clear_request_log()
+    # WHEN they are pushed in batches of 100
+    result = push(con, rows, client, "m2")
+    # THEN two requests carry them, one batch/update and one batch/upsert of 100 each, not four
+    # half-full ones
+    assert result.pushed == 200
+    writes = [path for _, method, path, _ in sb.request_log if method == "POST"]
+    assert sorted(writes) == sorted(
+        [hubspot_settings.BATCH_UPDATE_CONTACTS, hubspot_settings.BATCH_UPSERT_CONTACTS]
+    )
+
+
 def test_a_failure_that_outlasts_max_attempts_turns_permanent_until_requeued(
     sb: Sandbox, con: duckdb.DuckDBPyConnection
 ) -> None:
