@@ -63,9 +63,23 @@ RECORD_COLUMNS = [
     "intent_event",
     "record_created_at",
     "record_updated_at",
+    "values_changed_at",
     "first_seen_at",
     "run_id",
 ]
+# The golden record's fields (dbt's int_leads_unified survivorship): a new version that changes
+# none of them keeps its record's values_changed_at.
+SURVIVOR_FIELDS = (
+    "email",
+    "phone_e164",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "industry",
+    "employee_band",
+    "country_code",
+)
 
 
 @dataclass
@@ -239,14 +253,22 @@ def _upsert_records(
     frame = passed.copy()
     frame["record_key"] = frame["source"] + ":" + frame["stream"] + ":" + frame["record_id"]
     frame["first_seen_at"] = as_of
+    frame["values_changed_at"] = frame["record_updated_at"]
     frame["run_id"] = run_id
     frame = frame[RECORD_COLUMNS]
+    unchanged = " and ".join(f"n.{c} is not distinct from o.{c}" for c in SURVIVOR_FIELDS)
     with registered(con, "record_rows", frame):
-        # A record seen before keeps the time LeadFlow first saw it: lead ids and merges depend on it.
+        # A record seen before keeps the time LeadFlow first saw it: lead ids and merges depend on
+        # it. A version whose golden-record values are the stored ones keeps when they last changed.
         con.execute(
-            """
+            f"""
             insert into ops.lead_records by name
-            select n.* replace (coalesce(o.first_seen_at, n.first_seen_at) as first_seen_at)
+            select n.* replace (
+                coalesce(o.first_seen_at, n.first_seen_at) as first_seen_at,
+                case when o.record_key is not null and {unchanged}
+                     then coalesce(o.values_changed_at, o.record_updated_at)
+                     else n.values_changed_at end as values_changed_at
+            )
             from record_rows n left join ops.lead_records o using (record_key)
             on conflict (record_key) do update set
             """

@@ -128,6 +128,10 @@ create table if not exists ops.lead_records (
     intent_event      varchar,                -- what a submission of this record's form counts as
     record_created_at timestamp,
     record_updated_at timestamp,
+    -- when the source last changed a value survivorship reads (the golden record's fields): a
+    -- version that only moves record_updated_at (LeadFlow's own push, an edit to another field)
+    -- keeps the previous version's time, so it does not become the "newest" record
+    values_changed_at timestamp,
     first_seen_at     timestamp not null,
     run_id            varchar not null
 );
@@ -688,6 +692,7 @@ class Warehouse:
                 con.execute(statement)
             _migrate_phone_timezones(con)
             _migrate_crm_merged_ids(con)
+            _migrate_values_changed_at(con)
             _migrate_dead_letters(con)
             con.execute(NURTURE_DDL)
             con.execute(MODEL_DDL)
@@ -714,6 +719,16 @@ def _migrate_crm_merged_ids(con: duckdb.DuckDBPyConnection) -> None:
     makes a new contact (a new version the next pull reads), so the column fills as merges come."""
     if "crm_merged_ids" not in table_columns(con, "ops", "lead_records"):
         con.execute("alter table ops.lead_records add column crm_merged_ids varchar")
+
+
+def _migrate_values_changed_at(con: duckdb.DuckDBPyConnection) -> None:
+    """ops.lead_records.values_changed_at, added after the table shipped: a stored record's values
+    are taken to have changed when it was last updated (what survivorship read before)."""
+    if "values_changed_at" in table_columns(con, "ops", "lead_records"):
+        return
+    with transaction(con):
+        con.execute("alter table ops.lead_records add column values_changed_at timestamp")
+        con.execute("update ops.lead_records set values_changed_at = record_updated_at")
 
 
 def _migrate_phone_timezones(con: duckdb.DuckDBPyConnection) -> None:

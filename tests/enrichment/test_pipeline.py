@@ -1,13 +1,19 @@
-"""The enrichment stage's upkeep of ops.lead_records (the staging itself runs in the flow tests)."""
+"""The enrichment stage's upkeep of ops.lead_records (most of the staging runs in the flow tests)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from enrichment.pipeline import backfill_title_attributes
+from connectors import hubspot
+from connectors.streams import Page, PullWindow
+from enrichment.pipeline import backfill_title_attributes, stage_new_versions
+from expectations.gate import Gate
+from leadflow.landing import land
 from leadflow.warehouse import Warehouse
 
 
@@ -59,3 +65,82 @@ def test_a_warehouse_from_before_phone_zones_gains_them_in_place(tmp_path: Path)
             "select record_key, phone_timezone from ops.lead_records order by record_key"
         ).fetchall()
     assert rows == [("a", "America/Los_Angeles"), ("b", None), ("c", None), ("d", None)]
+
+
+def _hubspot_version(modified: str, **properties: str) -> dict[str, Any]:
+    return {
+        "id": "501",
+        "createdAt": "2026-06-01T00:00:00Z",
+        "updatedAt": modified,
+        "properties": {
+            "email": "ana@acme.com",
+            "firstname": "Ana",
+            "company": "Acme",
+            "createdate": "2026-06-01T00:00:00Z",
+            "lastmodifieddate": modified,
+            **properties,
+        },
+    }
+
+
+def _stage_version(con: duckdb.DuckDBPyConnection, payload: dict[str, Any], run: str) -> None:
+    def pages(_window: PullWindow, _partition: str | None) -> Iterator[Page]:
+        yield Page([payload], last=True)
+
+    as_of = datetime(2026, 12, 1, 12, int(run[1:]))
+    stream = hubspot.STREAMS["contacts"]
+    land(con, stream, pages, [None], lookback=timedelta(0), run_id=run, as_of=as_of)
+    stage_new_versions(con, Gate(), intent_events={}, default_region=None, run_id=run, as_of=as_of)
+
+
+def test_a_version_that_changes_no_golden_record_value_keeps_when_the_values_changed(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    def times() -> tuple[datetime, datetime]:
+        row = con.execute(
+            "select record_updated_at, values_changed_at from ops.lead_records"
+        ).fetchone()
+        assert row is not None
+        return row[0], row[1]
+
+    # GIVEN a HubSpot contact staged once
+    _stage_version(con, _hubspot_version("2026-06-02T00:00:00Z"), "r1")
+    assert times() == (datetime(2026, 6, 2), datetime(2026, 6, 2))
+    # WHEN LeadFlow's own push sets its score and owner (HubSpot moves lastmodifieddate)
+    pushed = _hubspot_version(
+        "2026-06-05T00:00:00Z", leadflow_score="80", hubspot_owner_id="7", hs_lead_status="OPEN"
+    )
+    _stage_version(con, pushed, "r2")
+    # THEN the record is updated, but its values changed when they did before: a push does not
+    # make it the newest record for survivorship
+    assert times() == (datetime(2026, 6, 5), datetime(2026, 6, 2))
+    # WHEN a rep edits the company
+    edited = _hubspot_version("2026-06-09T00:00:00Z", company="Acme Inc", hubspot_owner_id="7")
+    _stage_version(con, edited, "r3")
+    # THEN the values changed then
+    assert times() == (datetime(2026, 6, 9), datetime(2026, 6, 9))
+
+
+def test_a_warehouse_from_before_values_changed_at_gains_it_from_the_update_time(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a warehouse whose ops.lead_records has no values_changed_at column yet
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    warehouse.ensure_schema()
+    with warehouse.connect() as con:
+        con.execute("alter table ops.lead_records drop column values_changed_at")
+        con.execute(
+            "insert into ops.lead_records (record_key, source, stream, record_id, _raw_id,"
+            " record_updated_at, first_seen_at, run_id)"
+            " values ('a', 'meta', 'leads', 'a', 'r', ?, ?, 'r1')",
+            [datetime(2026, 6, 3), datetime(2026, 6, 4)],
+        )
+    # WHEN the schema is ensured (each run does it first), twice
+    warehouse.ensure_schema()
+    warehouse.ensure_schema()
+    # THEN survivorship's recency starts from the record's update time
+    with warehouse.connect() as con:
+        assert con.execute("select values_changed_at from ops.lead_records").fetchall() == [
+            (datetime(2026, 6, 3),)
+        ]
+

@@ -1,6 +1,6 @@
 {#- Fields chosen per field by survivorship (var survivorship, from leadflow.yml's
     identity.survivorship; macro survivorship_order): the first non-null value by source priority
-    (var source_priority), then the most recently updated record; or by recency first; or from the
+    (var source_priority), then the record whose values changed last (values_changed_at); or by recency first; or from the
     most complete record (the most identity fields filled). email_domain follows email;
     seniority and department follow job_title. The lead's time zone is its phone's zone (the
     prefix's, from ops.lead_records.phone_timezone) or else its country's main zone (the
@@ -131,6 +131,9 @@ lead_records as (
         coalesce(records.record_created_at, records.first_seen_at) as created_at,
         coalesce(records.record_updated_at, records.record_created_at, records.first_seen_at) as updated_at,
         records.record_updated_at,
+        -- survivorship's recency: when the record's golden-record values last changed, so a
+        -- version that only moves the source's modified time (our own push) ranks as before
+        coalesce(records.values_changed_at, records.record_updated_at) as values_changed_at,
         -- the campaign the record came through, where its source says
         coalesce(
             meta_leads.campaign_name,
@@ -148,7 +151,7 @@ lead_records as (
             ['records.record_key', 'records.source', 'records.stream', 'records.record_id',
              'records.form_id', 'records.crm_owner_id', 'records.email_domain', 'records.seniority',
              'records.department', 'records.phone_timezone', 'records.record_created_at',
-             'records.record_updated_at',
+             'records.record_updated_at', 'records.values_changed_at',
              'records.first_seen_at', 'record_contacts.raw_id', 'meta_leads.raw_id',
              'typeform_responses.raw_id', 'webform_submissions.raw_id',
              'google_ads_lead_form_submissions.raw_id', 'record_companies.fetched_at']
@@ -217,13 +220,13 @@ ranked as (
         {% if 'priority_order' in survivor_orders -%}
         row_number() over (
             partition by lead_id
-            order by source_priority, record_updated_at desc nulls last, record_key
+            order by source_priority, values_changed_at desc nulls last, record_key
         ) as priority_order,
         {% endif -%}
         {% if 'recency_order' in survivor_orders -%}
         row_number() over (
             partition by lead_id
-            order by record_updated_at desc nulls last, source_priority, record_key
+            order by values_changed_at desc nulls last, source_priority, record_key
         ) as recency_order,
         {% endif -%}
         {% if 'completeness_order' in survivor_orders -%}
@@ -233,7 +236,7 @@ ranked as (
                 {% for field in survivor_fields -%}
                 (case when {{ field }} is not null then 1 else 0 end){{ ' +' if not loop.last }}
                 {% endfor -%} desc,
-                source_priority, record_updated_at desc nulls last, record_key
+                source_priority, values_changed_at desc nulls last, record_key
         ) as completeness_order,
         {% endif -%}
         row_number() over (

@@ -49,6 +49,8 @@ renamed as (
         -- timestamps
         record_created_at,
         record_updated_at,
+        -- when the source last changed a golden-record value (survivorship's recency)
+        coalesce(values_changed_at, record_updated_at) as values_changed_at,
         first_seen_at,
 
         -- lineage
