@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from connectors import LEAD_STREAMS
+from connectors import LEAD_STREAMS, Parser
 from enrichment import enrich
 from enrichment.normalize import department, seniority
 from expectations.gate import Gate
@@ -91,24 +92,51 @@ class StageResult:
     reasons: Counter[str] = field(default_factory=Counter)
 
 
-def _unprocessed(con: duckdb.DuckDBPyConnection, source: str, stream: str) -> pd.DataFrame:
+# Raw versions parsed, validated and written per transaction: memory holds one chunk's payloads and
+# frames, not a stream's (a first run of a million leads would otherwise hold them all at once).
+CHUNK_ROWS = 50_000
+
+
+def _unprocessed(
+    con: duckdb.DuckDBPyConnection, source: str, stream: str
+) -> Iterator[pd.DataFrame]:
+    """The stream's unprocessed raw versions, oldest first, in frames of at most CHUNK_ROWS.
+    Which ones is decided once, in the warehouse (ids only); each chunk's payloads are read when
+    it is due."""
     table = raw_table(source, stream)
-    return con.execute(
+    con.execute(
         f"""
+        create or replace temp table unprocessed_raw as
         with ranked as (
-            select *, row_number() over (
+            select _raw_id, _loaded_at, row_number() over (
                 partition by record_id order by record_updated_at desc nulls last, _loaded_at desc, _raw_id
             ) as version_rank
             from {table}
         )
-        select r._raw_id as raw_id, r.record_id, r._partition as partition_key, r.payload, r._loaded_at
+        select r._raw_id, row_number() over (order by r._loaded_at, r._raw_id) as seq
         from ranked r
         where r.version_rank = 1
           and not exists (select 1 from ops.lead_records l where l._raw_id = r._raw_id)
           and not exists (select 1 from ops.quarantine q where q._raw_id = r._raw_id)
-        order by r._loaded_at, r._raw_id
         """
-    ).df()
+    )
+    try:
+        row = con.execute("select count(*) from unprocessed_raw").fetchone()
+        total = int(row[0]) if row else 0
+        for start in range(0, total, CHUNK_ROWS):
+            yield con.execute(
+                f"""
+                select r._raw_id as raw_id, r.record_id, r._partition as partition_key, r.payload,
+                       r._loaded_at
+                from unprocessed_raw u
+                inner join {table} r on r._raw_id = u._raw_id
+                where u.seq > ? and u.seq <= ?
+                order by u.seq
+                """,
+                [start, start + CHUNK_ROWS],
+            ).df()
+    finally:
+        con.execute("drop table if exists unprocessed_raw")
 
 
 def stage_new_versions(
@@ -120,62 +148,94 @@ def stage_new_versions(
     run_id: str,
     as_of: datetime,
 ) -> StageResult:
-    """Process every unprocessed raw version of every lead stream; one transaction per stream."""
+    """Process every unprocessed raw version of every lead stream; one transaction per chunk of
+    at most CHUNK_ROWS versions of one stream."""
     total = StageResult()
     suppressions = Suppressions.load(con)
     for (source, stream), parse in LEAD_STREAMS.items():
-        raw = _unprocessed(con, source, stream)
-        if raw.empty:
-            continue
-        rows: list[dict[str, Any]] = []
-        erased: list[str] = []
-        for item in raw.itertuples(index=False):
-            payload = json.loads(item.payload)
-            record = parse(payload, item.partition_key)
-            event = intent_events.get(
-                (source, record.form_id or ""), "form_submission" if record.form_id else None
+        for raw in _unprocessed(con, source, stream):
+            _stage_chunk(
+                con,
+                gate,
+                source,
+                stream,
+                parse,
+                raw,
+                suppressions,
+                total,
+                intent_events=intent_events,
+                default_region=default_region,
+                run_id=run_id,
+                as_of=as_of,
             )
-            enriched = enrich(record, default_region=default_region, intent_event=event)
-            if suppressions.covers(source, stream, item.record_id, enriched["email"]):
-                erased.append(item.record_id)
-                continue
-            rows.append(
-                {
-                    **enriched,
-                    "_raw_id": item.raw_id,
-                    "payload": item.payload,
-                    "raw_record_id": item.record_id,
-                }
-            )
-        if erased:
-            total.erased += drop_arrivals(con, source, stream, erased, run_id=run_id, as_of=as_of)
-        if not rows:
-            continue
-        frame = pd.DataFrame(rows)
-        # pandas holds 1677..2262 only: a time outside (year 0001, 9999) is unreadable, so NaT, and
-        # a record without a readable creation time is quarantined with that reason.
-        for column in ("record_created_at", "record_updated_at"):
-            frame[column] = pd.to_datetime(frame[column], errors="coerce")
-        result = gate.check(f"{source}__{stream}", frame, as_of)
-        with transaction(con):
-            _write_quarantine(con, result.failed, result.failures, run_id, as_of)
-            _upsert_records(con, result.passed, run_id, as_of)
-            crash_point("stage:stream-written")
-        total.processed += len(frame)
-        total.accepted += len(result.passed)
-        total.quarantined += len(result.failed)
-        for failure in result.failures.values():
-            total.reasons.update(failure.reasons)
-        log.info(
-            "%s.%s: %d new versions, %d accepted, %d quarantined",
-            source,
-            stream,
-            len(frame),
-            len(result.passed),
-            len(result.failed),
-        )
     backfill_title_attributes(con)
     return total
+
+
+def _stage_chunk(
+    con: duckdb.DuckDBPyConnection,
+    gate: Gate,
+    source: str,
+    stream: str,
+    parse: Parser,
+    raw: pd.DataFrame,
+    suppressions: Suppressions,
+    total: StageResult,
+    *,
+    intent_events: dict[tuple[str, str], str],
+    default_region: str | None,
+    run_id: str,
+    as_of: datetime,
+) -> None:
+    """Parse, enrich, validate and write one chunk of a stream's raw versions, in one transaction;
+    add what happened to `total`."""
+    rows: list[dict[str, Any]] = []
+    erased: list[str] = []
+    for item in raw.itertuples(index=False):
+        payload = json.loads(item.payload)
+        record = parse(payload, item.partition_key)
+        event = intent_events.get(
+            (source, record.form_id or ""), "form_submission" if record.form_id else None
+        )
+        enriched = enrich(record, default_region=default_region, intent_event=event)
+        if suppressions.covers(source, stream, item.record_id, enriched["email"]):
+            erased.append(item.record_id)
+            continue
+        rows.append(
+            {
+                **enriched,
+                "_raw_id": item.raw_id,
+                "payload": item.payload,
+                "raw_record_id": item.record_id,
+            }
+        )
+    if erased:
+        total.erased += drop_arrivals(con, source, stream, erased, run_id=run_id, as_of=as_of)
+    if not rows:
+        return
+    frame = pd.DataFrame(rows)
+    # pandas holds 1677..2262 only: a time outside (year 0001, 9999) is unreadable, so NaT, and
+    # a record without a readable creation time is quarantined with that reason.
+    for column in ("record_created_at", "record_updated_at"):
+        frame[column] = pd.to_datetime(frame[column], errors="coerce")
+    result = gate.check(f"{source}__{stream}", frame, as_of)
+    with transaction(con):
+        _write_quarantine(con, result.failed, result.failures, run_id, as_of)
+        _upsert_records(con, result.passed, run_id, as_of)
+        crash_point("stage:stream-written")
+    total.processed += len(frame)
+    total.accepted += len(result.passed)
+    total.quarantined += len(result.failed)
+    for failure in result.failures.values():
+        total.reasons.update(failure.reasons)
+    log.info(
+        "%s.%s: %d new versions, %d accepted, %d quarantined",
+        source,
+        stream,
+        len(frame),
+        len(result.passed),
+        len(result.failed),
+    )
 
 
 def backfill_title_attributes(con: duckdb.DuckDBPyConnection) -> int:

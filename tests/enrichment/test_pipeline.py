@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from connectors import hubspot
 from connectors.streams import Page, PullWindow
@@ -144,3 +145,42 @@ def test_a_warehouse_from_before_values_changed_at_gains_it_from_the_update_time
             (datetime(2026, 6, 3),)
         ]
 
+
+def test_a_stream_is_staged_in_chunks_and_every_version_is_accounted_for(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from enrichment import pipeline
+
+    # GIVEN seven HubSpot contacts, one without an email, and chunks of two
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
+    contacts = [{**_hubspot_version("2026-06-02T00:00:00Z"), "id": str(600 + i)} for i in range(6)]
+    for i, contact in enumerate(contacts):
+        contact["properties"] = {**contact["properties"], "email": f"p{i}@acme.com"}
+    contacts.append({**_hubspot_version("2026-06-02T00:00:00Z", email=""), "id": "699"})
+
+    def pages(_window: PullWindow, _partition: str | None) -> Iterator[Page]:
+        yield Page(contacts, last=True)
+
+    as_of = datetime(2026, 12, 1, 12)
+    land(
+        con,
+        hubspot.STREAMS["contacts"],
+        pages,
+        [None],
+        lookback=timedelta(0),
+        run_id="r1",
+        as_of=as_of,
+    )
+    # WHEN they are staged
+    result = stage_new_versions(
+        con, Gate(), intent_events={}, default_region=None, run_id="r1", as_of=as_of
+    )
+    # THEN all seven went through, in four chunks, each record once: stored or quarantined
+    assert (result.processed, result.accepted, result.quarantined) == (7, 6, 1)
+    assert con.execute("select count(*) from ops.lead_records").fetchone() == (6,)
+    assert con.execute("select record_id from ops.quarantine").fetchall() == [("699",)]
+    # AND a second staging finds nothing new
+    again = stage_new_versions(
+        con, Gate(), intent_events={}, default_region=None, run_id="r2", as_of=as_of
+    )
+    assert again.processed == 0
