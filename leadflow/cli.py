@@ -186,8 +186,9 @@ def render_summary(summary: dict[str, Any]) -> str:
         if summary.get("firmographics_stopped"):
             lines.append(f"  lookups stopped: {summary['firmographics_stopped']}")
     lines.append(
-        f"Leads scored         {summary['leads_scored']:>7}   ({summary['scores_changed']} changed, "
-        f"{summary['new_mqls']} new MQLs)"
+        f"Leads scored         {summary['leads_scored']:>7}   "
+        f"({summary['leads_rescored']} re-scored, "
+        f"{summary['scores_changed']} changed, {summary['new_mqls']} new MQLs)"
     )
     lines.append(f"Leads routed         {summary['leads_routed']:>7}")
     for rep, count in summary["leads_routed_by_rep"].items():

@@ -537,6 +537,7 @@ def summarize(
         "records_matched_probabilistic": identity.probabilistic,
         **(firmographics or FirmographicsResult()).as_summary(),
         "leads_scored": scores.scored,
+        "leads_rescored": scores.rescored,  # scored this run: the others' inputs had not changed
         "scores_changed": scores.changed,
         "new_mqls": scores.new_mqls,
         "leads_routed": routes.routed,

@@ -170,7 +170,8 @@ create table if not exists ops.lead_scores (
     model_version  varchar not null,
     scored_as_of   timestamp not null,
     scored_at      timestamp not null,
-    run_id         varchar not null
+    run_id         varchar not null,
+    input_fingerprint varchar               -- what it was computed from (scoring/__init__.py)
 );
 
 create table if not exists ops.lead_score_history (
@@ -329,6 +330,8 @@ SCORING_COLUMNS_DDL: tuple[str, ...] = (
     "alter table ops.lead_records add column if not exists is_unsubscribed boolean",
     "alter table ops.lead_records add column if not exists is_bounced boolean",
     "alter table ops.lead_scores add column if not exists is_sql boolean",
+    # null until the lead is next scored: every stored score is recomputed once
+    "alter table ops.lead_scores add column if not exists input_fingerprint varchar",
     "alter table ops.lead_score_history add column if not exists cause varchar",
     "alter table ops.lead_identity add column if not exists match_probability double precision",
 )

@@ -8,6 +8,12 @@ intermediate.int_lead_events_unioned (built by dbt's `prepare` selector) and wri
   changes, with its cause (`change_cause`);
 - ops.lead_lifecycle_events: the moment a lead first crossed the MQL (and SQL) threshold. The first
   crossing is kept: a later drop below the threshold does not remove it.
+
+A run re-scores only the leads whose score could differ (cost follows what changed): a lead's
+input_fingerprint hashes its whole int_leads_unified row, its intent events, the scoring moment
+(decay steps once a day, or an hour) and the rules' version; a lead whose fingerprint is the stored
+one keeps its score. A new day, or edited rules, re-scores every lead. With a predictive model
+(scoring.mode model or blend) every lead is scored every run: its features read more than the row.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ SCORE_COLUMNS = [
     "scored_as_of",
     "scored_at",
     "run_id",
+    "input_fingerprint",
 ]
 HISTORY_COLUMNS = [
     "lead_id",
@@ -76,10 +83,15 @@ TRACKED = ("score", "grade", "temperature", "is_mql", "model_version")
 
 @dataclass
 class ScoreResult:
-    scored: int
-    changed: int
+    scored: int  # leads with a current score
+    changed: int  # leads whose tracked score fields changed (a history row each)
     new_mqls: int
     new_sqls: int = 0
+    rescored: int | None = None  # leads scored this run (the others' inputs had not changed)
+
+    def __post_init__(self) -> None:
+        if self.rescored is None:
+            self.rescored = self.scored
 
 
 # Settings that choose and train the predictive model, not the rules: editing them must not look
@@ -139,8 +151,12 @@ def load_events(
     if lead_ids is not None:
         sql += " where lead_id = any(?)"
         params.append(list(lead_ids))
+    return _events(con.execute(sql, params).fetchall())
+
+
+def _events(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[Event]]:
     events: dict[str, list[Event]] = defaultdict(list)
-    for lead_id, event, occurred_at, quantity in con.execute(sql, params).fetchall():
+    for lead_id, event, occurred_at, quantity in rows:
         events[lead_id].append(Event(event, occurred_at, float(quantity or 1)))
     return events
 
@@ -198,25 +214,69 @@ def change_cause(
     return "decay (activity aged)" if faded else "recomputed"
 
 
+def _fingerprints(
+    con: duckdb.DuckDBPyConnection, moment: datetime, rules_version: str
+) -> pd.DataFrame:
+    """lead_id, input_fingerprint and whether the stored score has the same one: everything a
+    rules score is computed from, hashed in the warehouse (no lead leaves DuckDB for this)."""
+    return con.execute(
+        """
+        with events as (
+            select lead_id, count(*) as n, bit_xor(hash(event, occurred_at, quantity)) as h
+            from intermediate.int_lead_events_unioned
+            group by lead_id
+        ),
+        current as (
+            select
+                leads.lead_id,
+                md5(concat_ws('|', md5(cast(leads as varchar)), coalesce(events.n, 0),
+                              coalesce(events.h, 0), cast(? as varchar), ?)) as input_fingerprint
+            from intermediate.int_leads_unified as leads
+            left join events on events.lead_id = leads.lead_id
+        )
+        select current.lead_id, current.input_fingerprint,
+               coalesce(scores.input_fingerprint = current.input_fingerprint, false) as unchanged
+        from current
+        left join ops.lead_scores as scores on scores.lead_id = current.lead_id
+        """,
+        [moment, rules_version],
+    ).df()
+
+
 def score_all(
     con: duckdb.DuckDBPyConnection, config: ScoringConfig, *, run_id: str, as_of: datetime
 ) -> ScoreResult:
-    leads = nulls_to_none(
-        technology_lists(
-            con.execute("select * from intermediate.int_leads_unified order by lead_id").df()
-        )
-    )
-    events_by_lead = load_events(con)
-    previous = {
-        row[0]: row[1:]
-        for row in con.execute(
-            f"select lead_id, factors, {', '.join(TRACKED)} from ops.lead_scores"
-        ).fetchall()
-    }
-
     moment = scoring_moment(as_of, config.decay_resolution)
     rules_version = model_version(config)
     predicted = model_scores(con, config, moment)
+    fingerprints = _fingerprints(con, moment, rules_version)
+    if predicted is not None:  # a model's features read more than the lead's row: score all
+        fingerprints["unchanged"] = False
+    due = fingerprints.loc[~fingerprints["unchanged"], ["lead_id", "input_fingerprint"]]
+    with registered(con, "due_leads", due):
+        leads = nulls_to_none(
+            technology_lists(
+                con.execute(
+                    "select l.* from intermediate.int_leads_unified l"
+                    " semi join due_leads d on d.lead_id = l.lead_id order by l.lead_id"
+                ).df()
+            )
+        )
+        previous = {
+            row[0]: row[1:]
+            for row in con.execute(
+                f"select s.lead_id, s.factors, {', '.join('s.' + c for c in TRACKED)}"
+                " from ops.lead_scores s semi join due_leads d on d.lead_id = s.lead_id"
+            ).fetchall()
+        }
+        events_by_lead = _events(
+            con.execute(
+                "select e.lead_id, e.event, e.occurred_at, e.quantity"
+                " from intermediate.int_lead_events_unioned e"
+                " semi join due_leads d on d.lead_id = e.lead_id"
+            ).fetchall()
+        )
+    fingerprint_of = dict(zip(due["lead_id"], due["input_fingerprint"], strict=True))
     version = (
         rules_version
         if predicted is None
@@ -254,6 +314,7 @@ def score_all(
             "scored_as_of": moment,
             "scored_at": now,
             "run_id": run_id,
+            "input_fingerprint": fingerprint_of[lead["lead_id"]],
         }
         rows.append(row)
         old = previous.get(lead["lead_id"])
@@ -288,14 +349,17 @@ def score_all(
                 [as_of],
             ).fetchall()
         # Leads absorbed by a merge no longer exist; their scores go with them.
-        con.execute(
-            "delete from ops.lead_scores where lead_id not in (select lead_id from new_scores)"
-        )
+        with registered(con, "scored_leads", fingerprints[["lead_id"]]):
+            con.execute(
+                "delete from ops.lead_scores s"
+                " where not exists (select 1 from scored_leads l where l.lead_id = s.lead_id)"
+            )
         con.execute("insert or replace into ops.lead_scores by name select * from new_scores")
         crash_point("score:written")
     return ScoreResult(
-        scored=len(frame),
+        scored=len(fingerprints),
         changed=len(history_frame),
         new_mqls=len(crossings["mql"]),
         new_sqls=len(crossings["sql"]),
+        rescored=len(frame),
     )

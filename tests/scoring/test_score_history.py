@@ -169,3 +169,38 @@ def test_stored_factors_add_up_to_the_stored_score(con: duckdb.DuckDBPyConnectio
 )
 def test_change_cause(old: list[dict] | None, new: list[dict], cause: str) -> None:
     assert change_cause(old, "v1", new, "v1") == cause
+
+
+def test_a_run_rescores_only_the_leads_whose_inputs_changed(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    def scored_runs() -> dict[str, str]:
+        return dict(con.execute("select lead_id, run_id from ops.lead_scores").fetchall())
+
+    leads = [VP, {"lead_id": "L2", "seniority": "intern", "created_at": DAY1}]
+    leads.append({"lead_id": "L3", "industry": "software", "created_at": DAY1})
+    # GIVEN three leads scored on day 1
+    make_intermediate(con, leads)
+    first = run(con, DAY1)
+    assert (first.scored, first.rescored) == (3, 3)
+    # WHEN the next hour's run finds nothing new THEN no lead is scored again
+    quiet = run(con, DAY1 + timedelta(hours=1))
+    assert (quiet.scored, quiet.rescored, quiet.changed) == (3, 0, 0)
+    # WHEN L2 is promoted, L3 gets a demo request, and L1 is unchanged
+    promoted = [VP, {**leads[1], "seniority": "c_level"}, leads[2]]
+    demo = [("L3", "demo_request", DAY1 + timedelta(hours=2), 1)]
+    make_intermediate(con, promoted, events=demo)
+    busy = run(con, DAY1 + timedelta(hours=2))
+    # THEN exactly those two are re-scored, with their new scores
+    assert (busy.scored, busy.rescored, busy.changed) == (3, 2, 2)
+    assert scored_runs() == {"L1": "run-0109", "L2": "run-0111", "L3": "run-0111"}
+    # WHEN a day passes (decay moves every score) THEN every lead is re-scored
+    assert run(con, DAY1 + timedelta(days=1)).rescored == 3
+    # WHEN the rules change THEN every lead is re-scored
+    stricter = CONFIG.model_copy(update={"mql_threshold": 45})
+    assert run(con, DAY1 + timedelta(days=1, hours=1), stricter).rescored == 3
+    # WHEN L3 is merged away THEN its score goes, and nothing else is scored
+    make_intermediate(con, promoted[:2], events=demo)
+    merged = run(con, DAY1 + timedelta(days=1, hours=2), stricter)
+    assert (merged.scored, merged.rescored) == (2, 0)
+    assert sorted(scored_runs()) == ["L1", "L2"]
