@@ -120,11 +120,65 @@ class FormConfig(_Model):
     intent_event: str = "form_submission"
 
 
+_POSTGRES_URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
+
+
+class FivetranTablesConfig(_Model):
+    """Where Fivetran writes one connector's tables, read instead of the vendor's API when the
+    source's `loader` is `fivetran` (connectors/fivetran/README.md).
+
+    `schema`: the connector's destination schema; unset, the source's name (`hubspot`,
+    `salesforce`). `database`: unset, the LeadFlow warehouse itself; else another DuckDB file (a
+    path, relative to leadflow.yml) or a `postgresql://` URL, attached read-only. A URL never holds
+    a password: libpq reads it from PGPASSWORD or ~/.pgpass.
+    """
+
+    schema_name: str | None = Field(None, alias="schema")
+    database: str | None = None
+
+    @field_validator("schema_name")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", value):
+            raise ValueError("a schema name is letters, digits and _ (e.g. hubspot, fivetran_sf)")
+        return value
+
+    @field_validator("database")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if _POSTGRES_URL.match(value.strip()):
+            from urllib.parse import urlsplit
+
+            if urlsplit(value.strip()).password:
+                raise ValueError(
+                    "the URL holds a password: remove it and export PGPASSWORD (or use ~/.pgpass)"
+                )
+        return value.strip()
+
+    def schema_for(self, source: str) -> str:
+        return self.schema_name or source
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database is not None and bool(_POSTGRES_URL.match(self.database))
+
+
+Loader = Literal["api", "fivetran"]
+
+
 class HubSpotSourceConfig(_Connector):
+    """HubSpot CRM: contacts, owners, deals and companies, from the API (`loader: api`, with
+    `base_url` and the token) or from the tables Fivetran loads (`loader: fivetran`, where
+    `fivetran` says; no API call is made and no token is read)."""
+
     base_url: str = "https://api.hubapi.com"
     access_token_env: str = "HUBSPOT_ACCESS_TOKEN"
     page_size: int = Field(200, ge=1, le=200)
     lookback_minutes: int = Field(10, ge=0)
+    loader: Loader = "api"
+    fivetran: FivetranTablesConfig = FivetranTablesConfig()
 
 
 class MetaSourceConfig(_Connector):
@@ -192,22 +246,36 @@ def _salesforce_instance_url(value: str) -> str:
 class SalesforceSourceConfig(_Connector):
     """Salesforce (REST API): leads, contacts, opportunities, their stage history and users.
 
-    `base_url` is required: the org's instance URL, where its data lives, e.g.
-    `https://yourorg.my.salesforce.com` (the `instance_url` returned with the access token), never
-    `https://login.salesforce.com`, which only issues tokens. `page_size` is the query batch size
-    asked for (Salesforce takes 200 to 2,000). `daily_request_budget`, when set, stops LeadFlow
-    once the org's rolling 24-hour API usage reaches it, leaving the rest of the allowance to the
-    org's other integrations.
+    `base_url` is required with `loader: api` (the default): the org's instance URL, where its
+    data lives, e.g. `https://yourorg.my.salesforce.com` (the `instance_url` returned with the
+    access token), never `https://login.salesforce.com`, which only issues tokens. `page_size` is
+    the query batch size asked for (Salesforce takes 200 to 2,000). `daily_request_budget`, when
+    set, stops LeadFlow once the org's rolling 24-hour API usage reaches it, leaving the rest of
+    the allowance to the org's other integrations. With `loader: fivetran` the objects are read
+    from the tables Fivetran loads (`fivetran` says where): no API call, no base_url, no token.
     """
 
-    base_url: str
+    # "" only with loader fivetran (_base_url_for_api); a str still, for the API client's sake.
+    base_url: str = ""
     access_token_env: str = "SALESFORCE_ACCESS_TOKEN"
     api_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v62.0"
     page_size: int = Field(2000, ge=200, le=2000)
     lookback_minutes: int = Field(10, ge=0)
     daily_request_budget: int | None = Field(None, ge=1)
+    loader: Loader = "api"
+    fivetran: FivetranTablesConfig = FivetranTablesConfig()
 
     _instance_url = field_validator("base_url")(_salesforce_instance_url)
+
+    @model_validator(mode="after")
+    def _base_url_for_api(self) -> SalesforceSourceConfig:
+        if self.loader == "api" and not self.base_url:
+            raise ValueError(
+                "base_url is required with loader api: the org's instance URL, e.g. "
+                "https://yourorg.my.salesforce.com (or set loader: fivetran to read the tables "
+                "Fivetran loads)"
+            )
+        return self
 
 
 def _pipedrive_base_url(value: str) -> str:

@@ -12,9 +12,10 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
+from types import ModuleType
 from typing import Any
 
-from connectors import file_drop, hubspot, source_module
+from connectors import file_drop, fivetran, hubspot, source_module
 from connectors.http import ApiClient, ConnectorError
 from connectors.hubspot import settings as hubspot_settings
 from connectors.reverse_etl import PushResult, push_changed, read_sync_rows
@@ -76,11 +77,14 @@ def finish_run(
 def pull_source(settings: Settings, source: str, run_id: str, as_of: datetime) -> list[LandResult]:
     """Every stream of one source, from its cursors into raw. When the source's API allowance runs
     out (a daily request limit), the source stops cleanly: what landed stays, and the next run
-    resumes from the saved cursors (LandResult.stopped says why)."""
+    resumes from the saved cursors (LandResult.stopped says why). A source loaded by Fivetran
+    (`loader: fivetran`) is read from Fivetran's tables into the same streams, with no API call."""
     config = settings.sources.enabled()[source]
     if isinstance(config, FileDropSourceConfig):  # a folder: files, not pages, and no cursor
         return land_file_drop(settings, config, run_id, as_of)
-    module = source_module(source)
+    module: ModuleType | fivetran.FivetranSource = source_module(source)
+    if getattr(config, "loader", "api") == "fivetran":
+        module = fivetran.reader(source, warehouse=settings.warehouse_path, root=settings.root)
     results = []
     client = module.open_client(config)
     try:
