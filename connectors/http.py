@@ -8,6 +8,13 @@
 Every request carries a timeout. No token, email or phone number ever reaches an exception message
 or a log line: messages pass through `leadflow.redact.redact`, and the token is registered as a
 secret so it is masked wherever it would appear.
+
+Auth is a static `token` (most vendors: a private app token or an API key that does not expire), or
+a `token_provider` (connectors/oauth.py: an OAuth refresh-token grant) for vendors whose access
+tokens expire within the hour or two a scheduled run may take. With a provider the client gets a
+token before its first request, gets a new one before a request when the one it holds expires
+within a minute (when the grant said when), and on a 401 gets a new one once and sends the same
+request again, without counting an attempt; a 401 right after that is an AuthError.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import requests
 from pydantic import SecretStr
@@ -65,6 +72,31 @@ class FatalError(ConnectorError):
 
 class AuthError(FatalError):
     """The token is missing, wrong or lacks a scope."""
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """An access token a `TokenProvider` obtained: the token, the seconds it is valid for when the
+    issuer said (OAuth's `expires_in`; Salesforce says nothing), and the rest of the issuer's
+    answer (`instance_url`, `scope`, ...), the token left out."""
+
+    value: SecretStr
+    expires_in_s: float | None = None
+    answer: Mapping[str, Any] = field(default_factory=dict)
+
+
+class TokenProvider(Protocol):
+    """Where an `ApiClient` gets its access tokens when they expire (connectors/oauth.py)."""
+
+    def fetch(self) -> AccessToken:
+        """A new access token; raises AuthError when the credentials are refused."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# Get a new token this long before the one held expires (a request can take a while to arrive).
+REFRESH_MARGIN_S = 60.0
 
 
 def default_classify(response: requests.Response) -> Verdict:
@@ -142,6 +174,12 @@ class ApiClient:
     limiters: Mapping[str, RateLimiter] = field(default_factory=dict)  # path prefix -> limiter
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session = field(default_factory=requests.Session)
+    # Instead of `token`: where expiring access tokens come from (connectors/oauth.py).
+    token_provider: TokenProvider | None = None
+    clock: Callable[[], float] = time.monotonic  # when the held token expires, by this clock
+    _held: str | None = field(default=None, init=False, repr=False)
+    _renew_at: float | None = field(default=None, init=False, repr=False)
+    _auth_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -152,6 +190,8 @@ class ApiClient:
 
     def close(self) -> None:
         self.session.close()
+        if self.token_provider is not None:
+            self.token_provider.close()
 
     def __enter__(self) -> ApiClient:
         return self
@@ -167,6 +207,38 @@ class ApiClient:
             if path.startswith(prefix):
                 limiter.acquire()
 
+    def _install(self, token: AccessToken) -> None:
+        value = token.value.get_secret_value()
+        register_secret(value)
+        self._held = value
+        self._renew_at = None
+        if token.expires_in_s is not None:
+            # A token valid for less than two margins is renewed halfway through its life.
+            margin = min(REFRESH_MARGIN_S, token.expires_in_s / 2)
+            self._renew_at = self.clock() + token.expires_in_s - margin
+
+    def _auth(self) -> tuple[str | None, Mapping[str, str] | None]:
+        """(the provider's token this request goes out with, its header); a new token first when
+        none is held yet or the held one expires within REFRESH_MARGIN_S. (None, None) with a
+        static token: the session already carries it."""
+        if self.token_provider is None:
+            return None, None
+        with self._auth_lock:
+            if self._held is None or (
+                self._renew_at is not None and self.clock() >= self._renew_at
+            ):
+                self._install(self.token_provider.fetch())
+            held = self._held
+        assert held is not None
+        return held, self.auth_header(held)
+
+    def _renew(self, refused: str | None) -> None:
+        """A new token after `refused` got a 401, unless another thread already replaced it."""
+        assert self.token_provider is not None
+        with self._auth_lock:
+            if self._held == refused:
+                self._install(self.token_provider.fetch())
+
     def _error(self, response: requests.Response, what: str) -> tuple[str, str]:
         category, message = ("", "")
         if self.describe_error is not None:
@@ -180,26 +252,48 @@ class ApiClient:
         return category, f"{what} failed with {label}: {message}"
 
     def request(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
         """Send one request and return (status, parsed JSON body), retrying retriable failures.
 
+        `json` is sent as a JSON body, `data` as a form (application/x-www-form-urlencoded).
         A 2xx whose body is not valid JSON (truncated by a proxy or a crashing server) counts as a
-        retriable fault too: the request is sent again.
+        retriable fault too: the request is sent again. With a token provider, a 401 gets a new
+        token and the same request again, once, without counting an attempt.
         """
         url = self.url(path)
         what = f"{method} {url.split('?')[0].removeprefix(self.base_url) or '/'}"
         last: RetriableError | None = None
-        for attempt in range(1, self.http.max_attempts + 1):
+        attempt = 1
+        renewed = False
+        while True:
             self._limit(url.removeprefix(self.base_url))
+            held, auth = self._auth()
             try:
                 response = self.session.request(
-                    method, url, params=params, json=json, timeout=self.http.timeout_s
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=auth,
+                    timeout=self.http.timeout_s,
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
                 last = RetriableError(self.source, f"{what} {kind}")
             else:
+                if response.status_code == 401 and held is not None and not renewed:
+                    renewed = True
+                    log.info("%s: %s answered 401; getting a new access token", self.source, what)
+                    self._renew(held)
+                    continue
                 verdict = self.classify(response)
                 if verdict == "ok":
                     if response.status_code == 204:  # No Content: success without a body
@@ -227,7 +321,7 @@ class ApiClient:
                         category=category,
                         retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
                     )
-            if attempt == self.http.max_attempts:
+            if attempt >= self.http.max_attempts:
                 break
             delay = self._backoff(attempt, last.retry_after_s)
             log.warning(
@@ -238,6 +332,7 @@ class ApiClient:
                 delay,
             )
             self.sleep(delay)
+            attempt += 1
         assert last is not None
         raise last
 

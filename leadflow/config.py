@@ -113,6 +113,83 @@ class _Connector(_Model):
         return read_secret(self.access_token_env)
 
 
+_TOKEN_URL = re.compile(r"^https?://[^/\s]+/\S*$")
+
+
+class OAuthRefreshConfig(_Model):
+    """An OAuth 2.0 refresh token LeadFlow exchanges for access tokens itself (connectors/oauth.py),
+    for the vendors whose access tokens expire within a run's schedule. Each `*_env` names the
+    environment variable (or Prefect Secret block) holding the OAuth client's id, its secret and
+    the refresh token; `token_url` is the vendor's token endpoint. With it set, the connector's
+    `access_token_env` is not read."""
+
+    client_id_env: str = Field(min_length=1)
+    client_secret_env: str = Field(min_length=1)
+    refresh_token_env: str = Field(min_length=1)
+    token_url: str
+
+    @field_validator("token_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not _TOKEN_URL.match(value.strip()):
+            raise ValueError("token_url must be the token endpoint's full http(s) URL")
+        return value.strip()
+
+    @property
+    def where(self) -> str:
+        """This block's place in leadflow.yml, for error messages."""
+        return "oauth"
+
+    def credentials(self) -> tuple[SecretStr, SecretStr, SecretStr]:
+        """(client id, client secret, refresh token) from the environment; one ConfigError naming
+        every variable that is not set."""
+        values: list[SecretStr] = []
+        missing: list[str] = []
+        for key in ("client_id_env", "client_secret_env", "refresh_token_env"):
+            env_name = str(getattr(self, key))
+            try:
+                values.append(read_secret(env_name))
+            except ConfigError:
+                missing.append(f"{env_name} ({self.where}.{key})")
+        if missing:
+            raise ConfigError(
+                f"{self.where} needs {', '.join(missing)} set: export each, or save it as the "
+                "Prefect Secret block of the same name in lower case with dashes "
+                f"('{secret_block_name(missing[0].split(' ')[0])}')"
+            )
+        return values[0], values[1], values[2]
+
+
+class GoogleAdsOAuthConfig(OAuthRefreshConfig):
+    """Google's token endpoint and the variables holding a Desktop or Web OAuth client's id and
+    secret and a refresh token granted the `https://www.googleapis.com/auth/adwords` scope."""
+
+    client_id_env: str = Field("GOOGLE_ADS_CLIENT_ID", min_length=1)
+    client_secret_env: str = Field("GOOGLE_ADS_CLIENT_SECRET", min_length=1)
+    refresh_token_env: str = Field("GOOGLE_ADS_REFRESH_TOKEN", min_length=1)
+    token_url: str = "https://oauth2.googleapis.com/token"
+
+    @property
+    def where(self) -> str:
+        return "sources.google_ads.oauth"
+
+
+class SalesforceOAuthConfig(OAuthRefreshConfig):
+    """A connected app's consumer key and secret and a refresh token (scopes `api refresh_token
+    offline_access`). `token_url`: login.salesforce.com for a production org; a sandbox org signs
+    in at `https://test.salesforce.com/services/oauth2/token`; the org's My Domain
+    (`https://yourorg.my.salesforce.com/services/oauth2/token`) serves both."""
+
+    client_id_env: str = Field("SALESFORCE_CLIENT_ID", min_length=1)
+    client_secret_env: str = Field("SALESFORCE_CLIENT_SECRET", min_length=1)
+    refresh_token_env: str = Field("SALESFORCE_REFRESH_TOKEN", min_length=1)
+    token_url: str = "https://login.salesforce.com/services/oauth2/token"
+
+    @property
+    def where(self) -> str:
+        return "sources.salesforce.oauth"
+
+
 class FormConfig(_Model):
     """A lead form and the intent event a submission of it counts as."""
 
@@ -253,11 +330,18 @@ class SalesforceSourceConfig(_Connector):
     set, stops LeadFlow once the org's rolling 24-hour API usage reaches it, leaving the rest of
     the allowance to the org's other integrations. With `loader: fivetran` the objects are read
     from the tables Fivetran loads (`fivetran` says where): no API call, no base_url, no token.
+
+    Credentials: `access_token_env` names the variable holding an access token, which lasts only
+    the org's session timeout (2 hours by default); or `oauth` (SalesforceOAuthConfig: the
+    connected app's consumer key and secret and a refresh token, by variable name), and LeadFlow
+    gets access tokens itself whenever one expires, without reading `access_token_env`. A token
+    answer whose `instance_url` is not `base_url` is logged as a warning, never followed.
     """
 
     # "" only with loader fivetran (_base_url_for_api); a str still, for the API client's sake.
     base_url: str = ""
     access_token_env: str = "SALESFORCE_ACCESS_TOKEN"
+    oauth: SalesforceOAuthConfig | None = None
     api_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v62.0"
     page_size: int = Field(2000, ge=200, le=2000)
     lookback_minutes: int = Field(10, ge=0)
@@ -316,9 +400,12 @@ class GoogleAdsSourceConfig(_Connector):
 
     `customer_id` is the advertiser account (ten digits, dashes allowed); `login_customer_id` the
     manager account it is reached through, when the token's user reaches it that way.
-    `access_token_env` names the variable holding an OAuth access token with the
-    `https://www.googleapis.com/auth/adwords` scope (Google's expire after an hour: refresh it
-    before each run). Google sunset developer tokens on 9 September 2026 and ignores the header;
+    Credentials: `oauth` (GoogleAdsOAuthConfig: an OAuth client's id and secret and a refresh token
+    granted the `https://www.googleapis.com/auth/adwords` scope, by variable name), and LeadFlow
+    gets a new access token whenever the one it holds is about to expire (Google's last an hour);
+    or, without `oauth`, `access_token_env` names the variable holding an access token with that
+    scope, which whatever schedules the run must refresh before each run. Google sunset developer
+    tokens on 9 September 2026 and ignores the header;
     `developer_token_env`, when set, still sends one. `api_version` is the pinned version; Google
     sunsets each about a year after release: move it forward before then
     (https://developers.google.com/google-ads/api/docs/sunset-dates). Google pages at a fixed
@@ -328,6 +415,7 @@ class GoogleAdsSourceConfig(_Connector):
 
     base_url: str = "https://googleads.googleapis.com"
     access_token_env: str = "GOOGLE_ADS_ACCESS_TOKEN"
+    oauth: GoogleAdsOAuthConfig | None = None
     developer_token_env: str | None = None
     api_version: Annotated[str, Field(pattern=r"^v\d+$")] = "v26"
     customer_id: Annotated[str, Field(pattern=r"^\d{3}-?\d{3}-?\d{4}$")]

@@ -7,7 +7,9 @@ terminal), it is used as it is. Real vendor URLs are never touched by any of thi
 
 The sandbox checks tokens like the vendors do. For connectors pointed at the sandbox, an unset token
 variable gets a fixed development value, on both sides, so a fresh clone runs with no account
-anywhere; a connector pointed at a real vendor still requires its variable.
+anywhere; a connector pointed at a real vendor still requires its variable. The same holds for an
+`oauth` block whose token_url is the sandbox's: its client id, secret and refresh token variables
+default to the sandbox's fixed OAuth client.
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ def sandbox_tokens(settings: Settings) -> dict[str, str]:
         if vendor in sandboxed:
             os.environ.setdefault(config.access_token_env, default_token(vendor))
             tokens[vendor] = os.environ[config.access_token_env]
+            oauth = getattr(config, "oauth", None)
+            if oauth is not None and oauth.token_url.startswith(sandbox_url(settings, vendor)):
+                _default_oauth_client(vendor, oauth)
     for vendor in VENDORS:
         tokens.setdefault(vendor, default_token(vendor))
     if "slack" in sandboxed:
@@ -115,6 +120,19 @@ def sandbox_tokens(settings: Settings) -> dict[str, str]:
         os.environ.setdefault(env, sandbox_slack_webhook(settings))
         tokens["slack"] = os.environ[env].split("/services/", 1)[1]
     return tokens
+
+
+def _default_oauth_client(vendor: str, oauth: Any) -> None:
+    """An `oauth` block whose token_url is the sandbox's: its unset variables get the sandbox's
+    fixed OAuth client and refresh token (sandbox/oauth.py)."""
+    from sandbox.oauth import CLIENTS
+
+    client = CLIENTS.get(vendor)
+    if client is None:
+        return
+    os.environ.setdefault(oauth.client_id_env, client.client_id)
+    os.environ.setdefault(oauth.client_secret_env, client.client_secret)
+    os.environ.setdefault(oauth.refresh_token_env, client.refresh_token)
 
 
 def is_listening(host: str, port: int) -> bool:

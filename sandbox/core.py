@@ -32,6 +32,7 @@ from sandbox.lemlist import LemlistApp
 from sandbox.limits import FaultInjector, RateLimiter
 from sandbox.linkedin import LeadSyncAccount, LinkedInApp
 from sandbox.meta import MetaApp
+from sandbox.oauth import TokenIssuer
 from sandbox.pipedrive import PipedriveApp, PipedriveCompany
 from sandbox.salesforce import SalesforceApp, SalesforceOrg
 from sandbox.server import Context, Knobs, Request, Response, VendorApp, VendorServer, base_url
@@ -55,6 +56,8 @@ VENDORS = (
     "google_ads",
     "slack",
 )
+# The vendors whose stand-in also serves an OAuth refresh-token grant (sandbox/oauth.py).
+OAUTH_VENDORS = ("google_ads", "salesforce")
 # Not HTTP: the SMTP stand-in runs beside the HTTP servers (ports and faults use this name).
 SMTP = "smtp"
 DEFAULT_HOST = "127.0.0.1"
@@ -391,6 +394,16 @@ class Sandbox:
         assert isinstance(app, SlackApp)
         return app.messages()
 
+    def oauth(self, vendor: str) -> TokenIssuer:
+        """The OAuth token endpoint of `vendor` (`google_ads`: POST /token; `salesforce`: POST
+        /services/oauth2/token): its `grants` and `refusals`, `revoke_access_tokens()` (a 401 for
+        every token issued so far) and `revoke_refresh_token()` (invalid_grant from now on)."""
+        self._ensure()
+        app = self._apps.get(vendor)
+        if not isinstance(app, GoogleAdsApp | SalesforceApp):
+            raise ValueError(f"{vendor!r} has no OAuth token endpoint; one of {OAUTH_VENDORS}")
+        return app.oauth
+
     def emails(self) -> list[SmtpMessage]:
         """Every message the SMTP stand-in accepted, oldest first."""
         with self._emails_lock:
@@ -592,6 +605,16 @@ class Sandbox:
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 return Response(400, {"error": f"bad control request: {exc}"})
             return Response(200, {**self.chaos.settings.__dict__, "served": self.chaos.counts})
+        if action == "oauth/revoke" and req.method == "POST":
+            try:
+                body = req.json() or {}
+                issuer = self.oauth(str(body.get("vendor", vendor)))
+            except (ValueError, TypeError, AttributeError) as exc:
+                return Response(400, {"error": f"bad control request: {exc}"})
+            if body.get("refresh_token") is True:
+                issuer.revoke_refresh_token()
+                return Response(200, {"revoked_access_tokens": None, "refresh_token": "revoked"})
+            return Response(200, {"revoked_access_tokens": issuer.revoke_access_tokens()})
         if req.method != "POST" or action not in ("arrivals", "faults", "rate_limit"):
             return Response(404, {"error": f"no control endpoint {req.method} {req.path}"})
         try:

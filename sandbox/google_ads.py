@@ -37,7 +37,20 @@ EXPECTED_FROM, PROHIBITED_FIELD_IN_ORDER_BY_CLAUSE, ...). Valid GAQL the sandbox
 (LIKE, CONTAINS, REGEXP_MATCH, DURING, IS NULL, PARAMETERS, fields of other resources) is a 400
 QUERY_ERROR or UNRECOGNIZED_FIELD that says so: there the sandbox and Google differ.
 
-Headers: `Authorization: Bearer <token>`. `developer-token` is accepted and ignored, as Google has
+- `POST /token`: Google's OAuth 2.0 token endpoint (oauth2.googleapis.com/token, another host at
+  Google; here on this server), the refresh-token grant only: a form body with `grant_type=
+  refresh_token`, `refresh_token`, `client_id`, `client_secret` (or the client as HTTP Basic auth)
+  and the fixed credentials of sandbox/oauth.py answer `{"access_token": "ya29.<random>",
+  "expires_in": 3599, "scope": "https://www.googleapis.com/auth/adwords", "token_type": "Bearer"}`.
+  Refusals as Google words them: 401 `invalid_client` ("The OAuth client was not found." for an
+  unknown client id, "Unauthorized" for a wrong secret), 400 `invalid_grant` ("Bad Request" for a
+  refresh token Google never issued, "Token has been expired or revoked." for a revoked one), 400
+  `invalid_request` (no refresh_token), 400 `unsupported_grant_type`. `oauth` (a TokenIssuer)
+  revokes tokens for tests.
+
+Headers: `Authorization: Bearer <token>`: the fixed token (`sandbox-google_ads-token`) or an access
+token `/token` issued within the last 3,599 s of the sandbox clock. `developer-token` is accepted and
+ignored, as Google has
 done since it sunset developer tokens on 9 September 2026 (API access now belongs to the Cloud
 project of the OAuth client). `login-customer-id`: the manager account a call goes through; it
 must be 5550001234 when sent, and is required when `account.direct_access` is off (the token's
@@ -47,13 +60,16 @@ Errors, `{"error": {"code", "message", "status", "details": [{"@type":
 "type.googleapis.com/google.ads.googleads.<version>.errors.GoogleAdsFailure", "errors":
 [{"errorCode": {"<kind>Error": "<CODE>"}, "message"[, "details"]}], "requestId"}]}}`:
 - no bearer token: 401 UNAUTHENTICATED without a GoogleAdsFailure (Google's front end answers it);
-  a wrong one: 401 authenticationError OAUTH_TOKEN_INVALID;
+  a wrong one: 401 authenticationError OAUTH_TOKEN_INVALID; an issued one past its 3,599 s:
+  OAUTH_TOKEN_EXPIRED; a revoked one: OAUTH_TOKEN_REVOKED (each under the front end's "Request had
+  invalid authentication credentials");
 - a customer id that is not ten digits: 400 requestError INVALID_CUSTOMER_ID; a customer the
   caller cannot reach: 403 PERMISSION_DENIED authorizationError USER_PERMISSION_DENIED;
 - a sunset version (on the sandbox clock): 400 requestError UNSUPPORTED_VERSION; another path or
   method: 404 NOT_FOUND; a body that is not a JSON object with a query: 400 INVALID_ARGUMENT;
 - daily operations, 15,000 by default (Basic access; `set_daily_operations`, 0 switches the limit
-  off), counted per token over a sliding 24 hours on the sandbox clock, one per query however many
+  off), counted per token (the tokens `/token` issues count together, as Google counts a Cloud
+  project's) over a sliding 24 hours on the sandbox clock, one per query however many
   pages it has (a request with a page token is free), refused requests not counted: 429
   RESOURCE_EXHAUSTED with quotaError RESOURCE_EXHAUSTED and `details.quotaErrorDetails` {rateScope
   DEVELOPER, rateName, retryDelay "<seconds>s": until the window has room}, without Retry-After,
@@ -79,7 +95,9 @@ https://developers.google.com/google-ads/api/docs/api-policy/developer-token,
 https://developers.google.com/google-ads/api/docs/api-policy/access-levels,
 https://developers.google.com/google-ads/api/docs/api-policy/rate-sheet,
 https://developers.google.com/google-ads/api/docs/sunset-dates,
-https://developers.google.com/google-ads/webhook/docs/implementation
+https://developers.google.com/google-ads/webhook/docs/implementation,
+https://developers.google.com/identity/protocols/oauth2/web-server#offline,
+https://developers.google.com/google-ads/api/reference/rpc/v26/AuthenticationErrorEnum.AuthenticationError
 """
 
 from __future__ import annotations
@@ -98,6 +116,7 @@ from zoneinfo import ZoneInfo
 
 from sandbox import standalone
 from sandbox.clock import from_ms, to_ms
+from sandbox.oauth import GOOGLE_ADS_CLIENT, GrantRefusal, TokenIssuer
 from sandbox.server import Context, Lazy, Request, Response, VendorApp
 from sandbox.world import (
     COUNTRIES,
@@ -1007,10 +1026,38 @@ PERMISSION_DENIED = (
 )
 
 
-def _token_invalid() -> AdsError:
-    message = "OAuth token in the header is not valid."
-    errors = [("authenticationError", "OAUTH_TOKEN_INVALID", message, None)]
+def _token_invalid(code: str = "OAUTH_TOKEN_INVALID") -> AdsError:
+    """401 for a token Google does not take: OAUTH_TOKEN_INVALID (not one it issued),
+    OAUTH_TOKEN_EXPIRED, OAUTH_TOKEN_REVOKED (Google's AuthenticationError messages)."""
+    message = {
+        "OAUTH_TOKEN_EXPIRED": "OAuth token in the header has expired.",
+        "OAUTH_TOKEN_REVOKED": "OAuth token in the header has been revoked.",
+    }.get(code, "OAuth token in the header is not valid.")
+    errors = [("authenticationError", code, message, None)]
     return AdsError(401, "UNAUTHENTICATED", UNAUTHENTICATED_INVALID, errors)
+
+
+ADWORDS_SCOPE = "https://www.googleapis.com/auth/adwords"
+ACCESS_TOKEN_LIFETIME_S = 3_599  # what Google's token endpoint says in expires_in
+
+# Google's token endpoint's refusals: (status, error, error_description).
+_REFUSALS: dict[GrantRefusal, tuple[int, str, str]] = {
+    GrantRefusal.NOT_POST: (405, "invalid_request", "The token endpoint only answers POST."),
+    GrantRefusal.UNSUPPORTED_GRANT_TYPE: (400, "unsupported_grant_type", "Invalid grant_type: "),
+    GrantRefusal.UNKNOWN_CLIENT: (401, "invalid_client", "The OAuth client was not found."),
+    GrantRefusal.BAD_SECRET: (401, "invalid_client", "Unauthorized"),
+    GrantRefusal.NO_REFRESH_TOKEN: (
+        400,
+        "invalid_request",
+        "Missing required parameter: refresh_token",
+    ),
+    GrantRefusal.BAD_REFRESH_TOKEN: (400, "invalid_grant", "Bad Request"),
+    GrantRefusal.REVOKED_REFRESH_TOKEN: (
+        400,
+        "invalid_grant",
+        "Token has been expired or revoked.",
+    ),
+}
 
 
 def _denied() -> AdsError:
@@ -1068,6 +1115,10 @@ class GoogleAdsApp(VendorApp):
         self._snapshots: dict[str, _Snapshot] = {}
         self._pages: dict[str, tuple[str, int]] = {}  # page token -> (snapshot key, offset)
         self._lock = threading.Lock()
+        # POST /token: the OAuth client's refresh token and the access tokens issued for it.
+        self.oauth = TokenIssuer(
+            GOOGLE_ADS_CLIENT, ctx.clock, ACCESS_TOKEN_LIFETIME_S, prefix="ya29."
+        )
 
     @property
     def account(self) -> GoogleAdsAccount:
@@ -1126,7 +1177,26 @@ class GoogleAdsApp(VendorApp):
             error = AdsError(status, status_name, message, errors if status == 500 else ())
         return error.response(version, request_id)
 
+    def _grant(self, req: Request) -> Response:
+        """POST /token: an access token for the refresh token, or Google's refusal."""
+        headers = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate"}
+        refusal = self.oauth.refusal(req)
+        if refusal is not None:
+            status, error, description = _REFUSALS[refusal]
+            if refusal is GrantRefusal.UNSUPPORTED_GRANT_TYPE:
+                description += TokenIssuer.form(req).get("grant_type", "")
+            return Response(status, {"error": error, "error_description": description}, headers)
+        body = {
+            "access_token": self.oauth.issue(),
+            "expires_in": ACCESS_TOKEN_LIFETIME_S,
+            "scope": ADWORDS_SCOPE,
+            "token_type": "Bearer",
+        }
+        return Response(200, body, headers)
+
     def _handle(self, req: Request, request_id: str) -> Response:
+        if req.path == "/token":
+            return self._grant(req)
         match = _PATH.match(req.path)
         if match is None or req.method != "POST":
             raise AdsError(404, "NOT_FOUND", "Method not found.")
@@ -1143,8 +1213,16 @@ class GoogleAdsApp(VendorApp):
         token = req.bearer_token()
         if token is None:
             raise AdsError(401, "UNAUTHENTICATED", UNAUTHENTICATED_MISSING)
+        quota_key = token
         if token != self.token:
-            raise _token_invalid()
+            state = self.oauth.state(token)
+            if state == "expired":
+                raise _token_invalid("OAUTH_TOKEN_EXPIRED")
+            if state == "revoked":
+                raise _token_invalid("OAUTH_TOKEN_REVOKED")
+            if state != "live":
+                raise _token_invalid()
+            quota_key = self.oauth.client.client_id  # the project's, whichever token it sends
         login = req.header("login-customer-id")
         body = self._body(req)
         self.seen.append(
@@ -1168,8 +1246,8 @@ class GoogleAdsApp(VendorApp):
         if login is None and not account.direct_access:
             raise _denied()
         if method == "searchStream":
-            return self._stream(body, account, token, request_id)
-        return self._search(body, account, token, request_id)
+            return self._stream(body, account, quota_key, request_id)
+        return self._search(body, account, quota_key, request_id)
 
     @staticmethod
     def _body(req: Request) -> dict[str, Any]:

@@ -30,6 +30,19 @@ Everything lives under `/services/data/vXX.X/` (any version from v50.0 up; anoth
   externalId, unique, nillable, custom), `GET limits` (DailyApiRequests Max/Remaining) and
   `GET /services/data/` (the versions).
 
+`POST /services/oauth2/token` is the token endpoint (login.salesforce.com's, or an org's My Domain
+one), the refresh-token grant only: a form body with `grant_type=refresh_token`, `refresh_token`,
+`client_id` (the consumer key), `client_secret` (or the client as HTTP Basic auth), and the fixed
+credentials of sandbox/oauth.py answer `{"access_token": "00D...!<random>", "signature", "scope",
+"instance_url": <this server>, "id", "token_type": "Bearer", "issued_at"}`, without `expires_in`,
+as Salesforce does. The session then lasts 2 hours (the default session timeout) after its last
+use on the sandbox clock, and a request with it after that is 401 INVALID_SESSION_ID. Refusals as
+Salesforce words them, all 400: `invalid_grant` "expired access/refresh token", `invalid_client_id`
+"client identifier invalid", `invalid_client` "invalid client credentials", `unsupported_grant_type`
+"grant type not supported", `invalid_request` "must use HTTP POST". The API takes the fixed token
+(`sandbox-salesforce-token`) or a live issued one; `oauth` (a TokenIssuer) revokes them for tests.
+The token endpoint does not count against the daily API requests, as at Salesforce.
+
 Errors are a JSON array of `{"message", "errorCode"[, "fields"]}`: 401 INVALID_SESSION_ID, 404
 NOT_FOUND, 400 MALFORMED_QUERY / INVALID_FIELD / INVALID_TYPE (SOQL errors point at the row and
 column), 403 REQUEST_LIMIT_EXCEEDED past the org's daily API request limit (default 15,000,
@@ -51,12 +64,16 @@ https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composit
 https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_autoassign.htm,
 https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm,
 https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm,
-https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
+https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm,
+https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import hmac
 import random
 import re
 import string
@@ -68,6 +85,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sandbox import standalone
+from sandbox.oauth import SALESFORCE_CLIENT, GrantRefusal, TokenIssuer
 from sandbox.server import Context, Lazy, Request, Response, VendorApp
 from sandbox.world import COUNTRIES, FIRST_NAMES, JOB_TITLES, LAST_NAMES, OWNERS_SPEC, ascii_slug
 
@@ -319,6 +337,24 @@ _REQUIRED_ON_CREATE = {"Lead": ("LastName", "Company"), "Contact": ("LastName",)
 
 RULE_OWNER_ID = make_id("00G", 1)  # the "Inbound Leads" queue the fake assignment rule assigns to
 INTEGRATION_USER_ID = make_id("005", 1)  # CreatedById / LastModifiedById of API writes
+ORG_ID = make_id("00D", 1)
+SESSION_TIMEOUT_S = 2 * 3_600  # the org's session timeout: Salesforce's default, two hours
+OAUTH_SCOPE = "api refresh_token"
+
+# The token endpoint's refusals: (status, error, error_description), all 400 at Salesforce.
+_REFUSALS: dict[GrantRefusal, tuple[int, str, str]] = {
+    GrantRefusal.NOT_POST: (400, "invalid_request", "must use HTTP POST"),
+    GrantRefusal.UNSUPPORTED_GRANT_TYPE: (
+        400,
+        "unsupported_grant_type",
+        "grant type not supported",
+    ),
+    GrantRefusal.UNKNOWN_CLIENT: (400, "invalid_client_id", "client identifier invalid"),
+    GrantRefusal.BAD_SECRET: (400, "invalid_client", "invalid client credentials"),
+    GrantRefusal.NO_REFRESH_TOKEN: (400, "invalid_grant", "expired access/refresh token"),
+    GrantRefusal.BAD_REFRESH_TOKEN: (400, "invalid_grant", "expired access/refresh token"),
+    GrantRefusal.REVOKED_REFRESH_TOKEN: (400, "invalid_grant", "expired access/refresh token"),
+}
 
 
 # --------------------------------------------------------------------------- errors
@@ -1309,6 +1345,14 @@ class SalesforceApp(VendorApp):
         # Statuses the next requests fail with when served by `serving` (standalone tests);
         # under `Sandbox`, its own `inject_faults` does this.
         self.faults: list[int] = []
+        # POST /services/oauth2/token: the connected app's refresh token and its sessions.
+        self.oauth = TokenIssuer(
+            SALESFORCE_CLIENT,
+            ctx.clock,
+            SESSION_TIMEOUT_S,
+            prefix=f"{ORG_ID[:15]}!",
+            sliding=True,
+        )
 
     @property
     def org(self) -> SalesforceOrg:
@@ -1317,13 +1361,16 @@ class SalesforceApp(VendorApp):
     # ---------------------------------------------------------------- entry points
 
     def handle(self, req: Request) -> Response:
+        if req.path.rstrip("/") == "/services/oauth2/token":
+            return self._grant(req)
         if req.path.rstrip("/") == "/services/data":
             return Response(200, _versions())
         match = _VERSION.match(req.path)
         if match is None:
             return sf_error(404, "NOT_FOUND", NOT_FOUND_MESSAGE)
         token = req.bearer_token()
-        if token is None or token != self.ctx.tokens.get("salesforce", DEFAULT_TOKEN):
+        fixed = self.ctx.tokens.get("salesforce", DEFAULT_TOKEN)
+        if token is None or (token != fixed and self.oauth.state(token) != "live"):
             return sf_error(401, "INVALID_SESSION_ID", SESSION_MESSAGE)
         allowed, used, limit = self.org.take_api_request()
         usage = {"Sforce-Limit-Info": f"api-usage={used}/{limit}"}
@@ -1339,6 +1386,32 @@ class SalesforceApp(VendorApp):
                 resp = exc.response()
         resp.headers.update(usage)
         return resp
+
+    def _grant(self, req: Request) -> Response:
+        """POST /services/oauth2/token: a session for the refresh token, or Salesforce's
+        refusal. `signature` is what Salesforce sends: HMAC-SHA256 of `id` + `issued_at` keyed
+        with the consumer secret, base64."""
+        refusal = self.oauth.refusal(req)
+        if refusal is not None:
+            status, error, description = _REFUSALS[refusal]
+            return Response(status, {"error": error, "error_description": description})
+        issued_at = str(self.ctx.clock.now_ms())
+        identity = f"{req.base_url}/id/{ORG_ID}/{INTEGRATION_USER_ID}"
+        digest = hmac.new(
+            self.oauth.client.client_secret.encode(),
+            (identity + issued_at).encode(),
+            hashlib.sha256,
+        ).digest()
+        body = {
+            "access_token": self.oauth.issue(),
+            "signature": base64.b64encode(digest).decode("ascii"),
+            "scope": OAUTH_SCOPE,
+            "instance_url": req.base_url,
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+        }
+        return Response(200, body)
 
     def fault(self, status: int, req: Request) -> Response:
         if status == 429:

@@ -18,6 +18,7 @@ from connectors.google_ads import client as google_ads_client
 from connectors.google_ads import models
 from connectors.google_ads.models import parse_lead
 from connectors.http import ApiClient
+from connectors.oauth import RefreshTokenGrant
 from connectors.streams import Page, PullWindow, Stream
 from leadflow.config import GoogleAdsSourceConfig, read_secret
 
@@ -43,17 +44,25 @@ STREAMS: dict[str, Stream] = {
 
 
 def open_client(config: GoogleAdsSourceConfig) -> ApiClient:
-    """A session with the OAuth access token, `login-customer-id` when the account is reached
-    through a manager account, and `developer-token` only if the config still names one."""
+    """A session with an OAuth access token (with `oauth`, obtained from the refresh token and
+    renewed before it expires; else the one `access_token_env` holds), `login-customer-id` when
+    the account is reached through a manager account, and `developer-token` only if the config
+    still names one."""
     developer_token = (
         read_secret(config.developer_token_env) if config.developer_token_env else None
     )
+    grant = (
+        RefreshTokenGrant(google_ads_client.SOURCE, config.oauth, http=config.http)
+        if config.oauth is not None
+        else None
+    )
     return google_ads_client.make_client(
         config.base_url,
-        config.access_token(),
+        config.access_token() if grant is None else None,
         config.http,
         login_customer_id=config.login_customer_id,
         developer_token=developer_token,
+        token_provider=grant,
     )
 
 

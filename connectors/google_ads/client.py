@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from connectors.google_ads import settings
 from connectors.google_ads.models import from_search_row
-from connectors.http import ApiClient, FatalError, QuotaExhausted, Verdict
+from connectors.http import ApiClient, FatalError, QuotaExhausted, TokenProvider, Verdict
 from connectors.streams import Page
 from leadflow.config import HttpSettings
 from leadflow.redact import register_secret
@@ -102,7 +102,11 @@ HINTS: dict[tuple[str, str], str] = {
     ),
     ("authenticationError", "OAUTH_TOKEN_EXPIRED"): (
         "the OAuth access token has expired (Google's last an hour): put a fresh one in "
-        "sources.google_ads.access_token_env"
+        "sources.google_ads.access_token_env, or set sources.google_ads.oauth and LeadFlow "
+        "renews it from a refresh token"
+    ),
+    ("authenticationError", "OAUTH_TOKEN_REVOKED"): (
+        "the access token in sources.google_ads.access_token_env was revoked: get a new one"
     ),
     ("authenticationError", "NOT_ADS_USER"): (
         "the Google account behind the token has no access to any Google Ads account"
@@ -121,11 +125,40 @@ HINTS: dict[tuple[str, str], str] = {
 }
 
 
+# With `oauth`, an access token Google refuses is one LeadFlow got a moment ago from the refresh
+# token (a refused one was renewed once already): the fix is the grant, not access_token_env.
+OAUTH_HINTS: dict[tuple[str, str], str] = {
+    **HINTS,
+    ("authenticationError", "OAUTH_TOKEN_INVALID"): (
+        "Google refused the access token just obtained with sources.google_ads.oauth's refresh "
+        "token: check the refresh token was granted the https://www.googleapis.com/auth/adwords "
+        "scope"
+    ),
+    ("authenticationError", "OAUTH_TOKEN_EXPIRED"): (
+        "Google says the access token just obtained with sources.google_ads.oauth's refresh token "
+        "has expired: check this machine's clock"
+    ),
+    ("authenticationError", "OAUTH_TOKEN_REVOKED"): (
+        "the access token just obtained with sources.google_ads.oauth's refresh token was revoked: "
+        "the user may have removed the app's access; get a new refresh token"
+    ),
+}
+
+
 def describe_error(response: requests.Response) -> tuple[str, str]:
     """Google's error body: `{"error": {"code", "message", "status", "details":
     [GoogleAdsFailure{"errors": [{"errorCode": {kind: CODE}, "message", ...}]}]}}`. The category
     is `kind.CODE` of the first GoogleAdsError (else the status), the message Google's own for it
     (never the `trigger`, the value that caused it), with a hint where the fix is in the config."""
+    return _describe(response, HINTS)
+
+
+def describe_oauth_error(response: requests.Response) -> tuple[str, str]:
+    """`describe_error` for a session whose tokens come from `sources.google_ads.oauth`."""
+    return _describe(response, OAUTH_HINTS)
+
+
+def _describe(response: requests.Response, hints: dict[tuple[str, str], str]) -> tuple[str, str]:
     error = _body(response)
     failures = _failures(error)
     if not failures:
@@ -138,7 +171,7 @@ def describe_error(response: requests.Response) -> tuple[str, str]:
         return status, str(error.get("message", ""))
     kind, code = _code(failures[0])
     message = str(failures[0].get("message", ""))
-    hint = HINTS.get((kind, code))
+    hint = hints.get((kind, code))
     return f"{kind}.{code}".strip("."), f"{message} ({hint})" if hint else message
 
 
@@ -181,12 +214,16 @@ def _delay_as_retry_after(response: requests.Response, *args: Any, **kwargs: Any
 
 def make_client(
     base_url: str,
-    token: SecretStr,
+    token: SecretStr | None,
     http: HttpSettings | None = None,
     *,
     login_customer_id: str | None = None,
     developer_token: SecretStr | None = None,
+    token_provider: TokenProvider | None = None,
 ) -> ApiClient:
+    """The session; `token` is a static access token, or None with a `token_provider` (the
+    refresh-token grant, connectors/oauth.py), which renews the token before it expires and once
+    on a 401."""
     http = http or HttpSettings()
     client = ApiClient(
         source=SOURCE,
@@ -194,10 +231,11 @@ def make_client(
         token=token,
         http=http,
         classify=_classifier(http.backoff_max_s),
-        describe_error=describe_error,
+        describe_error=describe_error if token_provider is None else describe_oauth_error,
         # 401: the token; 403: the token's user cannot reach the account (the fix is the same
         # person's: another token or login_customer_id), never worth retrying.
         is_auth_failure=lambda r: r.status_code in (401, 403),
+        token_provider=token_provider,
     )
     client.session.hooks["response"].append(_delay_as_retry_after)
     if login_customer_id:

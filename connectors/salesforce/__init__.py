@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from connectors.http import ApiClient, FatalError
+from connectors.oauth import RefreshTokenGrant
 from connectors.salesforce import client as salesforce_client
 from connectors.salesforce import models, settings
 from connectors.salesforce.client import (
@@ -65,15 +66,29 @@ STREAMS: dict[str, Stream] = {name: _stream(name) for name in settings.STREAM_OB
 
 
 def open_client(config: SalesforceSourceConfig | SalesforceDestinationConfig) -> ApiClient:
-    """A session on the org's instance URL with the access token, query batches of the configured
-    size, and a stop (RequestLimitExceeded) before the org's daily API allowance, or the
-    configured share of it, runs out."""
+    """A session on the org's instance URL with the access token (with `oauth`, obtained from
+    the refresh token and renewed when Salesforce answers 401 INVALID_SESSION_ID; else the one
+    `access_token_env` holds), query batches of the configured size, and a stop
+    (RequestLimitExceeded) before the org's daily API allowance, or the configured share of it,
+    runs out."""
+    oauth = getattr(config, "oauth", None)
+    grant = (
+        RefreshTokenGrant(
+            salesforce_client.SOURCE,
+            oauth,
+            http=config.http,
+            on_token=salesforce_client.instance_url_check(config.base_url),
+        )
+        if oauth is not None
+        else None
+    )
     return salesforce_client.make_client(
         config.base_url,
-        config.access_token(),
+        config.access_token() if grant is None else None,
         config.http,
         batch_size=getattr(config, "page_size", settings.BATCH_SIZE_MAX),
         daily_request_budget=config.daily_request_budget,
+        token_provider=grant,
     )
 
 

@@ -9,9 +9,10 @@ this API, only the daily allowance and a cap on concurrent long-running requests
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ import requests
 from pydantic import SecretStr
 
 from connectors.http import (
+    AccessToken,
     ApiClient,
     AuthError,
     ConnectorError,
@@ -26,6 +28,7 @@ from connectors.http import (
     QuotaExhausted,
     RateLimiter,
     RetriableError,
+    TokenProvider,
     Verdict,
 )
 from connectors.salesforce import settings
@@ -33,6 +36,8 @@ from connectors.salesforce.models import WriteOutcome
 from connectors.streams import Page, parse_timestamp
 from leadflow.config import HttpSettings
 from leadflow.redact import redact
+
+log = logging.getLogger("leadflow.connectors")
 
 SOURCE = "salesforce"
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
@@ -114,14 +119,42 @@ class OrgBudget(RateLimiter):
             raise RequestLimitExceeded(f"api-usage {used}/{limit}")
 
 
+def instance_url_check(base_url: str) -> Callable[[AccessToken], None]:
+    """What to do with each token answer: warn (once per URL) when its `instance_url`, the host
+    the token's org lives on, is not `base_url`. The client stays on `base_url` (a config says
+    where data goes; a token answer does not move it): a wrong base_url fails with 401 or 404."""
+    warned: set[str] = set()
+
+    def check(token: AccessToken) -> None:
+        instance = token.answer.get("instance_url")
+        if not isinstance(instance, str) or not instance:
+            return
+        if instance.rstrip("/").lower() == base_url.rstrip("/").lower() or instance in warned:
+            return
+        warned.add(instance)
+        log.warning(
+            "salesforce: the token endpoint says the org lives at %s, but base_url is %s; "
+            "LeadFlow stays on base_url: set sources.salesforce.base_url to the instance URL "
+            "if the org has moved",
+            instance,
+            base_url,
+        )
+
+    return check
+
+
 def make_client(
     base_url: str,
-    token: SecretStr,
+    token: SecretStr | None,
     http: HttpSettings | None = None,
     *,
     batch_size: int = settings.BATCH_SIZE_MAX,
     daily_request_budget: int | None = None,
+    token_provider: TokenProvider | None = None,
 ) -> ApiClient:
+    """The org's session; `token` is a static access token, or None with a `token_provider`
+    (the refresh-token grant, connectors/oauth.py). Salesforce says nothing of when a session
+    ends, so the provider's token is renewed when an answer is 401 INVALID_SESSION_ID."""
     meter = UsageMeter()
     client = ApiClient(
         source=SOURCE,
@@ -133,6 +166,7 @@ def make_client(
         # A 403 is the request limit, not the token: only 401 INVALID_SESSION_ID is about auth.
         is_auth_failure=lambda r: r.status_code == 401,
         limiters={"/": OrgBudget(meter, daily_request_budget)},
+        token_provider=token_provider,
     )
     size = max(settings.BATCH_SIZE_MIN, min(settings.BATCH_SIZE_MAX, batch_size))
     client.session.headers["Sforce-Query-Options"] = f"batchSize={size}"
