@@ -525,11 +525,13 @@ class HubSpotDestinationConfig(_Destination):
 class SalesforceDestinationConfig(_Destination):
     """Salesforce as a reverse-ETL destination: score and owner written onto Leads and Contacts
     with sObject Collections (at most 200 records a request); in `upsert` mode a lead Salesforce
-    lacks becomes a Lead matched on LeadFlow_Lead_Id__c. `base_url` is the org's instance URL, as
-    for `SalesforceSourceConfig`."""
+    lacks becomes a Lead matched on LeadFlow_Lead_Id__c. `base_url` is the org's instance URL, and
+    `access_token_env` or `oauth` the credentials, as for `SalesforceSourceConfig` (with `oauth`
+    the push gets a new session when the org's session timeout ends the one it holds)."""
 
     base_url: str
     access_token_env: str = "SALESFORCE_ACCESS_TOKEN"
+    oauth: SalesforceOAuthConfig | None = None
     api_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v62.0"
     batch_size: int = Field(200, ge=1, le=200)
     daily_request_budget: int | None = Field(None, ge=1)

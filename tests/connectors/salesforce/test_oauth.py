@@ -15,7 +15,6 @@ from connectors.http import ApiClient, AuthError
 from connectors.streams import Page, PullWindow
 from leadflow.config import (
     ConfigError,
-    SalesforceDestinationConfig,
     SalesforceSourceConfig,
 )
 from sandbox.oauth import SALESFORCE_CLIENT
@@ -219,9 +218,28 @@ def test_a_missing_refresh_token_variable_is_named_exactly(
     assert CLIENT_ID_ENV not in message and CLIENT_SECRET_ENV not in message
 
 
-def test_the_destination_keeps_its_static_token(sfo: Org) -> None:
-    # The push reads access_token_env as before (the conftest's token); it has no oauth block
-    with salesforce.open_client(sfo.destination()) as client:
+def test_the_push_with_oauth_renews_a_timed_out_session_and_writes(
+    sfo: Org, oauth_env: None
+) -> None:
+    # GIVEN the destination with oauth, and a session that timed out while the push waited
+    cfg = sfo.destination(
+        oauth={
+            "client_id_env": CLIENT_ID_ENV,
+            "client_secret_env": CLIENT_SECRET_ENV,
+            "refresh_token_env": REFRESH_TOKEN_ENV,
+            "token_url": f"{sfo.url}/services/oauth2/token",
+        }
+    )
+    lead = sfo.org.records("Lead")[0]["Id"]
+    statuses: list[int] = []
+    with open_client(cfg, statuses) as client:  # type: ignore[arg-type]
         assert salesforce.missing_custom_fields(client, "Lead") == []
-    with pytest.raises(ValueError):
-        SalesforceDestinationConfig.model_validate({"base_url": sfo.url, "oauth": {}})
+        sfo.app.ctx.clock.advance(TWO_HOURS + 60)
+        # WHEN a score is written
+        outcomes = salesforce.update_records(
+            client, [{"Id": lead, "LeadFlow_Score__c": 77}], sobject="Lead"
+        )
+    # THEN the 401 got one new session and the write went through with it
+    assert [o.success for o in outcomes] == [True]
+    assert sfo.org.get(lead)["LeadFlow_Score__c"] == 77.0
+    assert statuses.count(401) == 1
