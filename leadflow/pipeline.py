@@ -433,7 +433,7 @@ def owned_fields(name: str) -> tuple[str, ...]:
         return hubspot_settings.OWNED_PROPERTIES
     if name == "salesforce":
         return ("OwnerId", *salesforce_settings.LEADFLOW_FIELDS)
-    return ("owner_id", *pipedrive.SYNC_FIELDS)
+    return ("owner_id", *pipedrive.SYNC_FIELDS, pipedrive.INBOX_LEADS)
 
 
 def _push_destination(

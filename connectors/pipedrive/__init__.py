@@ -108,6 +108,9 @@ SYNC_FIELDS: dict[str, str] = {
     "leadflow_reasons": settings.REASONS_FIELD,
     "leadflow_lead_id": settings.LEAD_ID_FIELD,
 }
+# The sync model's column naming the person's open Leads Inbox items ('id;id'): they get the
+# person's owner too, since reps work leads from the inbox, where the item's own owner shows.
+INBOX_LEADS = "inbox_lead_ids"
 
 
 def push_persons(
@@ -115,31 +118,59 @@ def push_persons(
 ) -> list[PushOutcome]:
     """Write rows of marts.sync_pipedrive__persons (all `update`, by person id): owner_id and
     LeadFlow's person fields, whose company-specific keys `field_keys` gives
-    (`custom_field_keys`). One outcome per row."""
+    (`custom_field_keys`); then the same owner onto the person's open Leads Inbox items
+    (`inbox_lead_ids`). One outcome per row: a row succeeds when its person and every one of its
+    inbox items were written (both writes are idempotent, so a failed row is simply sent again)."""
     written = update_persons(
         client,
         [
             {
                 "id": row.object_id,
-                **{SYNC_FIELDS.get(k, k): _typed(k, v) for k, v in row.properties.items()},
+                **{
+                    SYNC_FIELDS.get(k, k): _typed(k, v)
+                    for k, v in row.properties.items()
+                    if k != INBOX_LEADS
+                },
             }
             for row in rows
         ],
         field_keys,
     )
-    return [
-        PushOutcome(
-            row.lead_id,
-            row.operation,
-            ok=result.success,
-            object_id=result.id,
-            http_status=result.http_status,
-            category="" if result.success else ("RETRIABLE" if result.retriable else "REJECTED"),
-            message=result.error,
-            retriable=result.retriable,
+    outcomes = []
+    for row, result in zip(rows, written, strict=True):
+        owner = row.properties.get("owner_id")
+        inbox = [i for i in (row.properties.get(INBOX_LEADS) or "").split(";") if i]
+        if result.success and owner and inbox:
+            failed = [
+                r
+                for r in update_leads(
+                    client, [{"id": i, "owner_id": _typed("owner_id", owner)} for i in inbox]
+                )
+                if not r.success
+            ]
+            if failed:
+                result = WriteOutcome(
+                    result.id,
+                    False,
+                    f"the person was written, not its Leads Inbox item: {failed[0].error}",
+                    http_status=failed[0].http_status,
+                    retriable=failed[0].retriable,
+                )
+        outcomes.append(
+            PushOutcome(
+                row.lead_id,
+                row.operation,
+                ok=result.success,
+                object_id=result.id,
+                http_status=result.http_status,
+                category=""
+                if result.success
+                else ("RETRIABLE" if result.retriable else "REJECTED"),
+                message=result.error,
+                retriable=result.retriable,
+            )
         )
-        for row, result in zip(rows, written, strict=True)
-    ]
+    return outcomes
 
 
 def _typed(column: str, value: str) -> str | int | float:

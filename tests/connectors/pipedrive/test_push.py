@@ -1,5 +1,5 @@
 """Pushing to Pipedrive over real HTTP: owner and LeadFlow's custom fields onto persons, owner
-onto leads, per-record failures as outcomes, and the custom field key lookup."""
+onto leads (and onto a person's open Leads Inbox items), per-record failures as outcomes, and the custom field key lookup."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from connectors import pipedrive
 from connectors.http import AuthError
 from connectors.pipedrive import settings
+from connectors.sync import SyncRow
 from tests.connectors.pipedrive.conftest import TOKEN, Pd
 
 
@@ -156,3 +157,50 @@ def test_lead_owners_are_written_and_unknown_leads_fail(pd: Pd) -> None:
     ]
     assert pd.company.get("lead", lead)["owner_id"] == owner
     assert pd.app.write_log()[0].body == {"owner_id": owner}
+
+
+def test_a_persons_open_inbox_leads_get_its_owner_and_a_failed_one_fails_the_row(pd: Pd) -> None:
+    # GIVEN a person's sync row naming two of its Leads Inbox items, and another whose inbox item
+    # Pipedrive does not know
+    a, b = (p["id"] for p in pd.company.records("person")[:2])
+    first, second = (lead["id"] for lead in pd.company.records("lead")[:2])
+    owner = _owners(pd)[-1]
+    rows = [
+        SyncRow(
+            "lead-a",
+            "update",
+            str(a),
+            None,
+            None,
+            {"owner_id": str(owner), "leadflow_score": "80", "inbox_lead_ids": f"{first};{second}"},
+        ),
+        SyncRow(
+            "lead-b",
+            "update",
+            str(b),
+            None,
+            None,
+            {
+                "owner_id": str(owner),
+                "leadflow_score": "40",
+                "inbox_lead_ids": "00000000-0000-4000-8000-000000000000",
+            },
+        ),
+    ]
+    # WHEN they are pushed
+    with pipedrive.open_client(pd.destination()) as client:
+        outcomes = pipedrive.push_persons(client, rows, _keys(pd))
+    # THEN the first person and both its inbox items have the owner, and the row succeeded
+    assert outcomes[0].ok
+    assert pd.company.get("person", a)["owner_id"] == owner
+    assert [pd.company.get("lead", i)["owner_id"] for i in (first, second)] == [owner, owner]
+    # AND the second row failed on its inbox item, saying so, though its person was written
+    assert (outcomes[1].ok, outcomes[1].http_status, outcomes[1].retriable) == (False, 404, False)
+    assert "Leads Inbox item" in outcomes[1].message
+    assert pd.company.custom_value(b, settings.SCORE_FIELD) == 40.0
+    writes = [(w.method, w.path) for w in pd.app.write_log()]
+    assert writes[:3] == [
+        ("PATCH", f"/api/v2/persons/{a}"),
+        ("PATCH", f"/api/v2/persons/{b}"),
+        ("PATCH", f"/api/v1/leads/{first}"),
+    ]

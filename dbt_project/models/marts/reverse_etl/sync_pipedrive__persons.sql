@@ -1,6 +1,7 @@
 {#- What the Pipedrive push (connectors/pipedrive push_persons) writes for each scored lead that
-    has a person in Pipedrive: its most recently changed one, by id. Pipedrive is update only:
-    LeadFlow does not create persons there. -#}
+    has a person in Pipedrive: its most recently changed one, by id; and the person's open Leads
+    Inbox items (inbox_lead_ids, 'id;id' in id order), which get the same owner. Pipedrive is
+    update only: LeadFlow does not create persons there. -#}
 
 with
 
@@ -25,6 +26,19 @@ users as (
 
 ),
 
+inbox as (
+
+    -- a person's Leads Inbox items still being worked (archived ones are out of the inbox)
+    select
+        person_id,
+        {{ dbt.listagg('lead_id', "';'", 'order by lead_id') }} as inbox_lead_ids
+    from {{ ref('stg_pipedrive__leads') }}
+    where not is_archived
+        and person_id is not null
+    group by person_id
+
+),
+
 payloads as (
 
     select
@@ -38,7 +52,8 @@ payloads as (
         cast(leads.score as {{ dbt.type_string() }}) as leadflow_score,
         cast(leads.grade as {{ dbt.type_string() }}) as leadflow_grade,
         cast(leads.temperature as {{ dbt.type_string() }}) as leadflow_temperature,
-        cast(leads.score_reasons as {{ dbt.type_string() }}) as leadflow_reasons
+        cast(leads.score_reasons as {{ dbt.type_string() }}) as leadflow_reasons,
+        cast(inbox.inbox_lead_ids as {{ dbt.type_string() }}) as inbox_lead_ids
 
     from leads
     inner join persons
@@ -46,6 +61,8 @@ payloads as (
         and persons.record_rank = 1
     left join users
         on users.email = lower(leads.owner_email)
+    left join inbox
+        on inbox.person_id = persons.record_id
 
 )
 
