@@ -89,13 +89,22 @@ def _fetch_typeform(entries: list[Entry], client: ApiClient) -> tuple[Payloads, 
 
 def _fetch_hubspot(entries: list[Entry], client: ApiClient) -> tuple[Payloads, list[int]]:
     from connectors.hubspot import settings as hubspot_settings
-    from connectors.hubspot.client import read_contacts
+    from connectors.hubspot.client import read_contact, read_contacts
 
     ids = sorted({str(entry.record_ref) for entry in entries})
     contacts, missing = read_contacts(client, ids, hubspot_settings.CONTACT_PROPERTIES)
     by_id = {str(contact.get("id")): contact for contact in contacts}
+    # A batch read does not follow merges: an id merged away since its event was sent is asked
+    # for alone, and HubSpot answers with the contact it was merged into (a new id)
+    really_gone = set()
+    for old_id in missing:
+        became = read_contact(client, old_id, hubspot_settings.CONTACT_PROPERTIES)
+        if became is None:
+            really_gone.add(old_id)
+        else:
+            by_id[old_id] = became
     found = {e.entry_id: by_id[str(e.record_ref)] for e in entries if str(e.record_ref) in by_id}
-    gone = [e.entry_id for e in entries if str(e.record_ref) in set(missing)]
+    gone = [e.entry_id for e in entries if str(e.record_ref) in really_gone]
     return found, gone
 
 

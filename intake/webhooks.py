@@ -208,6 +208,12 @@ def hubspot_arrivals(body: Any) -> list[Arrival]:
         ):
             continue  # the echo of LeadFlow's push (only LeadFlow writes leadflow_* properties)
         event_id, object_id = _key(event.get("eventId")), _key(event.get("objectId"))
+        if event["subscriptionType"] == "contact.merge":
+            # HubSpot merges contacts into a new record (newObjectId); the ids in objectId,
+            # primaryObjectId and mergedObjectIds no longer exist as contacts of their own
+            merged_into = _key(event.get("newObjectId")) or _key(event.get("primaryObjectId"))
+            if merged_into is not None and merged_into.isdigit():
+                object_id = merged_into
         if event_id is None or object_id is None or not object_id.isdigit():
             raise Rejected(400, "a contact event has no eventId or numeric objectId")
         # Keyed by event: a later change to the same contact is news and is fetched again.

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from connectors.http import ApiClient, RateLimiter
+from connectors.http import ApiClient, FatalError, RateLimiter
 from connectors.hubspot import settings
 from connectors.streams import Page, parse_timestamp
 from leadflow.config import HttpSettings
@@ -279,3 +279,23 @@ def read_contacts(
             if error.get("category") == "OBJECT_NOT_FOUND":
                 missing.extend(str(i) for i in (error.get("context") or {}).get("ids") or [])
     return found, missing
+
+
+def read_contact(
+    client: ApiClient, contact_id: str, properties: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """GET /crm/v3/objects/contacts/{id}: the contact, or for an id merged away the contact it
+    was merged into (HubSpot follows merges on a read by id); None when HubSpot has neither."""
+    if not contact_id.isdigit():
+        return None
+    try:
+        return dict(
+            client.get_json(
+                f"{settings.CONTACTS}/{contact_id}",
+                params={"properties": ",".join(properties)},
+            )
+        )
+    except FatalError as exc:
+        if exc.status == 404:
+            return None
+        raise

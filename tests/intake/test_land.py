@@ -154,6 +154,22 @@ def test_a_record_the_source_does_not_have_is_marked_gone_with_the_reason(
         assert inbox.counts() == {"gone": 3}
 
 
+def test_a_contact_merged_away_after_its_event_lands_as_the_contact_it_became(
+    sb: Sandbox, settings: Settings, con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # GIVEN an event for a contact, which a rep then merges with another before the inbox lands
+    # (HubSpot makes a new contact; the batch read no longer knows the old id)
+    (_, first), (_, second) = first_records(settings, "hubspot", "contacts", 2)
+    became = sb.hubspot_merge(first, second)
+    with Inbox(tmp_path / "inbox.sqlite") as inbox:
+        inbox.store([Arrival("hubspot", "ev-m", "contacts", record_ref=first)])
+        # WHEN the inbox is landed
+        result = land_inbox(inbox, con, fetchers(settings), run_id="intake")
+        # THEN the merged contact is landed, not marked gone
+        assert (result.landed, result.gone) == (1, 0)
+    assert raw_ids(con, "hubspot__contacts") == [became]
+
+
 def test_a_source_that_cannot_be_reached_keeps_its_entries_pending_for_the_next_run(
     sb: Sandbox, settings: Settings, con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:

@@ -53,6 +53,14 @@ HUBSPOT_BODY = json.dumps(
             "objectId": 5002,
             "propertyName": "hubspot_owner_id",
         },
+        {  # two contacts merged: HubSpot made a new one, which is what there is to fetch
+            "eventId": 106,
+            "subscriptionType": "contact.merge",
+            "objectId": 5001,
+            "primaryObjectId": 5001,
+            "mergedObjectIds": [5003],
+            "newObjectId": 5004,
+        },
     ]
 ).encode()
 GOOGLE_BODY = json.dumps(
@@ -107,12 +115,13 @@ def test_each_source_names_the_leads_its_body_announces() -> None:
         ("1200000000002", "1200000000002"),
     ]
     assert check("typeform", signed("typeform", TYPEFORM_BODY)) == [("tok123", "tok123")]
-    # Contact events only, keyed by event (a later change to the contact is fetched again).
-    # Contact events only, not the echo of LeadFlow's own leadflow_* properties.
+    # Contact events only, keyed by event (a later change to the contact is fetched again), not
+    # the echo of LeadFlow's own leadflow_* properties; a merge names the contact it made.
     assert check("hubspot", signed("hubspot", HUBSPOT_BODY)) == [
         ("101", "5001"),
         ("103", "5001"),
         ("105", "5002"),
+        ("106", "5004"),
     ]
     assert check("google_ads", signed("google_ads", GOOGLE_BODY)) == [("TeSter-123", None)]
     assert check("webform", signed("webform", WEBFORM_BODY)) == [("s-1", None)]
