@@ -28,6 +28,7 @@ from connectors import LEAD_STREAMS, Parser
 from enrichment import enrich
 from enrichment.normalize import department, seniority
 from expectations.gate import Gate
+from leadflow.config import SURVIVOR_FIELDS
 from leadflow.faults import crash_point
 from leadflow.forget import Suppressions, drop_arrivals
 from leadflow.warehouse import raw_table, registered, transaction
@@ -68,19 +69,6 @@ RECORD_COLUMNS = [
     "first_seen_at",
     "run_id",
 ]
-# The golden record's fields (dbt's int_leads_unified survivorship): a new version that changes
-# none of them keeps its record's values_changed_at.
-SURVIVOR_FIELDS = (
-    "email",
-    "phone_e164",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "industry",
-    "employee_band",
-    "country_code",
-)
 
 
 @dataclass
@@ -316,6 +304,7 @@ def _upsert_records(
     frame["values_changed_at"] = frame["record_updated_at"]
     frame["run_id"] = run_id
     frame = frame[RECORD_COLUMNS]
+    # a new version that changes none of the golden record's fields keeps values_changed_at
     unchanged = " and ".join(f"n.{c} is not distinct from o.{c}" for c in SURVIVOR_FIELDS)
     with registered(con, "record_rows", frame):
         # A record seen before keeps the time LeadFlow first saw it: lead ids and merges depend on

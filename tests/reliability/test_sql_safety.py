@@ -73,6 +73,27 @@ REVIEWED: dict[tuple[str, str], str] = {
         " names; the person's keys are bound through registered frames (forget_records)"
     ),
     ("leadflow/forget.py", "_delete"): "the same targets as _count",
+    # connectors/fivetran/client.py reads tables whose names come from the catalog and config
+    ("connectors/fivetran/client.py", "read_pages"): (
+        "identifiers pass through quote() (double quotes doubled); the fragments of `query` are"
+        " query_for's fixed templates over catalog column names through quote(); the window and"
+        " paging values are bound; page_rows is an int"
+    ),
+    ("connectors/fivetran/client.py", "deal_contacts"): (
+        "the table through client.qualified() and catalog column names through quote(); the deal"
+        " ids are bound as one list"
+    ),
+    ("connectors/fivetran/client.py", "connect"): (
+        "ATTACH and SET take no bound parameters: the DuckDB file and the spill folder are written"
+        " as string literals by _literal (single quotes doubled)"
+    ),
+    ("connectors/fivetran/client.py", "_attach_postgres"): (
+        "ATTACH takes no bound parameters: the URL is a string literal by _literal (single quotes"
+        " doubled), and config validation refuses a URL that holds a password"
+    ),
+    ("connectors/fivetran/client.py", "_scalar"): (
+        "runs the SQL its callers pass, each a literal with its values bound"
+    ),
 }
 
 
