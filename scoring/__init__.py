@@ -218,7 +218,9 @@ def _fingerprints(
     con: duckdb.DuckDBPyConnection, moment: datetime, rules_version: str
 ) -> pd.DataFrame:
     """lead_id, input_fingerprint and whether the stored score has the same one: everything a
-    rules score is computed from, hashed in the warehouse (no lead leaves DuckDB for this)."""
+    rules score is computed from, hashed in the warehouse (no lead leaves DuckDB for this). The
+    row's hash is DuckDB's 64-bit hash of the whole row (0.08 s for 100k leads; an md5 of its text
+    took 3 s): a DuckDB upgrade that changes it re-scores every lead once."""
     return con.execute(
         """
         with events as (
@@ -229,7 +231,7 @@ def _fingerprints(
         current as (
             select
                 leads.lead_id,
-                md5(concat_ws('|', md5(cast(leads as varchar)), coalesce(events.n, 0),
+                md5(concat_ws('|', hash(leads), coalesce(events.n, 0),
                               coalesce(events.h, 0), cast(? as varchar), ?)) as input_fingerprint
             from intermediate.int_leads_unified as leads
             left join events on events.lead_id = leads.lead_id
