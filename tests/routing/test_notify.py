@@ -60,7 +60,7 @@ def world(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         con.execute(
             """insert into ops.lead_scores values (?, ?, 50, 30, 0, 'A', 'hot', true, false, '[]',
                '+25 Job title: VP; +20 Business email; +15 Pricing page visit; +10 Country US',
-               'rules-v1', ?, ?, 'r0')""",
+               'rules-v1', ?, ?, 'r0', null)""",
             [lead, score, T0, T0],
         )
     return con

@@ -42,7 +42,7 @@ def world(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     add_leads(con, ["l1"])
     con.execute(
         """insert into ops.lead_scores values ('l1', 80, 50, 30, 0, 'A', 'hot', true, false, '[]',
-           '', 'rules-v1', ?, ?, 'r0')""",
+           '', 'rules-v1', ?, ?, 'r0', null)""",
         [T0, T0],
     )
     route_new_leads(con, routing_config(), run_id="r1", as_of=T0)
