@@ -351,11 +351,10 @@ def score_all(
                 [as_of],
             ).fetchall()
         # Leads absorbed by a merge no longer exist; their scores go with them.
-        with registered(con, "scored_leads", fingerprints[["lead_id"]]):
-            con.execute(
-                "delete from ops.lead_scores s"
-                " where not exists (select 1 from scored_leads l where l.lead_id = s.lead_id)"
-            )
+        con.execute(
+            "delete from ops.lead_scores s where not exists"
+            " (select 1 from intermediate.int_leads_unified l where l.lead_id = s.lead_id)"
+        )
         con.execute("insert or replace into ops.lead_scores by name select * from new_scores")
         crash_point("score:written")
     return ScoreResult(
