@@ -8,16 +8,18 @@ Two stages. The deterministic rules first, strongest first:
   from any of them reaches the others;
 - email: the same normalized email address;
 - crm_lead_id: a CRM record carrying a lead id LeadFlow wrote there (the echo of our own push);
-- phone: the same E.164 number, only when the two sides' emails do not disagree and their first
-  names can be one person's (a company switchboard shared by colleagues, or a home phone shared by
-  a family, must not merge them).
+- phone: the same E.164 number, only when the two sides' emails do not disagree, their seniority
+  is not far apart and their first names can be one person's (a company switchboard shared by
+  colleagues, or a home phone shared by a family, must not merge them); on a line people share
+  (records of two people carry it, as their names tell) both sides must also carry a last name.
 
 Then, for the records those rules left without a lead (new records only), the probabilistic stage
 (dedupe/probabilistic.py, Splink on DuckDB) scores them against the existing records and each other
-on names, email local part, phone, company and domain; a pair at or above `identity.threshold`
-that the guards allow links the new record under the rule `probabilistic`, with its match
-probability stored. It never joins two existing leads: merging leads stays the job of the
-deterministic keys. A probabilistic link, once made, is kept on later runs as it was recorded.
+on names, email local part, phone, company, country and domain; a pair at or above
+`identity.threshold` that the guards allow links the new record under the rule `probabilistic`,
+with its match probability stored. It never joins two existing leads: merging leads stays the job
+of the deterministic keys. A probabilistic link, once made, is kept on later runs as it was
+recorded.
 
 A CRM record that LeadFlow's own push created (its id came back from a batch upsert) joins its
 lead under the rule `crm_echo`: it is the lead's copy in the CRM, not a duplicate person, and is
@@ -50,7 +52,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from dedupe.names import canonical_first, names_compatible
+from dedupe.names import canonical_first, names_compatible, shared_lines
 from leadflow.config import IdentityConfig
 from leadflow.faults import crash_point
 from leadflow.warehouse import registered, transaction
@@ -60,7 +62,8 @@ log = logging.getLogger("leadflow.dedupe")
 RECORDS_SQL = """
     select r.record_key, r.email, r.phone_e164, r.leadflow_lead_id, r.crm_contact_id,
            r.source, r.stream, r.crm_merged_ids,
-           r.first_name, r.last_name, r.company, r.email_domain, r.is_free_email,
+           r.first_name, r.last_name, r.company, r.email_domain, r.is_free_email, r.country_code,
+           r.seniority,
            i.lead_id as current_lead_id, i.rule as current_rule,
            i.matched_record_key as current_match, i.match_probability as current_probability
     from ops.lead_records r left join ops.lead_identity i using (record_key)
@@ -72,18 +75,41 @@ def lead_id_for(record_key: str) -> str:
     return "lf_" + hashlib.sha1(record_key.encode("utf-8")).hexdigest()[:16]
 
 
+# Seniority levels (enrichment.normalize.seniority) in order. Two records whose levels are this far
+# apart are two people, whatever else they share: an intern and a VP of one name at one employer
+# are namesakes, not one person promoted between two forms.
+SENIORITY_RANK = {
+    "student": 0,
+    "intern": 0,
+    "individual_contributor": 1,
+    "manager": 2,
+    "director": 3,
+    "vp": 4,
+    "c_level": 5,
+}
+SENIORITY_GAP = 3
+
+
 class _Groups:
     """Union-find over record positions; each root knows the emails and the (first, last) names its
-    group holds, for the guards (a set per merged group; a lone record's own values otherwise)."""
+    group holds, for the guards (a set per merged group; a lone record's own values otherwise),
+    and the lowest and highest seniority among them."""
 
     def __init__(
-        self, emails: Sequence[str | None], names: Sequence[tuple[str | None, str | None]]
+        self,
+        emails: Sequence[str | None],
+        names: Sequence[tuple[str | None, str | None]],
+        seniorities: Sequence[str | None] | None = None,
     ) -> None:
         self.parent = list(range(len(emails)))
         self._emails = emails
         self._names = names
         self.merged_emails: dict[int, set[str]] = {}
         self.merged_names: dict[int, set[tuple[str | None, str | None]]] = {}
+        ranks = [SENIORITY_RANK.get(x) if x else None for x in seniorities or ()]
+        self.levels: dict[int, tuple[int, int]] = {
+            i: (rank, rank) for i, rank in enumerate(ranks) if rank is not None
+        }
 
     def emails(self, root: int) -> set[str]:
         if root in self.merged_emails:
@@ -105,14 +131,17 @@ class _Groups:
             self.parent[i], i = root, self.parent[i]
         return root
 
-    def union(self, a: int, b: int, *, guarded: bool = False) -> bool:
+    def union(self, a: int, b: int, *, guarded: bool = False, full_names: bool = False) -> bool:
         """Join the groups of a and b (a's root survives). Guarded: not when both groups hold
-        emails and share none, nor when their names disagree (see names_agree, first_needed)."""
+        emails and share none, nor when their seniorities are far apart, nor when their names
+        disagree (see names_agree, first_needed; with full_names, last_needed too)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
         if guarded and (
-            self.emails_disagree(ra, rb) or not self.names_agree(ra, rb, first_needed=True)
+            self.emails_disagree(ra, rb)
+            or self.seniorities_apart(ra, rb)
+            or not self.names_agree(ra, rb, first_needed=True, last_needed=full_names)
         ):
             return False
         self.join(ra, rb)
@@ -129,20 +158,38 @@ class _Groups:
             self.merged_names[ra] = self.names(ra)
         self.merged_emails[ra] |= emails_b
         self.merged_names[ra] |= names_b
+        if rb in self.levels:
+            low, high = self.levels.pop(rb)
+            own_low, own_high = self.levels.get(ra, (low, high))
+            self.levels[ra] = (min(low, own_low), max(high, own_high))
+
+    def seniorities_apart(self, ra: int, rb: int) -> bool:
+        """Whether the two groups hold seniority levels SENIORITY_GAP or more apart."""
+        if ra not in self.levels or rb not in self.levels:
+            return False
+        (low_a, high_a), (low_b, high_b) = self.levels[ra], self.levels[rb]
+        return max(high_a, high_b) - min(low_a, low_b) >= SENIORITY_GAP
 
     def emails_disagree(self, ra: int, rb: int) -> bool:
         ea, eb = self.emails(ra), self.emails(rb)
         return bool(ea and eb and not (ea & eb))
 
     def names_agree(
-        self, ra: int, rb: int, *, first_needed: bool = False, every: bool = True
+        self,
+        ra: int,
+        rb: int,
+        *,
+        first_needed: bool = False,
+        last_needed: bool = False,
+        every: bool = True,
     ) -> bool:
         """No name of one group contradicts a name of the other (a group without names agrees
-        with anything, except with first_needed: see below); with every=False, some name of one is compatible with some of the other
-        (for a pair the model scored, whose own names the pair guard checked). With first_needed,
-        some first name must also be present on both sides: on a shared phone, "? Harris" could
-        be any Harris of the household, and a record without names anyone on the phone (two
-        records without names may still meet)."""
+        with anything, except with first_needed: see below); with every=False, some name of one
+        is compatible with some of the other (for a pair the model scored, whose own names the
+        pair guard checked). With first_needed, some first name must also be present on both
+        sides: on a shared phone, "? Harris" could be any Harris of the household, and a record
+        without names anyone on the phone (two records without names may still meet). With
+        last_needed, some last name too: on a switchboard, "Adam ?" could be any Adam there."""
         na, nb = self.names(ra), self.names(rb)
         if not na or not nb:
             # A nameless record on a shared phone could be anyone on it, unless no side has names.
@@ -150,7 +197,9 @@ class _Groups:
         pairs = (names_compatible(*x, *y) for x in na for y in nb)
         if not (all(pairs) if every else any(pairs)):
             return False
-        return not first_needed or (any(first for first, _ in na) and any(first for first, _ in nb))
+        if first_needed and not (any(first for first, _ in na) and any(first for first, _ in nb)):
+            return False
+        return not last_needed or (any(last for _, last in na) and any(last for _, last in nb))
 
 
 class _Clock:
@@ -202,7 +251,9 @@ def resolve(
         ).fetchall()
     }
     unanswered_upserts = _unanswered_upserts(con)
-    groups = _Groups(emails, list(zip(col["first_name"], col["last_name"], strict=True)))
+    groups = _Groups(
+        emails, list(zip(col["first_name"], col["last_name"], strict=True)), col["seniority"]
+    )
     clock.lap("read")
 
     by_email: dict[str, int] = {}
@@ -236,9 +287,16 @@ def resolve(
             prob_links[i] = (position[col["current_match"][i]], col["current_probability"][i])
     if by_phone:
         initials = [(canonical_first(f) or "")[:1] for f in col["first_name"]]
-        for sharing in by_phone.values():
-            if len(sharing) > 1:
-                _link_shared_phone(groups, sharing, initials)
+        firsts, lasts = col["first_name"], col["last_name"]
+        multi = {phone: sharing for phone, sharing in by_phone.items() if len(sharing) > 1}
+        shared = set(
+            shared_lines(
+                (phone, list({(firsts[i], lasts[i]) for i in sharing}))
+                for phone, sharing in multi.items()
+            )
+        )
+        for phone, sharing in multi.items():
+            _link_shared_phone(groups, sharing, initials, full_names=phone in shared)
 
     clock.lap("deterministic")
     newly_probabilistic: set[int] = set()
@@ -358,8 +416,12 @@ def resolve(
 PHONE_TRIES = 20
 
 
-def _link_shared_phone(groups: _Groups, members: list[int], initials: list[str]) -> None:
-    """Link each record to an earlier group on the same phone that the guards allow, if any."""
+def _link_shared_phone(
+    groups: _Groups, members: list[int], initials: list[str], *, full_names: bool = False
+) -> None:
+    """Link each record to an earlier group on the same phone that the guards allow, if any. On a
+    line people share (`full_names`: a switchboard, a family's phone, see `shared_lines`) both
+    sides must also carry a last name: "Adam ?" on a switchboard could be any Adam there."""
     by_initial: dict[str, list[int]] = defaultdict(list)
     for i in members:
         initial = initials[i]
@@ -367,7 +429,7 @@ def _link_shared_phone(groups: _Groups, members: list[int], initials: list[str])
         if initial:
             tries += by_initial[""][-PHONE_TRIES:][::-1]
         for root in tries:
-            if groups.union(root, i, guarded=True):
+            if groups.union(root, i, guarded=True, full_names=full_names):
                 break
         else:
             by_initial[initial].append(i)
@@ -424,17 +486,21 @@ def _match_probabilistically(
             continue
         alike = not prob.typo_explained_by_names(record_a, record_b)
         alias_of = prob.shared_last_name(record_a, record_b)
-        if not groups.names_agree(ra, rb, every=False) or any(
-            prob.emails_conflict(
-                x,
-                y,
-                free_by_email.get(x),
-                free_by_email.get(y),
-                same_name=alike,
-                alias_of=alias_of,
+        if (
+            groups.seniorities_apart(ra, rb)
+            or not groups.names_agree(ra, rb, every=False)
+            or any(
+                prob.emails_conflict(
+                    x,
+                    y,
+                    free_by_email.get(x),
+                    free_by_email.get(y),
+                    same_name=alike,
+                    alias_of=alias_of,
+                )
+                for x in groups.emails(ra)
+                for y in groups.emails(rb)
             )
-            for x in groups.emails(ra)
-            for y in groups.emails(rb)
         ):
             continue
         survivor, absorbed = (ra, rb) if ra < rb else (rb, ra)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from rapidfuzz.distance import OSA
@@ -151,8 +152,16 @@ def first_names_compatible(a: str | None, b: str | None) -> bool:
         return True
     if len(fa) == 1 or len(fb) == 1:
         return fa[0] == fb[0]
-    # A typo in one spelling, possibly of the other's nickname (Jssica / Jessie -> Jessica).
-    return any(_typo_apart(x, y) for x in forms_a for y in forms_b)
+    # A typo in one spelling, possibly of the other's nickname (Jssica / Jessie -> Jessica; Katte /
+    # Katherine -> Kate).
+    return any(_typo_apart(x, y) for x in forms_a for y in _all_forms(forms_b)) or any(
+        _typo_apart(x, y) for x in _all_forms(forms_a) for y in forms_b
+    )
+
+
+def _all_forms(names: set[str]) -> set[str]:
+    """The names and every form of the canonical names among them (william -> bill, will, ...)."""
+    return names.union(*(NICKNAMES.get(name, ()) for name in names))
 
 
 def _typo_apart(fa: str, fb: str) -> bool:
@@ -208,3 +217,24 @@ def names_compatible(
         and first_names_compatible(first_a, last_b)
         and last_names_compatible(last_a, first_b)
     )
+
+
+SHARED_LINE_NAMES = 12  # a number written with this many different names is shared, unchecked
+
+
+def shared_lines(
+    named: Iterable[tuple[str, Sequence[Sequence[str | None]]]],
+) -> list[str]:
+    """The phone numbers that records of two or more people carry, as their names tell: two of the
+    (first, last) names written with a number cannot be one person's (`names_compatible`:
+    misspellings, nicknames, initials and swapped names are one person). A company switchboard or
+    a family's home phone. `named` holds each number with the distinct names written with it."""
+    shared = []
+    for phone, names in named:
+        if len(names) >= SHARED_LINE_NAMES or any(
+            not names_compatible(a[0], a[1], b[0], b[1])
+            for k, a in enumerate(names)
+            for b in names[k + 1 :]
+        ):
+            shared.append(phone)
+    return shared

@@ -33,6 +33,10 @@ from leadflow.config import IdentityConfig
 TRAIN_SEED = 42  # the benchmark uses other seeds
 M_FLOOR = 0.005
 U_FLOOR = 1e-6
+# Where the generator is surer than the world: it never gives one person two countries, but forms
+# and CRMs disagree now and then (a default in a drop-down, a country guessed from an IP address),
+# so a different country costs at most log2(0.05 / u) (about 3.7 bits), not a veto.
+M_FLOORS = {("country", "else"): 0.05}
 
 
 def _estimate(records: pd.DataFrame, *, seed: int, u_pairs: float, labels: bool) -> dict:
@@ -86,7 +90,10 @@ def train(
     # Floors: the generator never writes one person's company two unrelated ways, so m(company
     # differs) comes out at 0, which would veto any pair whose companies differ; real people move.
     levels = {
-        c: {lv: (max(m[c][lv], M_FLOOR), max(u[c][lv], U_FLOOR)) for lv in LEVELS[c]}
+        c: {
+            lv: (max(m[c][lv], M_FLOORS.get((c, lv), M_FLOOR)), max(u[c][lv], U_FLOOR))
+            for lv in LEVELS[c]
+        }
         for c in LEVELS
     }
     return Params(

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from dedupe.deterministic import lead_id_for, resolve
+from leadflow.config import IdentityConfig
 
 T0 = datetime(2026, 5, 1)
 
@@ -21,14 +22,17 @@ def add(
     echo: str | None = None,
     seen: int = 0,
     merged: str | None = None,
+    first: str | None = None,
+    last: str | None = None,
+    seniority: str | None = None,
 ) -> None:
     """A lead record; `merged` is what its CRM says was merged with it (hs_merged_object_ids)."""
     source, stream, record_id = key.split(":")
     con.execute(
         """insert into ops.lead_records (record_key, source, stream, record_id, _raw_id, email, phone_e164,
                leadflow_lead_id, crm_contact_id, crm_merged_ids, record_created_at, first_seen_at,
-               run_id)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r')""",
+               first_name, last_name, seniority, run_id)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r')""",
         [
             key,
             source,
@@ -42,6 +46,9 @@ def add(
             merged,
             T0 + timedelta(minutes=seen),
             T0 + timedelta(hours=seen),
+            first,
+            last,
+            seniority,
         ],
     )
 
@@ -248,3 +255,59 @@ def test_merged_ids_link_only_records_of_the_same_crm_stream(
     ids = identity(con)
     assert ids[other][0] != ids["hubspot:contacts:9"][0]
     assert {rule for _, rule in ids.values()} == {"new_lead"}
+
+
+RULES_ONLY = IdentityConfig(probabilistic=False)
+
+
+@pytest.mark.parametrize(
+    ("others", "linked"),
+    [
+        pytest.param([], True, id="her-own-number-ana-joins-ana-silva"),
+        pytest.param([("Rui", "Costa")], False, id="a-switchboard-ana-could-be-any-ana-there"),
+        pytest.param(
+            [("Rui", "Silva")], False, id="a-family-phone-left-to-the-probabilistic-stage"
+        ),
+    ],
+)
+def test_on_a_line_people_share_the_phone_rule_needs_a_last_name_on_both_sides(
+    con: duckdb.DuckDBPyConnection, others: list[tuple[str, str]], linked: bool
+) -> None:
+    # GIVEN Ana Silva's number, carried also by `others`
+    add(con, "hubspot:contacts:1", phone="+14155550134", first="Ana", last="Silva")
+    for n, (first, last) in enumerate(others):
+        add(con, f"meta:leads:{n + 10}", phone="+14155550134", first=first, last=last, seen=1)
+    # WHEN a record with that number and only the first name Ana arrives
+    add(con, "typeform:responses:2", phone="+14155550134", first="Ana", seen=2)
+    resolve(con, run_id="r1", as_of=T0, identity=RULES_ONLY)
+    ids = identity(con)
+    # THEN it joins her lead only when the number is hers alone
+    assert (ids["typeform:responses:2"] == (ids["hubspot:contacts:1"][0], "phone")) is linked
+    # AND the others on the line never join her
+    assert all(ids[f"meta:leads:{n + 10}"][1] == "new_lead" for n in range(len(others)))
+
+
+@pytest.mark.parametrize(
+    ("seniorities", "linked"),
+    [
+        pytest.param(("intern", "vp"), False, id="an-intern-and-a-vp-are-two-namesakes"),
+        pytest.param(("manager", "director"), True, id="a-promotion-is-one-person"),
+        pytest.param((None, "vp"), True, id="a-missing-title-contradicts-nothing"),
+    ],
+)
+def test_seniority_far_apart_keeps_namesakes_on_one_phone_apart(
+    con: duckdb.DuckDBPyConnection, seniorities: tuple[str | None, str | None], linked: bool
+) -> None:
+    for n, seniority in enumerate(seniorities):
+        add(
+            con,
+            f"hubspot:contacts:{n}",
+            phone="+14155550134",
+            first="Ana",
+            last="Silva",
+            seniority=seniority,
+            seen=n,
+        )
+    resolve(con, run_id="r1", as_of=T0, identity=RULES_ONLY)
+    ids = identity(con)
+    assert (ids["hubspot:contacts:0"][0] == ids["hubspot:contacts:1"][0]) is linked

@@ -11,6 +11,7 @@ from dedupe.names import (
     first_names_compatible,
     fold,
     names_compatible,
+    shared_lines,
 )
 
 
@@ -45,6 +46,8 @@ def test_nicknames_map_to_their_canonical_forms() -> None:
         pytest.param("Jon", "Jonh", True, id="short-name-letter-added"),
         pytest.param("J", "John", True, id="initial"),
         pytest.param("Léa", "Lea", True, id="accent"),
+        pytest.param("Katte", "Katherine", True, id="typo-of-a-nickname"),
+        pytest.param("Nedd", "Edward", True, id="typo-of-another-nickname"),
         pytest.param(None, "Anna", True, id="missing-is-no-contradiction"),
         pytest.param("Tom", "Tim", False, id="short-name-letter-replaced"),
         pytest.param("Maria", "Mario", False, id="gendered-ending"),
@@ -77,3 +80,27 @@ def test_edit_distance_counts_a_transposition_once_and_caps() -> None:
     assert edit_distance("martha", "marhta") == 1
     assert edit_distance("kitten", "sitting") == 3
     assert edit_distance("a", "abcdefgh", limit=3) == 3
+
+
+@pytest.mark.parametrize(
+    ("names", "shared"),
+    [
+        pytest.param([("Ana", "Silva"), ("Rui", "Costa")], True, id="colleagues-on-a-switchboard"),
+        pytest.param([("Ana", "Silva"), ("Rui", "Silva")], True, id="family-on-a-home-phone"),
+        pytest.param(
+            [("Bill", "Jones"), ("William", "Jnoes"), ("Jones", "William")],
+            False,
+            id="one-person-nickname-typo-and-swap",
+        ),
+        pytest.param([("Ana", None), ("Ana", "Silva")], False, id="a-name-missing"),
+        pytest.param(
+            [(f"Ana{'a' * n}", "Silva") for n in range(12)], True, id="a-dozen-names-unchecked"
+        ),
+    ],
+)
+def test_a_line_is_shared_when_its_names_are_two_peoples(
+    names: list[tuple[str | None, str | None]], shared: bool
+) -> None:
+    # GIVEN the distinct names written with one number WHEN the lines are sorted THEN a line that
+    # two people carry is shared, one person's own number (however misspelt) is not
+    assert shared_lines([("+14155550134", names)]) == (["+14155550134"] if shared else [])

@@ -15,12 +15,18 @@ import yaml
 from dedupe.deterministic import resolve
 from dedupe.generator import generate
 from dedupe.probabilistic import (
+    RECORD_COLUMNS,
     ModelFileError,
     Params,
+    blocked_pairs_sql,
+    blocking_rules,
     company_key,
+    comparisons,
+    domain_company_key,
     email_local,
     emails_conflict,
     guard,
+    load_features,
     typo_explained_by_names,
 )
 from leadflow.config import ConfigError, IdentityConfig, parse_settings
@@ -37,8 +43,8 @@ def add(con: duckdb.DuckDBPyConnection, key: str, seen: int, **fields: Any) -> N
     con.execute(
         """insert into ops.lead_records (record_key, source, stream, record_id, _raw_id, email,
                email_domain, is_free_email, phone_e164, first_name, last_name, company,
-               first_seen_at, run_id)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r')""",
+               seniority, first_seen_at, run_id)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'r')""",
         [
             key,
             source,
@@ -52,6 +58,7 @@ def add(con: duckdb.DuckDBPyConnection, key: str, seen: int, **fields: Any) -> N
             fields.get("first"),
             fields.get("last"),
             fields.get("company"),
+            fields.get("seniority"),
             T0 + timedelta(hours=seen),
         ],
     )
@@ -80,6 +87,7 @@ MARGARETHE = {
     "email": "m.kowalczyk@quartzline.example",
     "phone": "+493012345678",
     "company": "Quartzline GmbH",
+    "seniority": "vp",
 }
 
 
@@ -217,6 +225,16 @@ def test_a_probabilistic_link_stands_on_later_runs_even_with_the_stage_off(
             },
             id="namesake-colleague-with-her-own-mailbox",
         ),
+        pytest.param(
+            {
+                "first": "Margarethe",
+                "last": "Kowalczyk",
+                "email": "margarethe.kowalczyk@gmail.com",
+                "company": "Quartzline GmbH",
+                "seniority": "intern",
+            },
+            id="namesake-intern-at-one-employer-with-a-personal-address",
+        ),
     ],
 )
 def test_look_alikes_stay_apart(base: duckdb.DuckDBPyConnection, other: dict[str, str]) -> None:
@@ -317,6 +335,10 @@ def test_on_generated_duplicates_precision_and_recall_beat_exact_email(
         pytest.param("ana@gmail.com", "tom@gmail.com", (True, True), True, id="two-personal"),
         pytest.param("ana@acme.io", "ana@other.io", (False, False), True, id="two-employers"),
         pytest.param(None, "ana@acme.io", (None, False), False, id="one-missing"),
+        pytest.param("jos@kite.io", "jose@kite.io", (False, False), False, id="short-letter-lost"),
+        pytest.param(
+            "tom@kite.io", "tim@kite.io", (False, False), True, id="short-letter-replaced"
+        ),
     ],
 )
 def test_emails_conflict(
@@ -345,6 +367,12 @@ def test_emails_conflict(
             ("Ana", "Silva", "ana.slva@acme.io"),
             False,
             id="a-name-missing",
+        ),
+        pytest.param(
+            ("Margaret", "Smith", "margaret_smith@acme.io"),
+            ("Smith", "Margaret", "margaret_smithh@acme.io"),
+            False,
+            id="the-same-names-swapped",
         ),
     ],
 )
@@ -414,3 +442,272 @@ def test_survivorship_reaches_dbt_as_its_vars() -> None:
     assert {k: project["vars"][k] for k in ("source_priority", "survivorship")} == {
         k: defaults[k] for k in ("source_priority", "survivorship")
     }
+
+
+@pytest.mark.parametrize(
+    ("addresses", "last_name", "conflict"),
+    [
+        pytest.param(
+            ("m.kowalczyk@quartzline.example", "margarethe.kowalczyk@quartzline.example"),
+            "kowalczyk",
+            False,
+            id="initial-and-full-first-name-one-mailbox",
+        ),
+        pytest.param(
+            ("robert.murphy@acme.io", "albert.murphy@acme.io"),
+            "murphy",
+            True,
+            id="two-colleagues-bert-could-be-either",
+        ),
+    ],
+)
+def test_two_addresses_spelling_one_last_name_are_aliases_only_with_one_first_name(
+    addresses: tuple[str, str], last_name: str, conflict: bool
+) -> None:
+    assert emails_conflict(*addresses, False, False, alias_of=last_name) is conflict
+
+
+def test_the_prior_is_the_duplicate_pairs_over_all_pairs() -> None:
+    # GIVEN a model of one duplicate pair per four records (0.25 a record)
+    params = Params(0.25, {}, {})
+    # THEN two random records of four are one person with probability 1 pair of 6
+    assert params.prior(4) == pytest.approx(1 / 6)
+    assert params.prior(1_000_001) == pytest.approx(0.5 / 1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("domain", "key"),
+    [
+        pytest.param("acmelabs17.example", "acmelabs", id="a-number-is-no-name"),
+        pytest.param("mail.acme-labs.co.uk", "acmelabs", id="subdomain-and-second-level"),
+        pytest.param("quartzline.example", "quartzline", id="plain"),
+        pytest.param(None, None, id="none"),
+        pytest.param("not a domain", None, id="junk"),
+    ],
+)
+def test_a_business_domain_spells_its_company(domain: str | None, key: str | None) -> None:
+    assert domain_company_key(domain) == key
+    if key:
+        assert company_key("Acme Labs Inc.") == "acmelabs"  # what it is compared with
+
+
+def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Normalized records (the columns the model reads), keys k0, k1, ... in order."""
+    out = pd.DataFrame(
+        [
+            {
+                "record_key": f"k{n}",
+                "email": row.get("email"),
+                "email_domain": row["email"].rpartition("@")[2] if row.get("email") else None,
+                "is_free_email": (
+                    row["email"].endswith("@gmail.com") if row.get("email") else None
+                ),
+                "phone_e164": row.get("phone"),
+                "first_name": row.get("first"),
+                "last_name": row.get("last"),
+                "company": row.get("company"),
+                "country_code": row.get("country"),
+            }
+            for n, row in enumerate(rows)
+        ]
+    )
+    return out[list(RECORD_COLUMNS)]
+
+
+def test_a_misspelt_name_takes_its_common_spelling_and_two_common_names_stay_apart() -> None:
+    rows = [{"first": "Ana", "last": "Smith"}] * 3 + [{"first": "Anaa", "last": "Smtih"}]
+    rows += [{"first": "Marta", "last": "Amara"}] * 2 + [{"first": "Amara", "last": "Marta"}] * 2
+    mem = duckdb.connect()
+    load_features(mem, frame(rows))
+    keys = dict(
+        mem.execute(
+            "select unique_id, first_key || ' ' || last_key from identity_records"
+        ).fetchall()
+    )
+    assert keys["k3"] == keys["k0"] == "ana smith"
+    assert (keys["k4"], keys["k6"]) == ("marta amara", "amara marta")
+
+
+P = "+4930555010"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param(
+            [{"first": "Ana", "last": "Silva"}] * 2 + [{"first": "Ana", "last": "Sliva"}],
+            id="a-misspelt-last-name-and-nothing-else",
+        ),
+        pytest.param(
+            [
+                {"first": "Ana", "last": "Silva", "phone": P},
+                {"first": "Rui", "last": "Costa"},
+                {"first": "Silva", "last": "Anna", "phone": P},
+            ],
+            id="swapped-with-a-typo-on-one-phone",
+        ),
+        pytest.param(
+            [{"email": "ana.silva84@gmail.com"}, {}, {"first": "Ana", "last": "Silva"}],
+            id="an-address-spelling-the-name-of-a-record-without-one",
+        ),
+        pytest.param(
+            [
+                {"first": "Ana", "last": "Silva", "company": "Acme Labs"},
+                {},
+                {"first": "Anna", "last": "Silva", "email": "asilva@acmelabsnorth.example"},
+            ],
+            id="one-company-written-two-ways-no-company-field",
+        ),
+    ],
+)
+def test_the_stages_own_blocking_finds_what_the_configured_rules_miss(
+    rows: list[dict[str, Any]],
+) -> None:
+    # GIVEN records, the last one new; WHEN candidate pairs are drawn
+    mem = duckdb.connect()
+    load_features(mem, frame(rows), is_new=[n == len(rows) - 1 for n in range(len(rows))])
+    mem.execute("create table identity_new as select * from identity_records where is_new")
+
+    def candidates(rules: list[str]) -> set[tuple[str, str]]:
+        mem.execute(blocked_pairs_sql(rules))
+        return set(
+            mem.execute("select join_key_l, join_key_r from identity_blocked_pairs").fetchall()
+        )
+
+    pair = ("k0", f"k{len(rows) - 1}")
+    # THEN the first and the new record are compared, which the configured rules alone do not do
+    assert pair in candidates(blocking_rules(IdentityConfig()))
+    assert pair not in candidates(list(IdentityConfig().blocking_rules))
+    # AND no pair of two existing records is ever drawn
+    assert all(f"k{len(rows) - 1}" in p for p in candidates(blocking_rules(IdentityConfig())))
+
+
+@pytest.mark.parametrize(
+    ("comparison", "a", "b", "others", "level"),
+    [
+        pytest.param(
+            "first_name",
+            {"first": "Ana", "last": "Silva"},
+            {"first": "Silva", "last": "Anna"},
+            [],
+            "swapped",
+            id="swapped-with-a-typo",
+        ),
+        pytest.param(
+            "last_name",
+            {"first": "Frederick", "email": "frederickwilliams@acme.io"},
+            {"first": "Frederick", "last": "Williams"},
+            [],
+            "in_address",
+            id="a-missing-last-name-the-address-spells",
+        ),
+        pytest.param(
+            "last_name",
+            {"first": "Frederick", "email": "frederickwilliams@acme.io"},
+            {"first": "Frederick", "last": "Williams", "email": "fw@gmail.com"},
+            [],
+            "null",
+            id="both-addressed-the-address-comparison-weighs-it",
+        ),
+        pytest.param(
+            "phone",
+            {"first": "Ana", "last": "Silva", "phone": P},
+            {"first": "Ana", "last": "Silva", "phone": P},
+            [{"first": "Rui", "last": "Costa", "phone": P}],
+            "shared",
+            id="a-switchboard-says-nothing",
+        ),
+        pytest.param(
+            "phone",
+            {"first": "Ana", "last": "Silva", "phone": P},
+            {"first": "Anna", "last": "Silva", "phone": P},
+            [],
+            "exact",
+            id="her-own-number",
+        ),
+        pytest.param(
+            "email_domain",
+            {"email": "ana@acme.io"},
+            {"email": "ana.silva@gmail.com"},
+            [],
+            "work_and_personal",
+            id="work-and-personal-address",
+        ),
+        pytest.param(
+            "company",
+            {"email": "ana@acmelabs2.example"},
+            {"company": "Acme Labs Inc."},
+            [],
+            "exact",
+            id="the-company-a-work-address-spells",
+        ),
+        pytest.param(
+            "country", {"country": "DE"}, {"country": "fr"}, [], "else", id="another-country"
+        ),
+    ],
+)
+def test_comparison_levels(
+    comparison: str,
+    a: dict[str, Any],
+    b: dict[str, Any],
+    others: list[dict[str, Any]],
+    level: str,
+) -> None:
+    # GIVEN two records (and others that share their values) WHEN the model compares them
+    mem = duckdb.connect()
+    load_features(mem, frame([a, b, *others]))
+    columns = [row[0] for row in mem.execute("describe identity_records").fetchall()]
+    pairs = ", ".join(f"l.{c} as {c}_l, r.{c} as {c}_r" for c in columns)
+    mem.execute(
+        f"create table p as select {pairs} from identity_records l, identity_records r"
+        " where l.unique_id = 'k0' and r.unique_id = 'k1'"
+    )
+    (levels,) = [
+        c["comparison_levels"]
+        for c in comparisons(IdentityConfig().comparisons, None)
+        if c["output_column_name"] == comparison
+    ]
+
+    def holds(condition: str) -> bool:
+        return condition == "ELSE" or mem.execute(
+            f"select coalesce(({condition}), false) from p"
+        ).fetchall() == [(True,)]
+
+    # THEN the pair lands on the expected level (the first whose condition holds)
+    assert next(lv["label_for_charts"] for lv in levels if holds(lv["sql_condition"])) == level
+
+
+def test_on_generated_records_family_members_and_colleagues_on_one_phone_stay_apart(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # GIVEN 3,000 labelled records of the hard setting: households on one home phone, colleagues
+    # on one switchboard
+    generated = generate(3000, seed=5, difficulty="hard")
+    con.register("g", generated.drop(columns=["person_id"]))
+    columns = ", ".join(c for c in generated.columns if c != "person_id")
+    con.execute(f"insert into ops.lead_records ({columns}) select {columns} from g")
+    # WHEN they are resolved
+    resolve(con, run_id="r1", as_of=T0)
+    leads = dict(con.execute("select record_key, lead_id from ops.lead_identity").fetchall())
+    generated["lead_id"] = generated["record_key"].map(leads)
+    # THEN of the pairs of people who share a number, next to none end in one lead: not one in
+    # fifty of those who also share a last name (a family, or namesake colleagues), not one in a
+    # thousand of the others (colleagues on a switchboard)
+    people = generated.groupby("person_id").agg(
+        leads=("lead_id", set), phones=("phone_e164", lambda s: set(s.dropna())),
+        lasts=("last_name", lambda s: {x.lower() for x in s.dropna()}),
+    )  # fmt: skip
+    on_phone: dict[str, list[str]] = {}
+    for person, phones in people["phones"].items():
+        for phone in phones:
+            on_phone.setdefault(phone, []).append(person)
+    counts = {"family": [0, 0], "colleagues": [0, 0]}
+    for sharing in on_phone.values():
+        for k, x in enumerate(sharing):
+            for y in sharing[k + 1 :]:
+                kind = "family" if people.at[x, "lasts"] & people.at[y, "lasts"] else "colleagues"
+                counts[kind][0] += 1
+                counts[kind][1] += bool(people.at[x, "leads"] & people.at[y, "leads"])
+    assert counts["family"][0] > 50 and counts["colleagues"][0] > 1000
+    assert counts["family"][1] <= 0.02 * counts["family"][0]
+    assert counts["colleagues"][1] <= 0.001 * counts["colleagues"][0]
