@@ -1484,7 +1484,7 @@ class IdentityConfig(_Model):
 
     probabilistic: bool = True
     # A pair is linked at or above this match probability (and only when the guards allow it).
-    threshold: float = Field(0.95, ge=0.5, lt=1)
+    threshold: float = Field(0.8, ge=0.5, lt=1)
     # m/u parameters (JSON written by `python -m dedupe.train`); unset: the ones shipped in dedupe/.
     model: Path | None = None
     blocking_rules: list[str] = list(DEFAULT_BLOCKING_RULES)
