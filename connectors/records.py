@@ -43,10 +43,14 @@ class SourceRecord:
     # The source deleted the record (Salesforce's recycle bin, the losing side of a CRM merge):
     # validation quarantines that version with the reason. None: the source does not say.
     deleted_at_source: bool | None = None
-    # The ids of records of the same source and stream that the CRM merged with this one, in
-    # either direction (HubSpot: the contacts merged into this one; a merged-away record naming
-    # its survivor would list that): dedupe puts them in one lead (rule crm_merge). Empty: none.
+    # The ids of records of the same source and stream that the CRM merged into this one
+    # (HubSpot's hs_merged_object_ids): dedupe puts them in one lead (rule crm_merge). Empty: none.
     crm_merged_ids: tuple[str, ...] = ()
+    # The record of the same source and stream this one was merged into, on a merge's losing side
+    # (Salesforce's MasterRecordId on the deleted loser): that version is quarantined as deleted,
+    # and the loser's stored record remembers its survivor, so dedupe puts both in one lead
+    # (rule crm_merge). None: not merged away.
+    crm_merged_into: str | None = None
     # Where a person finds the record in what the source handed over, for the quarantine's
     # reasons ("events/webinar.csv row 7"). None: the record id says it (an API's records).
     location: str | None = None

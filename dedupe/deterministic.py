@@ -2,8 +2,9 @@
 
 Two stages. The deterministic rules first, strongest first:
 - crm_merge: two records of one CRM stream that the CRM itself merged (a person chose to): a record
-  whose id another lists in crm_merged_ids (HubSpot's hs_merged_object_ids), directly or through
-  a chain of merges, whatever their emails, phones and names say. It comes first in the lineage
+  whose id another lists in crm_merged_ids (HubSpot's hs_merged_object_ids) or names in
+  crm_merged_into (Salesforce's MasterRecordId on a merge's loser), directly or through a chain
+  of merges, whatever their emails, phones and names say. It comes first in the lineage
   too: the record a merge made names a record it was made of, so following matched_record_key
   from any of them reaches the others;
 - email: the same normalized email address;
@@ -61,7 +62,7 @@ log = logging.getLogger("leadflow.dedupe")
 
 RECORDS_SQL = """
     select r.record_key, r.email, r.phone_e164, r.leadflow_lead_id, r.crm_contact_id,
-           r.source, r.stream, r.crm_merged_ids,
+           r.source, r.stream, r.crm_merged_ids, r.crm_merged_into,
            r.first_name, r.last_name, r.company, r.email_domain, r.is_free_email, r.country_code,
            r.seniority,
            i.lead_id as current_lead_id, i.rule as current_rule,
@@ -546,9 +547,15 @@ def _lineage(
 
 def _crm_merge_partners(col: dict[str, list[Any]]) -> dict[int, set[int]]:
     """Record position -> the positions of the records its CRM merged with it, both ways: each id
-    a record lists in crm_merged_ids, looked up among the CRM ids of its own source and stream.
-    An id LeadFlow never saw (merged away before any pull) links nothing."""
-    listed = col["crm_merged_ids"]
+    a record lists in crm_merged_ids (merged into it) or names in crm_merged_into (it was merged
+    into that one), looked up among the CRM ids of its own source and stream. An id LeadFlow never
+    saw (merged away before any pull) links nothing."""
+    listed = [
+        ";".join(x for x in (merged_ids, merged_into) if x) or None
+        for merged_ids, merged_into in zip(
+            col["crm_merged_ids"], col["crm_merged_into"], strict=True
+        )
+    ]
     if not any(listed):
         return {}
     sources, streams = col["source"], col["stream"]

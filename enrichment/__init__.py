@@ -60,6 +60,7 @@ def enrich(
         "leadflow_lead_id": record.leadflow_lead_id,
         # HubSpot's own encoding of a list of ids, one column that every warehouse can hold
         "crm_merged_ids": ";".join(record.crm_merged_ids) or None,
+        "crm_merged_into": record.crm_merged_into,
         "form_id": record.form_id,
         "intent_event": intent_event,
         "record_created_at": record.created_at,

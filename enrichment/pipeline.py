@@ -61,6 +61,7 @@ RECORD_COLUMNS = [
     "crm_owner_id",
     "leadflow_lead_id",
     "crm_merged_ids",
+    "crm_merged_into",
     "form_id",
     "intent_event",
     "record_created_at",
@@ -209,6 +210,7 @@ def _stage_chunk(
     result = gate.check(f"{source}__{stream}", frame, as_of)
     with transaction(con):
         _write_quarantine(con, result.failed, result.failures, run_id, as_of)
+        _note_merges(con, result.failed)
         _upsert_records(con, result.passed, run_id, as_of)
         crash_point("stage:stream-written")
     total.processed += len(frame)
@@ -291,6 +293,31 @@ def _write_quarantine(
         )
     with registered(con, "quarantine_rows", pd.DataFrame(rows)):
         con.execute("insert or ignore into ops.quarantine by name select * from quarantine_rows")
+
+
+def _note_merges(con: duckdb.DuckDBPyConnection, failed: pd.DataFrame) -> None:
+    """A merge's losing record arrives deleted (quarantined) and naming its survivor (Salesforce's
+    MasterRecordId): its stored record, the version before the merge, remembers the survivor, so
+    identity puts both in one lead. A record first seen after its merge was never stored: there is
+    nothing to join, as with a HubSpot contact merged away before any pull."""
+    if failed.empty or "crm_merged_into" not in failed:
+        return
+    merged = failed[failed["crm_merged_into"].notna() & failed["record_id"].notna()]
+    if merged.empty:
+        return
+    frame = pd.DataFrame(
+        {
+            "record_key": merged["source"] + ":" + merged["stream"] + ":" + merged["record_id"],
+            "merged_into": merged["crm_merged_into"],
+        }
+    )
+    with registered(con, "merged_rows", frame):
+        con.execute(
+            """
+            update ops.lead_records r set crm_merged_into = m.merged_into
+            from merged_rows m where r.record_key = m.record_key
+            """
+        )
 
 
 def _upsert_records(

@@ -123,7 +123,8 @@ create table if not exists ops.lead_records (
     crm_contact_id    varchar,                -- the CRM's own id, when the record comes from the CRM
     crm_owner_id      varchar,                -- the owner the CRM holds for the record
     leadflow_lead_id  varchar,                -- our lead id, when the CRM echoes it back
-    crm_merged_ids    varchar,                -- ids the CRM merged with this record ('1;2'): one lead
+    crm_merged_ids    varchar,                -- ids the CRM merged into this record ('1;2'): one lead
+    crm_merged_into   varchar,                -- the record the CRM merged this one into: one lead
     form_id           varchar,
     intent_event      varchar,                -- what a submission of this record's form counts as
     record_created_at timestamp,
@@ -695,6 +696,7 @@ class Warehouse:
                 con.execute(statement)
             _migrate_phone_timezones(con)
             _migrate_crm_merged_ids(con)
+            _migrate_crm_merged_into(con)
             _migrate_values_changed_at(con)
             _migrate_dead_letters(con)
             con.execute(NURTURE_DDL)
@@ -722,6 +724,14 @@ def _migrate_crm_merged_ids(con: duckdb.DuckDBPyConnection) -> None:
     makes a new contact (a new version the next pull reads), so the column fills as merges come."""
     if "crm_merged_ids" not in table_columns(con, "ops", "lead_records"):
         con.execute("alter table ops.lead_records add column crm_merged_ids varchar")
+
+
+def _migrate_crm_merged_into(con: duckdb.DuckDBPyConnection) -> None:
+    """ops.lead_records.crm_merged_into, added after the table shipped. Nothing to derive for the
+    records already stored: a merge's loser was quarantined as deleted without noting where it
+    went, so the column fills as merges come."""
+    if "crm_merged_into" not in table_columns(con, "ops", "lead_records"):
+        con.execute("alter table ops.lead_records add column crm_merged_into varchar")
 
 
 def _migrate_values_changed_at(con: duckdb.DuckDBPyConnection) -> None:

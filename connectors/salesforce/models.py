@@ -80,6 +80,7 @@ def _common(payload: dict[str, Any], stream: str) -> SourceRecord:
         unsubscribed=_bool_if_asked(payload, "HasOptedOutOfEmail"),
         bounced=_bounced(payload),
         deleted_at_source=is_deleted(payload),
+        crm_merged_into=merged_into(payload),
     )
 
 

@@ -267,6 +267,7 @@ def test_parse_lead_maps_every_field() -> None:
         "is_test": None,
         "deleted_at_source": False,
         "crm_merged_ids": (),
+        "crm_merged_into": None,
         "location": None,
         "unreadable": None,
     }

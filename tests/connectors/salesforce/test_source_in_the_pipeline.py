@@ -106,6 +106,47 @@ def test_leads_and_contacts_become_lead_records_and_deletions_say_why(
     assert accounting["unprocessed"] == 0
 
 
+def test_contacts_merged_after_they_were_pulled_become_one_lead(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    # GIVEN an org whose Contacts a first run pulled and resolved, two of them other people
+    org = sb._apps["salesforce"].org  # type: ignore[attr-defined]
+    winner, loser = org.records("Contact")[:2]
+    assert (winner["Email"] or "").lower() != (loser["Email"] or "").lower()
+    settings = settings_for(sb, tmp_path)
+    sync(settings, "sf-1")
+
+    def lead_of(record_id: str) -> tuple[str, str]:
+        with pipeline.warehouse(settings).connect() as con:
+            row = con.execute(
+                "select lead_id, rule from ops.lead_identity where record_key = ?",
+                [f"salesforce:contacts:{record_id}"],
+            ).fetchone()
+        assert row is not None
+        return row[0], row[1]
+
+    before = {lead_of(winner["Id"])[0], lead_of(loser["Id"])[0]}
+    assert len(before) == 2
+
+    # WHEN a user merges them in Salesforce (the loser is deleted, MasterRecordId = the winner)
+    org.merge(winner["Id"], loser["Id"])
+    second = sync(settings, "sf-2")
+
+    # THEN the loser's deleted version is quarantined with the reason, its stored record and the
+    # winner are one lead (the earlier one's id survives), linked by the rule crm_merge, and the
+    # merge of the two leads is recorded
+    assert any(
+        record_id == loser["Id"] and DELETED_REASON in reasons
+        for record_id, reasons in second["quarantined"]
+    )
+    (into, winner_rule), (loser_lead, loser_rule) = lead_of(winner["Id"]), lead_of(loser["Id"])
+    assert into == loser_lead
+    assert "crm_merge" in (winner_rule, loser_rule)
+    with pipeline.warehouse(settings).connect() as con:
+        merges = con.execute("select from_lead_id, into_lead_id from ops.lead_merges").fetchall()
+    assert merges == [(*(before - {into}), into)]
+
+
 def test_the_daily_api_limit_stops_the_pull_cleanly_and_the_next_run_resumes(
     sb: Sandbox, tmp_path: Path
 ) -> None:
