@@ -300,7 +300,7 @@ def _record(
                     "error_category": outcome.category or "UNKNOWN",
                     "error_message": outcome.message,
                     "retriable": outcome.retriable,
-                    "permanent": not outcome.retriable or max_attempts == 1,
+                    "permanent": not outcome.retriable,
                     "attempts": 1,
                     "first_failed_at": as_of,
                     "last_failed_at": as_of,
@@ -319,17 +319,25 @@ def _record(
             with registered(con, "dead_rows", pd.DataFrame(dead)):
                 con.execute(
                     """
-                    insert into ops.dead_letter by name select * from dead_rows
+                    insert into ops.dead_letter by name
+                    select counted.* replace (
+                        counted.permanent or counted.attempts >= ? as permanent
+                    )
+                    from (
+                        -- a changed payload starts counting again
+                        select d.* replace (
+                            case when o.payload_hash = d.payload_hash
+                                then o.attempts + 1 else 1 end as attempts
+                        )
+                        from dead_rows d
+                        left join ops.dead_letter o
+                            on o.destination = d.destination and o.lead_id = d.lead_id
+                    ) as counted
                     on conflict (destination, lead_id) do update set
                         payload = excluded.payload, payload_hash = excluded.payload_hash,
                         error_category = excluded.error_category, error_message = excluded.error_message,
                         retriable = excluded.retriable, last_failed_at = excluded.last_failed_at,
-                        -- a changed payload starts counting again
-                        attempts = case when ops.dead_letter.payload_hash = excluded.payload_hash
-                            then ops.dead_letter.attempts + 1 else 1 end,
-                        permanent = excluded.permanent or coalesce(
-                            case when ops.dead_letter.payload_hash = excluded.payload_hash
-                                then ops.dead_letter.attempts + 1 else 1 end >= ?, false)
+                        attempts = excluded.attempts, permanent = excluded.permanent
                     """,
                     [max_attempts],
                 )

@@ -87,11 +87,7 @@ class ScoreResult:
     changed: int  # leads whose tracked score fields changed (a history row each)
     new_mqls: int
     new_sqls: int = 0
-    rescored: int | None = None  # leads scored this run (the others' inputs had not changed)
-
-    def __post_init__(self) -> None:
-        if self.rescored is None:
-            self.rescored = self.scored
+    rescored: int = 0  # leads scored this run (the others' inputs had not changed)
 
 
 # Settings that choose and train the predictive model, not the rules: editing them must not look

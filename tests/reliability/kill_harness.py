@@ -242,7 +242,8 @@ def _cursors_past_rows(con: duckdb.DuckDBPyConnection) -> list[str]:
             "where _partition is not distinct from ?",
             [partition or None],
         ).fetchone()
-        if cursor is not None and (newest[0] is None or datetime.fromisoformat(cursor) > newest[0]):
+        newest_at = newest[0] if newest else None
+        if cursor is not None and (newest_at is None or datetime.fromisoformat(cursor) > newest_at):
             past.append(f"{source}.{key}")
     return past
 
