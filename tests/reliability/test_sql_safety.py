@@ -73,6 +73,12 @@ REVIEWED: dict[tuple[str, str], str] = {
         " names; the person's keys are bound through registered frames (forget_records)"
     ),
     ("leadflow/forget.py", "_delete"): "the same targets as _count",
+    ("dedupe/probabilistic.py", "score"): (
+        "blocked_pairs_sql joins the blocking rules, SQL conditions the operator writes in"
+        " leadflow.yml (validated to name only IDENTITY_FEATURES columns, as Splink itself runs"
+        " them) or the module's constant SPELLING_BLOCKING_RULES, over fixed table names; no"
+        " record value is in it. predicted.physical_name is the table name Splink generated"
+    ),
     # connectors/fivetran/client.py reads tables whose names come from the catalog and config
     ("connectors/fivetran/client.py", "read_pages"): (
         "identifiers pass through quote() (double quotes doubled); the fragments of `query` are"
