@@ -25,7 +25,7 @@ from typing import Any
 
 from sandbox.apollo import ApolloApp
 from sandbox.chaos import KINDS, Chaos, ChaosSettings
-from sandbox.clock import Clock, hubspot_time, parse_iso_ms, to_ms
+from sandbox.clock import Clock, from_ms, hubspot_time, parse_iso_ms, to_ms
 from sandbox.google_ads import GoogleAdsAccount, GoogleAdsApp
 from sandbox.hubspot import HubSpotApp, contact_object
 from sandbox.lemlist import LemlistApp
@@ -120,9 +120,9 @@ def check_loopback(host: str) -> None:
 class Sandbox:
     """HubSpot, Meta and Typeform stand-ins over one deterministic world.
 
-    `seed` and `leads` (the number of people) make the world; `state_path` keeps it in a SQLite
-    file across restarts (None: in memory); `tokens` are the bearer tokens each server accepts;
-    `now` fixes the clock's start (default: the real UTC now).
+    `seed` and `leads` (the number of people) make the world; `state_path` keeps it, and every
+    vendor's writes, in a SQLite file across restarts (None: in memory); `tokens` are the bearer
+    tokens each server accepts; `now` fixes the clock's start (default: the real UTC now).
     """
 
     def __init__(
@@ -173,13 +173,17 @@ class Sandbox:
                 store.ensure_world(self.seed, self.leads, made_at)
                 if self._fixed_now is not None:
                     # A fixed clock restarted over a kept state must not run behind the writes
-                    # it already made, or an incremental pull would miss the next ones.
+                    # it already made (HubSpot's, and the other vendors' kept in the store), or
+                    # an incremental pull would miss the next ones.
                     with store.read() as conn:
                         newest = conn.execute(
                             "SELECT MAX(lastmodifieddate) FROM hs_contacts"
                         ).fetchone()[0]
                     if newest and parse_iso_ms(newest) > self.clock.now_ms():
                         self.clock = Clock(datetime.fromisoformat(newest.replace("Z", "+00:00")))
+                    written = store.vendor_written_ms()
+                    if written and written > self.clock.now_ms():
+                        self.clock = Clock(from_ms(written))
                 if "meta" not in self._user_limits:
                     self.limiter.configure("meta", self._meta_daily_limit(store), 86_400)
                 ctx = Context(store, self.clock, self.limiter, self.tokens, self.knobs)
@@ -201,9 +205,9 @@ class Sandbox:
     def _salesforce_org(self) -> SalesforceOrg:
         """The Salesforce org: a quarter of the world's people (drawn from the seed) as Leads and
         Contacts, so a world with Salesforce and the other sources enabled holds the same people
-        twice, as a team that moved CRMs does. Made on the first Salesforce request, in memory and
-        dated from the world's creation: a restart over a kept state makes the same org again
-        (LeadFlow's writes to it are not kept)."""
+        twice, as a team that moved CRMs does. Made on the first Salesforce request, dated from
+        the world's creation; with a state file it is saved there then, with every later write,
+        and a restart restores it instead of calling this (store.kept)."""
         world = self.world
         chosen = [
             person
@@ -221,8 +225,9 @@ class Sandbox:
 
     def _linkedin_account(self) -> LeadSyncAccount:
         """The LinkedIn ad account's two lead gen forms, answered by a seventh of the world's
-        people (drawn from the seed) in the 30 days before the world was made: the same on a
-        restart over a kept state."""
+        people (drawn from the seed) in the 30 days before the world was made. With a state file
+        it is saved there when made, so people who arrive later never answer it after a
+        restart (store.kept)."""
         world = self.world
         chosen = [
             person
@@ -238,8 +243,9 @@ class Sandbox:
 
     def _google_ads_account(self) -> GoogleAdsAccount:
         """The Google Ads account's two lead forms, submitted by an eighth of the world's people
-        (drawn from the seed) in the 30 days before the world was made: the same on a restart
-        over a kept state."""
+        (drawn from the seed) in the 30 days before the world was made. With a state file it is
+        saved there when made, so people who arrive later never submit them after a restart
+        (store.kept)."""
         world = self.world
         chosen = [
             person
@@ -256,7 +262,8 @@ class Sandbox:
 
     def _pipedrive_company(self) -> PipedriveCompany:
         """The Pipedrive company: its own people (about a sixth as many as the world's, not the
-        world's), dated from the world's creation: the same on a restart over a kept state."""
+        world's), dated from the world's creation; with a state file it is saved there, with
+        LeadFlow's writes, and restored on a restart (store.kept)."""
         return PipedriveCompany.generate(
             self.seed,
             max(10, self.leads // 6),

@@ -1,5 +1,6 @@
 """The Google Ads API's lead form submissions (GoogleAdsService over REST) as the sandbox serves
-them, over one in-memory advertiser account.
+them, over one in-memory advertiser account (kept in the sandbox's state file when it has one:
+sandbox/store.py).
 
 The account (customer 4075532581, time zone America/New_York, reachable directly or through its
 manager account 5550001234) runs two lead form campaigns. Each lead form is an asset
@@ -118,6 +119,15 @@ from sandbox import standalone
 from sandbox.clock import from_ms, to_ms
 from sandbox.oauth import GOOGLE_ADS_CLIENT, GrantRefusal, TokenIssuer
 from sandbox.server import Context, Lazy, Request, Response, VendorApp
+from sandbox.store import (
+    Change,
+    VendorState,
+    kept,
+    kept_usage,
+    rng_state,
+    set_rng_state,
+    token_key,
+)
 from sandbox.world import (
     COUNTRIES,
     FIRST_NAMES,
@@ -239,7 +249,11 @@ class Submission:
 
 
 class GoogleAdsAccount:
-    """The advertiser account: its forms, campaigns and the submissions Google keeps for them."""
+    """The advertiser account: its forms, campaigns and the submissions Google keeps for them.
+
+    With a state file (`persist_to`), every submission is written there as it arrives (under its
+    place in `submissions`, with the id generator's state); `direct_access` is a test setting
+    and lives in memory only."""
 
     def __init__(
         self,
@@ -264,6 +278,71 @@ class GoogleAdsAccount:
         self.direct_access = True
         self._rng = Random(f"google_ads:{seed}:ids")
         self._lock = threading.Lock()
+        self._sink: VendorState | None = None
+
+    # ---------------------------------------------------------------- the state file
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "manager_id": self.manager_id,
+            "time_zone": self.time_zone,
+            "name": self.name,
+            "currency": self.currency,
+            "rng": rng_state(self._rng),
+        }
+
+    @staticmethod
+    def _row(index: int, sub: Submission) -> Change:
+        data = {
+            "id": sub.id,
+            "form": sub.form.asset_id,
+            "ad_group_id": sub.ad_group_id,
+            "ad_id": sub.ad_id,
+            "submitted_ms": sub.submitted_ms,
+            "fields": sub.fields,
+            "custom": sub.custom,
+            "gclid": sub.gclid,
+        }
+        return ("submission", f"{index:09d}", data)
+
+    def state_rows(self) -> list[Change]:
+        """Every submission, and the account's settings and id generator."""
+        with self._lock:
+            rows = [self._row(i, sub) for i, sub in enumerate(self.submissions)]
+            rows.append(("state", "account", self._state()))
+            return rows
+
+    def persist_to(self, sink: VendorState) -> None:
+        """Write every submission from now on to `sink`."""
+        self._sink = sink
+
+    @classmethod
+    def restore(cls, rows: Mapping[str, dict[str, Any]]) -> GoogleAdsAccount:
+        """The account as the state file kept it."""
+        state = rows["state"]["account"]
+        account = cls(
+            customer_id=str(state["customer_id"]),
+            manager_id=str(state["manager_id"]),
+            time_zone=str(state["time_zone"]),
+            name=str(state["name"]),
+            currency=str(state["currency"]),
+        )
+        set_rng_state(account._rng, state["rng"])
+        account.submissions = [
+            Submission(
+                id=str(data["id"]),
+                form=account.forms[int(data["form"])],
+                ad_group_id=int(data["ad_group_id"]),
+                ad_id=int(data["ad_id"]),
+                submitted_ms=int(data["submitted_ms"]),
+                fields=tuple((str(t), str(v)) for t, v in data["fields"]),
+                custom=tuple((str(q), str(v)) for q, v in data["custom"]),
+                gclid=data["gclid"],
+            )
+            for data in rows.get("submission", {}).values()
+        ]
+        return account
 
     def local_time(self, ms: int) -> str:
         """`submission_date_time` as Google writes it: the account's wall time and its offset."""
@@ -305,6 +384,11 @@ class GoogleAdsAccount:
                     gclid=gclid,
                 )
             )
+            if self._sink is not None:  # with the lock held: the file sees memory's order
+                index = len(self.submissions) - 1
+                self._sink.write(
+                    [self._row(index, self.submissions[index]), ("state", "account", self._state())]
+                )
             return key
 
     def submission(self, lead_id: str) -> Submission | None:
@@ -1105,7 +1189,16 @@ class GoogleAdsApp(VendorApp):
         account: GoogleAdsAccount | Callable[[], GoogleAdsAccount] | None = None,
     ) -> None:
         super().__init__(ctx)
-        self._account = Lazy(account, lambda: GoogleAdsAccount.generate(7, 60, ctx.clock.now()))
+        make: Callable[[], GoogleAdsAccount] = (
+            account
+            if callable(account)
+            else lambda: GoogleAdsAccount.generate(7, 60, ctx.clock.now())
+        )
+        # Made (or restored from the state file) on first use.
+        self._account = Lazy(
+            account if isinstance(account, GoogleAdsAccount) else None,
+            lambda: kept(ctx.store, self.vendor, ctx.clock.now_ms, make, GoogleAdsAccount.restore),
+        )
         self.daily_operations = DEFAULT_DAILY_OPERATIONS
         # Statuses the next requests fail with when served by `serving` (standalone tests); under
         # `Sandbox`, its own `inject_faults` does this.
@@ -1115,6 +1208,9 @@ class GoogleAdsApp(VendorApp):
         self._snapshots: dict[str, _Snapshot] = {}
         self._pages: dict[str, tuple[str, int]] = {}  # page token -> (snapshot key, offset)
         self._lock = threading.Lock()
+        # token_key -> when its operations of the sliding 24 hours were spent (epoch ms): kept
+        # across a restart over a state file, as Google's quota is.
+        kept_usage(ctx.store, self.vendor, ctx.clock.now_ms, self._restore_usage, self._usage)
         # POST /token: the OAuth client's refresh token and the access tokens issued for it.
         self.oauth = TokenIssuer(
             GOOGLE_ADS_CLIENT, ctx.clock, ACCESS_TOKEN_LIFETIME_S, prefix="ya29."
@@ -1280,13 +1376,21 @@ class GoogleAdsApp(VendorApp):
         with self._lock:
             if self.daily_operations <= 0:
                 return None
-            spent = self._operations.setdefault(token, deque())
+            spent = self._operations.setdefault(token_key(token), deque())
             while spent and spent[0] <= now - DAY_MS:
                 spent.popleft()
             if len(spent) >= self.daily_operations:
                 return max(1, -(-(spent[0] + DAY_MS - now) // 1000))
             spent.append(now)
             return None
+
+    def _usage(self) -> dict[str, list[int]]:
+        with self._lock:
+            return {key: list(spent) for key, spent in self._operations.items()}
+
+    def _restore_usage(self, saved: Mapping[str, list[int]]) -> None:
+        with self._lock:
+            self._operations = {str(k): deque(int(ms) for ms in v) for k, v in saved.items()}
 
     def _spend(self, token: str) -> None:
         wait = self._take_operation(token)

@@ -1,4 +1,5 @@
-"""LinkedIn's Marketing API lead sync as the sandbox serves it, over an in-memory ad account.
+"""LinkedIn's Marketing API lead sync as the sandbox serves it, over an in-memory ad account
+(kept in the sandbox's state file when it has one: sandbox/store.py).
 
 The ad account (`urn:li:sponsoredAccount:<id>`) owns lead gen forms (`urn:li:leadGenForm:<id>`),
 each with questions (predefined FIRST_NAME, LAST_NAME, EMAIL, PHONE_NUMBER, COMPANY_NAME, JOB_TITLE,
@@ -61,6 +62,15 @@ from urllib.parse import quote, unquote
 from sandbox import standalone
 from sandbox.clock import to_ms
 from sandbox.server import Context, Lazy, Request, Response, VendorApp
+from sandbox.store import (
+    Change,
+    VendorState,
+    kept,
+    kept_usage,
+    rng_state,
+    set_rng_state,
+    token_key,
+)
 from sandbox.world import COUNTRIES, FIRST_NAMES, JOB_TITLES, LAST_NAMES, ascii_slug
 
 DEFAULT_TOKEN = "sandbox-linkedin-token"
@@ -316,17 +326,66 @@ class LeadForm:
 
 @dataclass
 class LeadSyncAccount:
-    """A sponsored account's lead gen forms and their responses (wire JSON), thread-safe."""
+    """A sponsored account's lead gen forms and their responses (wire JSON), thread-safe.
+
+    With a state file (`persist_to`), every form and response is written there as it is made or
+    edited (a response under its place in `responses`, so the order and the id generator's state
+    survive a restart)."""
 
     account_id: str = SPONSORED_ACCOUNT_ID
     forms: dict[int, LeadForm] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _rng: Random = field(default_factory=lambda: Random("linkedin:ids"), repr=False)
+    _sink: VendorState | None = field(default=None, repr=False)
 
     @property
     def account_urn(self) -> str:
         return f"urn:li:sponsoredAccount:{self.account_id}"
+
+    # ---------------------------------------------------------------- the state file
+
+    def _state(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "rng": rng_state(self._rng)}
+
+    @staticmethod
+    def _form_row(form: LeadForm) -> Change:
+        data = {**form.__dict__, "questions": [q.__dict__ for q in form.questions]}
+        return ("form", f"{form.id:012d}", data)
+
+    @staticmethod
+    def _response_row(index: int, response: dict[str, Any]) -> Change:
+        return ("response", f"{index:09d}", response)
+
+    def state_rows(self) -> list[Change]:
+        """Every form and response, and the id generator, as the state file keeps them."""
+        with self._lock:
+            rows = [self._form_row(form) for form in self.forms.values()]
+            rows += [self._response_row(i, r) for i, r in enumerate(self.responses)]
+            rows.append(("state", "account", self._state()))
+            return rows
+
+    def persist_to(self, sink: VendorState) -> None:
+        """Write every change from now on to `sink`."""
+        self._sink = sink
+
+    def _persist(self, rows: list[Change]) -> None:
+        # Called with the lock held, so the file sees changes in the order memory does.
+        if self._sink is not None:
+            self._sink.write([*rows, ("state", "account", self._state())])
+
+    @classmethod
+    def restore(cls, rows: Mapping[str, dict[str, Any]]) -> LeadSyncAccount:
+        """The account as the state file kept it."""
+        state = rows["state"]["account"]
+        account = cls(account_id=str(state["account_id"]))
+        set_rng_state(account._rng, state["rng"])
+        for data in rows.get("form", {}).values():
+            questions = [Question(**q) for q in data["questions"]]
+            form = LeadForm(**{**data, "questions": questions})
+            account.forms[form.id] = form
+        account.responses = list(rows.get("response", {}).values())
+        return account
 
     def add_form(self, name: str, form_id: int | None = None, created_ms: int = 0) -> int:
         """A published form with the predefined questions first, then one custom question."""
@@ -339,6 +398,7 @@ class LeadSyncAccount:
             custom_id = (len(questions) + 1) * 10_000_000 + form_id % 10_000_000
             questions.append(Question(custom_id, CUSTOM_QUESTION[0], CUSTOM_QUESTION[1], None))
             self.forms[form_id] = LeadForm(form_id, name, self.account_id, created_ms, questions)
+            self._persist([self._form_row(self.forms[form_id])])
             return form_id
 
     def edit_form(self, form_id: int, at_ms: int = 0) -> int:
@@ -347,6 +407,7 @@ class LeadSyncAccount:
             form = self.forms[form_id]
             form.version += 1
             form.modified_ms = at_ms
+            self._persist([self._form_row(form)])
             return form.version
 
     def add_response(
@@ -401,6 +462,7 @@ class LeadSyncAccount:
                     },
                 }
             )
+            self._persist([self._response_row(len(self.responses) - 1, self.responses[-1])])
             return rid
 
     def response(self, response_id: str) -> dict[str, Any] | None:
@@ -505,7 +567,9 @@ class LeadSyncAccount:
 
 @dataclass
 class DailyLimits:
-    """Calls per UTC day, per application and per member (token); refused calls don't count."""
+    """Calls per UTC day, per application and per member (token; counted by `token_key`);
+    refused calls don't count. The day's counts survive a restart over a state file, as
+    LinkedIn's do; the limits themselves are settings."""
 
     app: int = DEFAULT_APP_DAILY_LIMIT
     member: int = DEFAULT_MEMBER_DAILY_LIMIT
@@ -523,11 +587,23 @@ class DailyLimits:
             if self.app and self._app_calls >= self.app:
                 return "APPLICATION"
             limit = self.per_token.get(token, self.member)
-            if limit and self._member_calls.get(token, 0) >= limit:
+            member = token_key(token)
+            if limit and self._member_calls.get(member, 0) >= limit:
                 return "MEMBER"
             self._app_calls += 1
-            self._member_calls[token] = self._member_calls.get(token, 0) + 1
+            self._member_calls[member] = self._member_calls.get(member, 0) + 1
             return None
+
+    def usage(self) -> dict[str, Any]:
+        with self._lock:
+            day = None if self._day is None else self._day.isoformat()
+            return {"day": day, "app": self._app_calls, "member": dict(self._member_calls)}
+
+    def restore_usage(self, saved: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._day = None if saved["day"] is None else date.fromisoformat(saved["day"])
+            self._app_calls = int(saved["app"])
+            self._member_calls = {str(k): int(n) for k, n in saved["member"].items()}
 
 
 # --------------------------------------------------------------------------- the app
@@ -540,8 +616,20 @@ class LinkedInApp(VendorApp):
         self, ctx: Context, account: LeadSyncAccount | Callable[[], LeadSyncAccount] | None = None
     ) -> None:
         super().__init__(ctx)
-        self._account = Lazy(account, lambda: LeadSyncAccount.generate(7, 60, ctx.clock.now()))
+        make: Callable[[], LeadSyncAccount] = (
+            account
+            if callable(account)
+            else lambda: LeadSyncAccount.generate(7, 60, ctx.clock.now())
+        )
+        # Made (or restored from the state file) on first use.
+        self._account = Lazy(
+            account if isinstance(account, LeadSyncAccount) else None,
+            lambda: kept(ctx.store, self.vendor, ctx.clock.now_ms, make, LeadSyncAccount.restore),
+        )
         self.limits = DailyLimits()
+        kept_usage(
+            ctx.store, self.vendor, ctx.clock.now_ms, self.limits.restore_usage, self.limits.usage
+        )
         # Statuses the next requests fail with when served by `serving` (standalone tests); under
         # `Sandbox`, its own `inject_faults` does this.
         self.faults: list[int] = []

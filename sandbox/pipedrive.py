@@ -1,4 +1,5 @@
-"""Pipedrive's REST API as the sandbox serves it, over an in-memory company account.
+"""Pipedrive's REST API as the sandbox serves it, over an in-memory company account (kept in
+the sandbox's state file, write by write, when it has one: sandbox/store.py).
 
 Served (every path also answers without the `/api` prefix for v1, as api.pipedrive.com does):
 
@@ -67,6 +68,15 @@ from typing import Any
 
 from sandbox import standalone
 from sandbox.server import Context, Lazy, Request, Response, VendorApp
+from sandbox.store import (
+    Change,
+    VendorState,
+    kept,
+    kept_usage,
+    rng_state,
+    set_rng_state,
+    token_key,
+)
 from sandbox.world import FIRST_NAMES, LAST_NAMES, OWNERS_SPEC, ascii_slug
 
 Now = Callable[[], datetime]
@@ -235,6 +245,9 @@ class PipedriveCompany:
     `clock` returns the current UTC datetime; every change stamps `update_time` with it (inject
     a fixed or stepping clock in tests). Persons and deals carry whole seconds, as the v2 API
     reports them; leads carry milliseconds.
+
+    With a state file (`persist_to`), every change is written there as it is made: the records
+    it touched, and the id counters, lead-id generator, person fields and merges.
     """
 
     def __init__(self, clock: Now | None = None) -> None:
@@ -245,6 +258,61 @@ class PipedriveCompany:
         self._uuids = random.Random("pipedrive:lead-ids")
         self.fields: list[PdField] = _default_fields()
         self.merged: dict[int, int] = {}  # merged-away person id -> the person kept
+        self._sink: VendorState | None = None
+
+    # ---------------------------------------------------------------- the state file
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "counters": self._counters,
+            "uuids": rng_state(self._uuids),
+            "fields": [spec.__dict__ for spec in self.fields],
+            "merged": [[gone, keep] for gone, keep in self.merged.items()],
+        }
+
+    def state_rows(self) -> list[Change]:
+        """Every record, and the company's counters and settings, as the state file keeps them."""
+        with self._lock:
+            rows: list[Change] = [
+                (kind, str(rid), record)
+                for kind, records in self._records.items()
+                for rid, record in records.items()
+            ]
+            rows.append(("state", "company", self._state()))
+            return rows
+
+    def persist_to(self, sink: VendorState) -> None:
+        """Write every change from now on to `sink`."""
+        self._sink = sink
+
+    def _persist(self, kind: str | None = None, *record_ids: Any) -> None:
+        """Write these records (and the company's state) to the state file, if there is one.
+        Called with the lock held, so the file sees changes in the order memory does."""
+        if self._sink is None:
+            return
+        rows: list[Change] = [
+            (str(kind), str(rid), self._records[str(kind)].get(rid)) for rid in record_ids
+        ]
+        rows.append(("state", "company", self._state()))
+        self._sink.write(rows)
+
+    @classmethod
+    def restore(
+        cls, rows: Mapping[str, dict[str, Any]], *, clock: Now | None = None
+    ) -> PipedriveCompany:
+        """The company as the state file kept it."""
+        company = cls(clock)
+        for kind in KINDS:
+            found = rows.get(kind, {})
+            records = [(rid if kind == "lead" else int(rid), r) for rid, r in found.items()]
+            records.sort(key=lambda pair: pair[0])
+            company._records[kind] = dict(records)
+        state = rows["state"]["company"]
+        company._counters.update({kind: int(n) for kind, n in state["counters"].items()})
+        set_rng_state(company._uuids, state["uuids"])
+        company.fields = [PdField(**spec) for spec in state["fields"]]
+        company.merged = {int(gone): int(keep) for gone, keep in state["merged"]}
+        return company
 
     # ---------------------------------------------------------------- basics
 
@@ -273,6 +341,7 @@ class PipedriveCompany:
         """Delete a custom person field (tests: a company that lacks one of LeadFlow's)."""
         with self._lock:
             self.fields = [f for f in self.fields if not (f.edit_flag and f.name == name)]
+            self._persist()
 
     def _custom(self) -> dict[str, PdField]:
         return {f.key: f for f in self.fields if f.edit_flag}
@@ -300,6 +369,7 @@ class PipedriveCompany:
                 "created": when,
                 "modified": when,
             }
+            self._persist("user", user_id)
             return user_id
 
     def add_organization(self, name: str, owner_id: int | None = None) -> int:
@@ -310,6 +380,7 @@ class PipedriveCompany:
                 "name": name,
                 "owner_id": owner_id,
             }
+            self._persist("organization", org_id)
             return org_id
 
     def add_person(
@@ -355,6 +426,7 @@ class PipedriveCompany:
             for name_or_key, value in (custom or {}).items():
                 record["custom_fields"][self._key_of(name_or_key)] = value
             self._records["person"][person_id] = record
+            self._persist("person", person_id)
             return person_id
 
     def add_lead(
@@ -393,6 +465,7 @@ class PipedriveCompany:
                 "is_archived": is_archived,
                 "was_seen": False,
             }
+            self._persist("lead", lead_id)
             return lead_id
 
     def add_deal(
@@ -431,6 +504,7 @@ class PipedriveCompany:
                 "lost_time": changed if status == "lost" else None,
                 "close_time": changed if status in ("won", "lost") else None,
             }
+            self._persist("deal", deal_id)
             return deal_id
 
     def _any_owner(self) -> int | None:
@@ -492,6 +566,7 @@ class PipedriveCompany:
                 for name_or_key, value in custom.items():
                     record["custom_fields"][self._key_of(name_or_key)] = value
             self._touch(kind, record)
+            self._persist(kind, record_id)
 
     def _touch(self, kind: str, record: dict[str, Any]) -> None:
         if kind == "user":
@@ -510,10 +585,12 @@ class PipedriveCompany:
                 record["status"] = "deleted"
             elif kind == "lead":
                 del self._records["lead"][record_id]
+                self._persist("lead", record_id)
                 return
             else:
                 raise ValueError(f"{kind} records cannot be deleted here")
             self._touch(kind, record)
+            self._persist(kind, record_id)
 
     def archive_lead(self, lead_id: str, archived: bool = True) -> None:
         self.update("lead", lead_id, is_archived=archived)
@@ -539,18 +616,24 @@ class PipedriveCompany:
             for key, value in gone["custom_fields"].items():
                 if keep["custom_fields"].get(key) is None:
                     keep["custom_fields"][key] = value
+            leads, deals = [], []
             for lead in self._records["lead"].values():
                 if lead["person_id"] == gone_id:
                     lead["person_id"] = keep_id
                     self._touch("lead", lead)
+                    leads.append(lead["id"])
             for deal in self._records["deal"].values():
                 if deal["person_id"] == gone_id:
                     deal["person_id"] = keep_id
                     self._touch("deal", deal)
+                    deals.append(deal["id"])
             gone["is_deleted"] = True
             self.merged[gone_id] = keep_id
             self._touch("person", gone)
             self._touch("person", keep)
+            self._persist("lead", *leads)
+            self._persist("deal", *deals)
+            self._persist("person", keep_id, gone_id)
 
     # ---------------------------------------------------------------- generation
 
@@ -807,8 +890,21 @@ class PipedriveApp(VendorApp):
         burst_limit: int = DEFAULT_BURST_LIMIT,
     ) -> None:
         super().__init__(ctx)
+        make: Callable[[], PipedriveCompany] = (
+            company
+            if callable(company)
+            else lambda: PipedriveCompany.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
+        )
+        # Made (or restored from the state file, with LeadFlow's writes) on first use.
         self._company = Lazy(
-            company, lambda: PipedriveCompany.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
+            company if isinstance(company, PipedriveCompany) else None,
+            lambda: kept(
+                ctx.store,
+                self.vendor,
+                ctx.clock.now_ms,
+                make,
+                lambda rows: PipedriveCompany.restore(rows, clock=ctx.clock.now),
+            ),
         )
         self.burst_limit = burst_limit  # requests per 2 s per token; 0: off
         self.writes: list[SeenWrite] = []
@@ -816,7 +912,17 @@ class PipedriveApp(VendorApp):
         self.faults: list[int] = []  # statuses the next requests fail with under `serving`
         self._lock = threading.Lock()
         self._hits: dict[str, deque[float]] = {}
+        # (token_key(token), UTC day) -> writes that day; kept across a restart, as Pipedrive's.
         self._daily_writes: dict[tuple[str, str], int] = {}
+        kept_usage(ctx.store, self.vendor, ctx.clock.now_ms, self._restore_usage, self._usage)
+
+    def _usage(self) -> list[list[Any]]:
+        with self._lock:
+            return [[key, day, n] for (key, day), n in self._daily_writes.items()]
+
+    def _restore_usage(self, saved: list[list[Any]]) -> None:
+        with self._lock:
+            self._daily_writes = {(str(key), str(day)): int(n) for key, day, n in saved}
 
     @property
     def company(self) -> PipedriveCompany:
@@ -851,11 +957,12 @@ class PipedriveApp(VendorApp):
 
     def _daily_left(self, token: str, method: str) -> str:
         day = self.company.now().date().isoformat()
+        key = (token_key(token), day)
         with self._lock:
-            used = self._daily_writes.get((token, day), 0)
+            used = self._daily_writes.get(key, 0)
             if method in ("POST", "PUT", "PATCH"):
                 used += 1
-                self._daily_writes[(token, day)] = used
+                self._daily_writes[key] = used
             return str(max(0, DAILY_WRITE_LIMIT - used))
 
     # ---------------------------------------------------------------- entry points
@@ -1148,6 +1255,7 @@ class PipedriveApp(VendorApp):
             record.update(changes)
             record["custom_fields"].update(custom)
             self.company._touch("person", record)
+            self.company._persist("person", current["id"])
             return Response(200, {"success": True, "data": person_v2(record)})
 
     def _custom_values(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -1194,6 +1302,7 @@ class PipedriveApp(VendorApp):
             record = self.company._record("lead", current["id"])
             record.update(changes)
             self.company._touch("lead", record)
+            self.company._persist("lead", current["id"])
             return Response(200, {"success": True, "data": lead_v1(record)})
 
 

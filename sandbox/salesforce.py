@@ -1,4 +1,5 @@
-"""Salesforce's REST API (Lightning Platform) as the sandbox serves it, over an in-memory org.
+"""Salesforce's REST API (Lightning Platform) as the sandbox serves it, over an in-memory org
+(kept in the sandbox's state file, write by write, when it has one: sandbox/store.py).
 
 Everything lives under `/services/data/vXX.X/` (any version from v50.0 up; another is 404):
 
@@ -85,8 +86,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sandbox import standalone
+from sandbox.clock import from_ms, to_ms
 from sandbox.oauth import SALESFORCE_CLIENT, GrantRefusal, TokenIssuer
 from sandbox.server import Context, Lazy, Request, Response, VendorApp
+from sandbox.store import Change, VendorState, kept
 from sandbox.world import COUNTRIES, FIRST_NAMES, JOB_TITLES, LAST_NAMES, OWNERS_SPEC, ascii_slug
 
 Now = Callable[[], datetime]
@@ -409,6 +412,10 @@ class SalesforceOrg:
 
     `clock` returns the current UTC datetime; every write stamps LastModifiedDate and
     SystemModstamp with it (inject a fixed or stepping clock in tests).
+
+    With a state file (`persist_to`), every change to a record is written there as it is made,
+    and the API usage of the rolling 24 hours when the store closes (the org counts it whoever
+    restarts); query cursors, locked rows and the assignment rule switch live in memory only.
     """
 
     def __init__(self, clock: Now | None = None, *, daily_api_limit: int = DEFAULT_DAILY_LIMIT):
@@ -425,6 +432,59 @@ class SalesforceOrg:
         self._api_calls: deque[datetime] = deque()
         self._cursors: dict[str, _Cursor] = {}
         self._cursor_counter = 100
+        self._sink: VendorState | None = None
+
+    # ---------------------------------------------------------------- the state file
+
+    def state_rows(self) -> list[Change]:
+        """Every record, Account and id counter, as the state file keeps them."""
+        with self._lock:
+            rows: list[Change] = [("record", rid, r) for rid, r in self._records.items()]
+            rows += [("Account", aid, name) for aid, name in self.accounts.items()]
+            rows.append(("state", "org", {"counters": self._counters}))
+            return rows
+
+    def persist_to(self, sink: VendorState) -> None:
+        """Write every change from now on to `sink`, and the API usage when its store closes."""
+        self._sink = sink
+        sink.store.on_close(self._save_usage)
+
+    def _persist(self, record_ids: Iterable[str] = (), account_id: str | None = None) -> None:
+        """Write these records (and the id counters) to the state file, if there is one. Called
+        with the lock held, so the file sees changes in the order memory does."""
+        if self._sink is None:
+            return
+        rows: list[Change] = [("record", rid, self._records.get(rid)) for rid in record_ids]
+        if account_id is not None:
+            rows.append(("Account", account_id, self.accounts[account_id]))
+        rows.append(("state", "org", {"counters": self._counters}))
+        self._sink.write(rows)
+
+    def _save_usage(self) -> None:
+        if self._sink is None:
+            return
+        with self._lock:
+            usage = {
+                "limit": self.daily_api_limit,
+                "calls": [to_ms(when) for when in self._api_calls],
+            }
+        self._sink.write([("usage", "api", usage)], dated=False)
+
+    @classmethod
+    def restore(
+        cls, rows: Mapping[str, dict[str, Any]], *, clock: Now | None = None
+    ) -> SalesforceOrg:
+        """The org as the state file kept it (`state_rows`, later changes, usage)."""
+        org = cls(clock)
+        state = rows.get("state", {}).get("org", {})
+        org._counters.update({prefix: int(n) for prefix, n in state.get("counters", {}).items()})
+        org.accounts = {aid: str(name) for aid, name in rows.get("Account", {}).items()}
+        org._records = dict(rows.get("record", {}))
+        usage = rows.get("usage", {}).get("api")
+        if usage is not None:
+            org.daily_api_limit = int(usage["limit"])
+            org._api_calls = deque(from_ms(int(ms)) for ms in usage["calls"])
+        return org
 
     # ---------------------------------------------------------------- records
 
@@ -446,6 +506,7 @@ class SalesforceOrg:
             with self._lock:
                 account_id = self._new_id("Account")
                 self.accounts[account_id] = str({**(fields or {}), **more}.get("Name") or "")
+                self._persist(account_id=account_id)
                 return account_id
         schema = _schema(sobject)
         values = {**(fields or {}), **more}
@@ -480,6 +541,7 @@ class SalesforceOrg:
                 record["SystemModstamp"] = record.get("LastModifiedDate") or record["CreatedDate"]
             _derive(sobject, record)
             self._records[record["Id"]] = record
+            self._persist([record["Id"]])
             return str(record["Id"])
 
     def get(self, record_id: str) -> dict[str, Any]:
@@ -509,6 +571,7 @@ class SalesforceOrg:
             record.update(values)
             _derive(sobject_of(record_id), record)
             self._touch(record)
+            self._persist([record_id])
 
     def delete(self, record_id: str) -> None:
         """Move a record to the recycle bin: IsDeleted true, seen only by queryAll."""
@@ -518,6 +581,7 @@ class SalesforceOrg:
                 raise ValueError(f"{sobject_of(record_id)} records cannot be deleted")
             record["IsDeleted"] = True
             self._touch(record)
+            self._persist([record_id])
 
     def merge(self, winner_id: str, loser_id: str) -> None:
         """Merge two Leads or two Contacts as Salesforce does: the loser is deleted with
@@ -532,6 +596,7 @@ class SalesforceOrg:
             loser.update(IsDeleted=True, MasterRecordId=winner_id)
             self._touch(loser)
             self._touch(winner)
+            self._persist([loser_id, winner_id])
 
     def _record(self, record_id: str) -> dict[str, Any]:
         try:
@@ -754,6 +819,7 @@ class SalesforceOrg:
                 record = self._records.pop(new_id)
                 record["Id"] = record_id
                 self._records[record_id] = record
+                self._persist([new_id, record_id])
             return record_id
         return new_id
 
@@ -1337,8 +1403,21 @@ class SalesforceApp(VendorApp):
         self, ctx: Context, org: SalesforceOrg | Callable[[], SalesforceOrg] | None = None
     ) -> None:
         super().__init__(ctx)
+        make: Callable[[], SalesforceOrg] = (
+            org
+            if callable(org)
+            else lambda: SalesforceOrg.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
+        )
+        # Made (or restored from the state file, with LeadFlow's writes) on first use.
         self._org = Lazy(
-            org, lambda: SalesforceOrg.generate(7, 50, ctx.clock.now(), clock=ctx.clock.now)
+            org if isinstance(org, SalesforceOrg) else None,
+            lambda: kept(
+                ctx.store,
+                self.vendor,
+                ctx.clock.now_ms,
+                make,
+                lambda rows: SalesforceOrg.restore(rows, clock=ctx.clock.now),
+            ),
         )
         self.writes: list[SeenWrite] = []
         self._writes_lock = threading.Lock()
@@ -1590,6 +1669,7 @@ class SalesforceApp(VendorApp):
                 if new.get("CreatedDate") is None:
                     new["CreatedDate"] = now
                 self.org._records[new["Id"]] = new
+            self.org._persist(o.staged["Id"] for o in outcomes if o.staged is not None)
         return Response(200, [o.result for o in outcomes])
 
     @staticmethod

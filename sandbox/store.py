@@ -8,17 +8,25 @@ Python.
 
 The file is generated on first start from (seed, leads) and reused afterwards; when the stored
 seed, size or schema differ from the requested ones it is regenerated, and a log line says so.
+
+The vendors whose state lives in Python objects (Salesforce, Pipedrive, LinkedIn, Google Ads) keep
+it in `vendor_records`, one row per record as JSON (`VendorState`), written in the request that
+changes it; `kept()` restores such a vendor from its rows instead of generating it again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from random import Random
+from typing import Any, Protocol, TypeVar
 
 from sandbox.clock import from_ms
 from sandbox.companies import CompanyFacts, make_hubspot_companies
@@ -49,7 +57,8 @@ log = logging.getLogger("sandbox")
 # 6: companies (hs_companies), the accounts leads are matched to
 # 7: contacts carry leadflow_model_version
 # 8: contacts carry hs_merged_object_ids (merges; sandbox/hubspot.py keeps the archive beside them)
-SCHEMA_VERSION = "8"  # 2: contacts carry industry, numemployees, email opt-out and bounce
+# 9: vendor_records (Salesforce, Pipedrive, LinkedIn and Google Ads state; VendorState)
+SCHEMA_VERSION = "9"  # 2: contacts carry industry, numemployees, email opt-out and bounce
 CHUNK = 5_000
 
 _CONTACT_COLUMNS = ", ".join(f"{name} TEXT" for name in PROPERTY_NAMES if name != "hs_object_id")
@@ -98,6 +107,10 @@ CREATE TABLE tf_responses (
     landed_ms INTEGER, data TEXT
 );
 CREATE INDEX tf_responses_form_time ON tf_responses(form_id, submitted_ms, seq);
+CREATE TABLE vendor_records (
+    vendor TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, written_ms INTEGER NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (vendor, kind, id)
+);
 """
 
 _DEAL_INSERT = (
@@ -126,6 +139,7 @@ class Store:
         self._conn = self._connect()
         self._companies: list[Company] | None = None
         self._owners: list[Owner] | None = None
+        self._on_close: list[Callable[[], None]] = []
 
     def _connect(self) -> sqlite3.Connection:
         target = ":memory:" if self.path is None else str(self.path)
@@ -139,8 +153,20 @@ class Store:
         return conn
 
     def close(self) -> None:
+        """Run the closing writes (`on_close`), then close the connection."""
         with self._lock:
+            for save in self._on_close:
+                try:
+                    save()
+                except Exception:  # one vendor's failed save must not keep the file open
+                    log.exception("sandbox: saving state before closing %s failed", self.path)
+            self._on_close.clear()
             self._conn.close()
+
+    def on_close(self, save: Callable[[], None]) -> None:
+        """Call `save` when the store closes (state too hot to write per request: API usage)."""
+        with self._lock:
+            self._on_close.append(save)
 
     # ------------------------------------------------------------------ access
 
@@ -466,6 +492,12 @@ class Store:
                 yield (r[0], r[1], r[2])
             last = (rows[-1][0], rows[-1][1])
 
+    def vendor_written_ms(self) -> int | None:
+        """When the newest vendor record was changed (the sandbox clock), if one was."""
+        with self.read() as conn:
+            row = conn.execute("SELECT MAX(written_ms) FROM vendor_records").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     def _count_truth(self) -> int:
         with self.read() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM truth").fetchone()[0])
@@ -499,3 +531,171 @@ class Store:
             conn.execute(
                 "INSERT OR IGNORE INTO truth VALUES (?, ?, ?)", (source, record_id, row[0])
             )
+
+
+# --------------------------------------------------------------------------- vendor state
+
+Change = tuple[str, str, Any]  # (kind, id, record as JSON-able values; None: the record is gone)
+
+
+def dumps(value: Any) -> str:
+    """JSON with datetimes and dates kept: {"$dt": iso} / {"$d": iso}, read back by `loads`."""
+    return json.dumps(value, default=_tag, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str) -> Any:
+    return json.loads(text, object_hook=_untag)
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
+    raise TypeError(f"cannot keep a {type(value).__name__} in the state file")
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        if "$dt" in obj:
+            return datetime.fromisoformat(obj["$dt"])
+        if "$d" in obj:
+            return date.fromisoformat(obj["$d"])
+    return obj
+
+
+def token_key(token: str) -> str:
+    """What a per-token counter is keyed by, in memory and in the state file: a digest, so no
+    token is ever written to disk."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def rng_state(rng: Random) -> list[Any]:
+    """A Random's state as JSON-able values (`set_rng_state` puts it back)."""
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def set_rng_state(rng: Random, state: list[Any]) -> None:
+    version, internal, gauss = state
+    rng.setstate((version, tuple(internal), gauss))
+
+
+class VendorState:
+    """One vendor's rows in `vendor_records`: (kind, id) -> the record as JSON.
+
+    A vendor writes the records a change touched, in the request that changed them, through the
+    store's transaction (so a row is never half written and writes never interleave); a 100,000-
+    person world's push stays one small upsert per record. `written_ms` is the sandbox clock at
+    the write: a fixed clock restarted over the state starts after it (sandbox/core.py).
+    """
+
+    def __init__(self, store: Store, vendor: str, now_ms: Callable[[], int]) -> None:
+        self.store = store
+        self.vendor = vendor
+        self.now_ms = now_ms
+
+    def load(self) -> dict[str, dict[str, Any]] | None:
+        """kind -> id -> record, ids in order; None when the vendor has no rows yet."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT kind, id, data FROM vendor_records WHERE vendor = ? ORDER BY kind, id",
+                (self.vendor,),
+            ).fetchall()
+        if not rows:
+            return None
+        out: dict[str, dict[str, Any]] = {}
+        for kind, key, data in rows:
+            out.setdefault(str(kind), {})[str(key)] = loads(str(data))
+        return out
+
+    def write(self, changes: Iterable[Change], *, dated: bool = True) -> None:
+        """Upsert (or, for None, delete) the rows, all in one transaction. `dated=False`: not a
+        change made at the clock's time (the state as first made, usage saved at close), so
+        written_ms is 0 and a restarted fixed clock does not move for it."""
+        last: dict[tuple[str, str], Any] = {}
+        for kind, key, value in changes:
+            last[(kind, str(key))] = value
+        if not last:
+            return
+        now = self.now_ms() if dated else 0
+        upserts = [
+            (self.vendor, kind, key, now, dumps(value))
+            for (kind, key), value in last.items()
+            if value is not None
+        ]
+        deletes = [(self.vendor, kind, key) for (kind, key), value in last.items() if value is None]
+        with self.store.transaction() as conn:
+            if deletes:
+                conn.executemany(
+                    "DELETE FROM vendor_records WHERE vendor = ? AND kind = ? AND id = ?", deletes
+                )
+            if upserts:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO vendor_records VALUES (?, ?, ?, ?, ?)", upserts
+                )
+
+
+class Persistent(Protocol):
+    """A vendor's state object that `kept` can save whole and then keep up to date."""
+
+    def state_rows(self) -> list[Change]:
+        """Every row of the state, for its first save."""
+        ...
+
+    def persist_to(self, sink: VendorState) -> None:
+        """From now on, write every change to `sink`."""
+        ...
+
+
+P = TypeVar("P", bound=Persistent)
+
+
+def kept(
+    store: Store,
+    vendor: str,
+    now_ms: Callable[[], int],
+    make: Callable[[], P],
+    restore: Callable[[Mapping[str, dict[str, Any]]], P],
+) -> P:
+    """The vendor's state: restored from the state file when it holds the vendor's rows, else
+    made by `make` and saved whole, then kept up to date there. In memory (no state file) this is
+    `make()` alone: nothing to keep across a restart, and no cost per request."""
+    if store.path is None:
+        return make()
+    sink = VendorState(store, vendor, now_ms)
+    rows = sink.load()
+    if rows is None:
+        state = make()
+        sink.write(state.state_rows(), dated=False)
+        log.info("sandbox: %s state saved to %s", vendor, store.path)
+    else:
+        state = restore(rows)
+        log.info(
+            "sandbox: %s state restored from %s (%s rows)",
+            vendor,
+            store.path,
+            sum(len(r) for r in rows.values()),
+        )
+    state.persist_to(sink)
+    return state
+
+
+def kept_usage(
+    store: Store,
+    vendor: str,
+    now_ms: Callable[[], int],
+    restore: Callable[[Any], None],
+    save: Callable[[], Any],
+) -> None:
+    """An app's daily API usage kept across a restart, as the vendor keeps it: `restore` gets
+    what `save` returned when the store last closed. Written on close, not per request (a
+    sandbox killed without closing forgets that session's usage, never a record). In memory:
+    nothing."""
+    if store.path is None:
+        return
+    sink = VendorState(store, f"{vendor}.usage", now_ms)
+    rows = sink.load()
+    if rows is not None and "usage" in rows:
+        restore(rows["usage"]["daily"])
+    store.on_close(lambda: sink.write([("usage", "daily", save())], dated=False))
