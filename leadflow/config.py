@@ -254,6 +254,10 @@ class HubSpotSourceConfig(_Connector):
     access_token_env: str = "HUBSPOT_ACCESS_TOKEN"
     page_size: int = Field(200, ge=1, le=200)
     lookback_minutes: int = Field(10, ge=0)
+    # The contacts' lifecycle stage history and the deals' stage history (streams
+    # contact_lifecycle_history, deal_stage_history): every change, regressions included, read
+    # with propertiesWithHistory for the objects each run pulls. Off: neither is read.
+    stage_history: bool = True
     loader: Loader = "api"
     fivetran: FivetranTablesConfig = FivetranTablesConfig()
 

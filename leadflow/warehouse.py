@@ -27,14 +27,17 @@ SCHEMAS = ("raw", "ops")
 # Raw landing tables: one per source stream, append-only, the original payload kept verbatim.
 # A re-read of an unchanged record produces the same _raw_id and is not stored twice.
 # Lead streams (connectors.LEAD_STREAMS) become ops.lead_records; the others (owners, deals,
-# companies, ad insights) are reference and activity data that dbt, routing and account matching
-# read. The webform table is filled by `leadflow serve` (webhooks) only; google_ads's by the webhook
-# and, when sources.google_ads is configured, by a pull of the same submissions.
+# companies, HubSpot's stage histories, ad insights) are reference and activity data that dbt,
+# routing and account matching read. The webform table is filled by `leadflow serve` (webhooks)
+# only; google_ads's by the webhook and, when sources.google_ads is configured, by a pull of the
+# same submissions.
 RAW_STREAMS: tuple[tuple[str, str], ...] = (
     ("hubspot", "contacts"),
     ("hubspot", "owners"),
     ("hubspot", "deals"),
     ("hubspot", "companies"),
+    ("hubspot", "contact_lifecycle_history"),
+    ("hubspot", "deal_stage_history"),
     ("meta", "leads"),
     ("meta", "ad_insights"),
     ("typeform", "responses"),

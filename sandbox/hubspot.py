@@ -67,6 +67,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from sandbox import hubspot_history
 from sandbox.clock import hubspot_time, parse_iso_ms
 from sandbox.limits import Decision
 from sandbox.properties import (
@@ -337,6 +338,12 @@ class HubSpotApp(VendorApp):
             return self._deal_contacts(self._body(req)) if post else _not_allowed()
         if path == COMPANY_SEARCH_PATH:
             return self._search(self._body(req), COMPANY) if post else _not_allowed()
+        if path == DEALS:
+            return self._list_contacts(req, DEAL) if get else _not_allowed()
+        if path == f"{DEALS}/batch/read":
+            return self._batch_read(self._body(req), DEAL) if post else _not_allowed()
+        if path.startswith(DEALS + "/") and path.count("/") == 5:
+            return self._get_deal(req, path.rsplit("/", 1)[1]) if get else _not_allowed()
         if path == COMPANIES:
             return self._list_contacts(req, COMPANY) if get else _not_allowed()
         if path.startswith(COMPANIES + "/") and path.count("/") == 5:
@@ -609,6 +616,10 @@ class HubSpotApp(VendorApp):
             )
             if new_row["email"]:
                 self.ctx.store.add_truth(conn, "hubspot", str(contact_id), str(new_row["email"]))
+            if new_row["lifecyclestage"]:
+                hubspot_history.record_contact_change(
+                    conn, None, contact_id, new_row["lifecyclestage"], now
+                )
             written = conn.execute(
                 "SELECT * FROM hs_contacts WHERE id = ?", (contact_id,)
             ).fetchone()
@@ -685,33 +696,41 @@ class HubSpotApp(VendorApp):
             conn.execute("DELETE FROM hs_first_touch WHERE contact_id = ?", (row["id"],))
             conn.execute("UPDATE hs_deals SET contact_id = NULL WHERE contact_id = ?", (row["id"],))
             conn.execute("DELETE FROM hs_contacts WHERE id = ?", (row["id"],))
+            hubspot_history.forget_contact(conn, int(row["id"]))
         return Response(204)
 
-    def _batch_read(self, body: dict[str, Any]) -> Response:
+    def _batch_read(self, body: dict[str, Any], obj: CrmObject = CONTACT) -> Response:
+        """POST /crm/v3/objects/<contacts|deals>/batch/read: at most 100 inputs, or 50 when the
+        request asks for `propertiesWithHistory` (HubSpot's own error for more)."""
         started = self.ctx.clock.now_ms()
         inputs = body.get("inputs")
         if not isinstance(inputs, list) or len(inputs) > BATCH_MAX_INPUTS:
             raise _invalid(f"inputs must be an array of at most {BATCH_MAX_INPUTS} items")
+        history = _history_names(obj, body.get("propertiesWithHistory"))
+        if history is not None and len(inputs) > hubspot_history.HISTORY_MAX_OBJECTS:
+            raise _invalid(hubspot_history.BATCH_LIMIT_MESSAGE)
         id_prop = body.get("idProperty")
-        if id_prop is not None and id_prop not in UNIQUE_ID_PROPERTIES:
+        if id_prop is not None and (obj is not CONTACT or id_prop not in UNIQUE_ID_PROPERTIES):
             raise _invalid(f"Unable to perform read by non-unique 0-1 property {id_prop}")
-        props = _requested(body.get("properties"))
+        props = _requested(body.get("properties"), obj)
         results, missing = [], []
         with self.ctx.store.read() as conn:
+            users = hubspot_history.user_ids(conn)
             for item in inputs:
                 raw = str(item.get("id", "")) if isinstance(item, dict) else ""
-                row = self._find(conn, raw, id_prop)
+                row = self._find(conn, raw, id_prop) if obj is CONTACT else _by_id(conn, obj, raw)
                 if row is None:
                     missing.append(raw)
                 else:
-                    results.append(_object(row, props))
+                    results.append(_read_object(conn, row, props, obj, history, users))
         errors = []
         if missing:
+            label = "CONTACT" if obj is CONTACT else "DEAL"
             errors.append(
                 {
                     "status": "error",
                     "category": "OBJECT_NOT_FOUND",
-                    "message": "Could not get some CONTACT objects, they may be deleted or not "
+                    "message": f"Could not get some {label} objects, they may be deleted or not "
                     "exist. Check that ids are valid.",
                     "context": {"ids": missing},
                 }
@@ -830,6 +849,10 @@ class HubSpotApp(VendorApp):
         updated = {**current, **values}
         updated["lastmodifieddate"] = hubspot_time(now)
         _stamp_lifecycle(updated, current.get("lifecyclestage"), now)
+        if updated["lifecyclestage"] != current["lifecyclestage"]:
+            hubspot_history.record_contact_change(
+                conn, row, int(row["id"]), updated["lifecyclestage"], now
+            )
         changed = [n for n in PROPERTY_NAMES if updated[n] != current[n]]
         if changed:
             conn.execute(
@@ -917,23 +940,40 @@ class HubSpotApp(VendorApp):
     # ------------------------------------------------------------------ reads
 
     def _list_contacts(self, req: Request, obj: CrmObject = CONTACT) -> Response:
-        """GET /crm/v3/objects/<contacts|companies>: every object by id, `after` the last id seen."""
+        """GET /crm/v3/objects/<contacts|deals|companies>: every object by id, `after` the last id
+        seen; at most 100 a page, or 50 with `propertiesWithHistory`."""
         limit = _int(req.param("limit") or LIST_MAX_LIMIT // 10, "limit")
         if limit < 1 or limit > LIST_MAX_LIMIT:
             raise _invalid(f"limit must be between 1 and {LIST_MAX_LIMIT} (got {limit})")
+        history = _history_names(obj, _csv(req, "propertiesWithHistory"))
+        if history is not None and limit > hubspot_history.HISTORY_MAX_OBJECTS:
+            raise _history_page_too_big(limit)
         after = _int(req.param("after") or 0, "after")
         props = _requested(_csv(req), obj)
         with self.ctx.store.read() as conn:
             rows = conn.execute(
                 f"SELECT * FROM {obj.table} WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
             ).fetchall()
-        out: dict[str, Any] = {"results": [_object(r, props, obj) for r in rows[:limit]]}
+            users = hubspot_history.user_ids(conn)
+            results = [_read_object(conn, r, props, obj, history, users) for r in rows[:limit]]
+        out: dict[str, Any] = {"results": results}
         if len(rows) > limit:
             nxt = str(rows[limit - 1]["id"])
             query = urlencode({"after": nxt, "limit": limit})
             path = f"/crm/v3/objects/{obj.name}"
             out["paging"] = {"next": {"after": nxt, "link": f"{req.base_url}{path}?{query}"}}
         return Response(200, out)
+
+    def _get_deal(self, req: Request, raw: str) -> Response:
+        """GET /crm/v3/objects/deals/{id}, with `propertiesWithHistory` if asked."""
+        history = _history_names(DEAL, _csv(req, "propertiesWithHistory"))
+        with self.ctx.store.read() as conn:
+            row = _by_id(conn, DEAL, raw)
+            if row is None:
+                return error(404, "resource not found", "OBJECT_NOT_FOUND")
+            users = hubspot_history.user_ids(conn)
+            body = _read_object(conn, row, _requested(_csv(req), DEAL), DEAL, history, users)
+        return Response(200, body)
 
     def _get_company(self, req: Request, raw: str) -> Response:
         with self.ctx.store.read() as conn:
@@ -953,7 +993,9 @@ class HubSpotApp(VendorApp):
         if id_prop is not None and id_prop not in UNIQUE_ID_PROPERTIES:
             raise _invalid(f"Unable to perform read by non-unique 0-1 property {id_prop}")
         props = _requested(_csv(req))
+        history = _history_names(CONTACT, _csv(req, "propertiesWithHistory"))
         with self.ctx.store.read() as conn:
+            users = hubspot_history.user_ids(conn)
             if _archived(req):
                 conn.execute(_ARCHIVE_TABLE)
                 row = (
@@ -963,13 +1005,14 @@ class HubSpotApp(VendorApp):
                 )
                 if row is None:
                     return error(404, "resource not found", "OBJECT_NOT_FOUND")
-                return Response(200, _archived_object(row, props))
+                body = _read_object(conn, row, props, CONTACT, history, users)
+                return Response(200, {**body, "archived": True, **_archived_at(row)})
             row = self._find(conn, raw, id_prop)
             if row is None and id_prop in (None, "hs_object_id") and raw.isdigit():
                 row = self._alias_target(conn, int(raw))
-        if row is None:
-            return error(404, "resource not found", "OBJECT_NOT_FOUND")
-        return Response(200, _object(row, props))
+            if row is None:
+                return error(404, "resource not found", "OBJECT_NOT_FOUND")
+            return Response(200, _read_object(conn, row, props, CONTACT, history, users))
 
     def _owners(self, req: Request) -> Response:
         limit = _int(req.param("limit") or OWNERS_DEFAULT_LIMIT, "limit")
@@ -1033,6 +1076,9 @@ class HubSpotApp(VendorApp):
             values["hs_object_id"] = str(new_id)
             values["lastmodifieddate"] = hubspot_time(now)
             old_ids = (int(primary["id"]), int(other["id"]))
+            hubspot_history.record_merge(
+                conn, primary, other, new_id, values["lifecyclestage"], now
+            )
             # Both leave first: the new contact takes the primary's email, which stays unique.
             conn.execute("DELETE FROM hs_contacts WHERE id IN (?, ?)", old_ids)
             conn.execute(
@@ -1176,8 +1222,13 @@ class HubSpotApp(VendorApp):
             where, key = "id = ?", str(int(raw))
         else:
             where, key = f"{id_prop} = ?", _norm_email(raw) if id_prop == "email" else raw
-        gone = conn.execute(f"DELETE FROM hs_contacts_archived WHERE {where}", (key,))
-        return gone.rowcount > 0
+        ids = [
+            r[0] for r in conn.execute(f"SELECT id FROM hs_contacts_archived WHERE {where}", (key,))
+        ]
+        conn.execute(f"DELETE FROM hs_contacts_archived WHERE {where}", (key,))
+        for contact_id in ids:
+            hubspot_history.forget_contact(conn, int(contact_id))
+        return bool(ids)
 
     def _list_archived(self, req: Request) -> Response:
         """GET /crm/v3/objects/contacts?archived=true: the recycle bin by id, `after` the last id
@@ -1186,6 +1237,9 @@ class HubSpotApp(VendorApp):
         if limit < 1 or limit > LIST_MAX_LIMIT:
             raise _invalid(f"limit must be between 1 and {LIST_MAX_LIMIT} (got {limit})")
         after = _int(req.param("after") or 0, "after")
+        history = _history_names(CONTACT, _csv(req, "propertiesWithHistory"))
+        if history is not None and limit > hubspot_history.HISTORY_MAX_OBJECTS:
+            raise _history_page_too_big(limit)
         props = _requested(_csv(req))
         with self.ctx.store.read() as conn:
             conn.execute(_ARCHIVE_TABLE)
@@ -1194,7 +1248,16 @@ class HubSpotApp(VendorApp):
                 "ORDER BY id LIMIT ?",
                 (after, self.ctx.clock.now_ms() - ARCHIVE_KEPT_MS, limit + 1),
             ).fetchall()
-        out: dict[str, Any] = {"results": [_archived_object(r, props) for r in rows[:limit]]}
+            users = hubspot_history.user_ids(conn)
+            results = [
+                {
+                    **_read_object(conn, r, props, CONTACT, history, users),
+                    "archived": True,
+                    **_archived_at(r),
+                }
+                for r in rows[:limit]
+            ]
+        out: dict[str, Any] = {"results": results}
         if len(rows) > limit:
             nxt = str(rows[limit - 1]["id"])
             query = urlencode({"archived": "true", "after": nxt, "limit": limit})
@@ -1273,8 +1336,60 @@ def _int(value: Any, name: str) -> int:
         raise _invalid(f"{name} must be an integer (got {value!r})") from None
 
 
-def _csv(req: Request) -> list[str]:
-    return [p for value in req.query.get("properties", []) for p in value.split(",") if p]
+def _csv(req: Request, name: str = "properties") -> list[str]:
+    return [p for value in req.query.get(name, []) for p in value.split(",") if p]
+
+
+def _history_names(obj: CrmObject, raw: Any) -> list[str] | None:
+    """The `propertiesWithHistory` a read asks for, of those the sandbox keeps a history of;
+    None when it asks for none (an empty parameter). Asking for any, kept or not, is what lowers
+    HubSpot's page and batch limits to 50."""
+    if not raw:
+        return None
+    if not isinstance(raw, list):
+        raise _invalid("propertiesWithHistory must be an array of property names")
+    return hubspot_history.requested(obj.name, raw)
+
+
+def _history_page_too_big(limit: int) -> HubSpotError:
+    # The text is ours: HubSpot answers a 400 here, its message is not published.
+    most = hubspot_history.HISTORY_MAX_OBJECTS
+    return _invalid(
+        f"limit must be at most {most} when propertiesWithHistory is requested (got {limit})",
+        errors=[{"message": f"must be less than or equal to {most}", "in": "limit"}],
+    )
+
+
+def _by_id(conn: sqlite3.Connection, obj: CrmObject, raw: str) -> sqlite3.Row | None:
+    if not raw.isdigit():
+        return None
+    row: sqlite3.Row | None = conn.execute(
+        f"SELECT * FROM {obj.table} WHERE id = ?", (int(raw),)
+    ).fetchone()
+    return row
+
+
+def _read_object(
+    conn: sqlite3.Connection,
+    row: sqlite3.Row,
+    props: list[str],
+    obj: CrmObject,
+    history: list[str] | None,
+    users: list[int],
+) -> dict[str, Any]:
+    """An object as a read returns it; with `propertiesWithHistory`, each of those properties'
+    versions newest first, and its current value among the properties as well."""
+    if not history:
+        return _object(row, props, obj)
+    body = _object(row, list(dict.fromkeys([*props, *history])), obj)
+    body["propertiesWithHistory"] = hubspot_history.with_history(
+        conn, obj.name, row, history, users
+    )
+    return body
+
+
+def _archived_at(row: sqlite3.Row) -> dict[str, str]:
+    return {"archivedAt": hubspot_time(row["archived_ms"])}
 
 
 def _norm_email(value: str) -> str:
@@ -1323,11 +1438,6 @@ def _object(row: sqlite3.Row, props: list[str], obj: CrmObject = CONTACT) -> dic
 
 def _archived(req: Request) -> bool:
     return (req.param("archived") or "false").lower() == "true"
-
-
-def _archived_object(row: sqlite3.Row, props: list[str]) -> dict[str, Any]:
-    """A contact in the recycle bin as HubSpot lists it: archived, and since when."""
-    return {**_object(row, props), "archived": True, "archivedAt": hubspot_time(row["archived_ms"])}
 
 
 def _merged_values(primary: sqlite3.Row, other: sqlite3.Row) -> dict[str, str | None]:

@@ -70,6 +70,11 @@ class FivetranSource:
         )
 
     def partitions(self, config: object, stream: str) -> list[str | None]:
+        """The vendor's partitions of a stream; none for a stream with no Fivetran table mapped
+        (HubSpot's stage histories, read from the API's propertiesWithHistory only), which is
+        then not read at all."""
+        if stream not in settings.TABLES[self.source]:
+            return []
         partitions: list[str | None] = self.vendor.partitions(_config(config), stream)
         return partitions
 

@@ -1,5 +1,5 @@
-"""HubSpot CRM: pull contacts, owners, deals and companies (incremental), push scores and owners
-(reverse ETL).
+"""HubSpot CRM: pull contacts, owners, deals and companies (incremental) and the contacts' and deals'
+stage histories, push scores and owners (reverse ETL).
 
 Public API: `STREAMS`, `open_client`, `pull`, `parse_contact`, `push_contacts`.
 """
@@ -72,7 +72,30 @@ STREAMS: dict[str, Stream] = {
         record_id=models.company_id,
         record_cursor=models.company_cursor,
     ),
+    # Stage histories (`stage_history`, default on): the same keyset searches as contacts and deals,
+    # under cursors of their own, each page read again by id with propertiesWithHistory (search
+    # has none). One record per object per pull: its id and its versions. Last, so that a portal
+    # refusing them never holds up the streams leads come from.
+    settings.CONTACT_LIFECYCLE_HISTORY: Stream(
+        source="hubspot",
+        name=settings.CONTACT_LIFECYCLE_HISTORY,
+        primary_key="id",
+        cursor_field="properties.lastmodifieddate",
+        sorted_by_cursor=True,
+        record_id=models.contact_id,
+        record_cursor=models.contact_history_cursor,
+    ),
+    settings.DEAL_STAGE_HISTORY: Stream(
+        source="hubspot",
+        name=settings.DEAL_STAGE_HISTORY,
+        primary_key="id",
+        cursor_field="properties.hs_lastmodifieddate",
+        sorted_by_cursor=True,
+        record_id=models.deal_id,
+        record_cursor=models.deal_history_cursor,
+    ),
 }
+HISTORY_STREAMS = (settings.CONTACT_LIFECYCLE_HISTORY, settings.DEAL_STAGE_HISTORY)
 
 
 def open_client(config: HubSpotSourceConfig | HubSpotDestinationConfig) -> ApiClient:
@@ -88,7 +111,9 @@ def pull(
 ) -> Iterator[Page]:
     """Pages of raw records for one stream; contacts, deals and companies incrementally, owners in
     full (a small list). Each deal carries its contacts (`associations.contacts`). The contacts'
-    `archived` partition is the recycle bin, with the same properties as the live contacts."""
+    `archived` partition is the recycle bin, with the same properties as the live contacts. The
+    stage histories follow the contacts' and deals' searches: the objects changed since their
+    cursor, each with every version of its lifecyclestage / dealstage."""
     if stream == "contacts" and partition == settings.ARCHIVED_PARTITION:
         return hubspot_client.list_archived_since(
             client, window.since, settings.CONTACT_PROPERTIES, config.page_size
@@ -105,6 +130,26 @@ def pull(
         )
     if stream == "owners":
         return hubspot_client.list_owners(client)
+    if stream == settings.CONTACT_LIFECYCLE_HISTORY:
+        return hubspot_client.search_history_modified_since(
+            client,
+            window.since,
+            config.page_size,
+            search_path=settings.SEARCH_CONTACTS,
+            cursor=settings.CURSOR_PROPERTY,
+            batch_read_path=settings.BATCH_READ_CONTACTS,
+            history_properties=settings.CONTACT_HISTORY_PROPERTIES,
+        )
+    if stream == settings.DEAL_STAGE_HISTORY:
+        return hubspot_client.search_history_modified_since(
+            client,
+            window.since,
+            config.page_size,
+            search_path=settings.SEARCH_DEALS,
+            cursor=settings.DEAL_CURSOR_PROPERTY,
+            batch_read_path=settings.BATCH_READ_DEALS,
+            history_properties=settings.DEAL_HISTORY_PROPERTIES,
+        )
     raise ValueError(f"hubspot has no stream {stream!r}")
 
 
@@ -270,7 +315,10 @@ def _error_for(row: SyncRow, errors: list[dict]) -> dict:
 def partitions(config: HubSpotSourceConfig, stream: str) -> list[str | None]:
     """HubSpot streams are pulled whole, with one cursor each; contacts twice, the live ones and
     then the recycle bin (`archived`), because the bin is read another way and has a cursor of
-    its own (archivedAt), which must never move the live contacts' one."""
+    its own (archivedAt), which must never move the live contacts' one. The stage histories are
+    not pulled at all with `stage_history: false`."""
     if stream == "contacts":
         return [None, settings.ARCHIVED_PARTITION]
+    if stream in HISTORY_STREAMS and not config.stage_history:
+        return []  # switched off: not read, and its cursor stays where it was
     return [None]

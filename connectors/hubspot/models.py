@@ -1,6 +1,7 @@
-"""HubSpot record shapes: contacts, owners, deals and companies as the API returns them; contacts
-parse to SourceRecord (deals and owners are read by dbt straight from raw, companies by dbt and by
-lead-to-account matching, dedupe/accounts.py)."""
+"""HubSpot record shapes: contacts, owners, deals and companies as the API returns them, and the
+contacts' and deals' stage histories; contacts parse to SourceRecord (deals, owners and the
+histories are read by dbt straight from raw, companies by dbt and by lead-to-account matching,
+dedupe/accounts.py)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,16 @@ def company_id(payload: dict[str, Any]) -> str | None:
 def company_cursor(payload: dict[str, Any]) -> Any:
     props = _properties(payload)
     return parse_timestamp(props.get("hs_lastmodifieddate") or payload.get("updatedAt"))
+
+
+def contact_history_cursor(payload: dict[str, Any]) -> Any:
+    """A contact's lifecycle history record: the contact's lastmodifieddate as the search saw it."""
+    return parse_timestamp(_properties(payload).get("lastmodifieddate"))
+
+
+def deal_history_cursor(payload: dict[str, Any]) -> Any:
+    """A deal's stage history record: the deal's hs_lastmodifieddate as the search saw it."""
+    return parse_timestamp(_properties(payload).get("hs_lastmodifieddate"))
 
 
 def parse_contact(payload: dict[str, Any]) -> SourceRecord:

@@ -12,7 +12,15 @@ list), https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/cont
 (archived contacts are restorable for 90 days; `GET /crm/v3/objects/contacts?archived=true` lists
 them, 100 a page, `after` the last id, with no filter and no sort),
 https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies
-(a merge makes a new contact with a new id; `hs_merged_object_ids` lists the ids merged into it).
+(a merge makes a new contact with a new id; `hs_merged_object_ids` lists the ids merged into it),
+https://developers.hubspot.com/docs/api-reference/latest/crm/objects/objects/batch/get-objects
+(batch read takes `propertiesWithHistory`: each property's versions `{value, timestamp, sourceType,
+sourceId, sourceLabel, updatedByUserId}`, newest first), https://developers.hubspot.com/docs/guides/api/crm/using-object-apis
+(the list and the single read take it too; search does not). With history, at most 50 objects a
+request: HubSpot answers a bigger batch read with 400 VALIDATION_ERROR "The maximum number of inputs
+supported in a batch request for property histories is 50" (reported in
+https://github.com/activepieces/activepieces/pull/9359; the limit on list pages in
+https://github.com/dlt-hub/verified-sources/pull/206); the reference pages do not state the number.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ OWNERS = "/crm/v3/owners"
 SEARCH_DEALS = "/crm/v3/objects/deals/search"
 SEARCH_COMPANIES = "/crm/v3/objects/companies/search"
 DEAL_CONTACTS_BATCH_READ = "/crm/v4/associations/deals/contacts/batch/read"
+BATCH_READ_DEALS = "/crm/v3/objects/deals/batch/read"
 
 SEARCH_MAX_LIMIT = 200
 SEARCH_RESULT_CAP = 10_000
@@ -35,6 +44,15 @@ LIST_MAX_LIMIT = 100  # the objects list (and so the archived list): at most 100
 # The contacts stream's second pass: the recycle bin, read under a cursor of its own (archivedAt).
 ARCHIVED_PARTITION = "archived"
 ASSOCIATIONS_MAX_INPUTS = 1_000
+# A batch read asking for propertiesWithHistory takes at most 50 inputs (100 without).
+HISTORY_BATCH_MAX_INPUTS = 50
+
+# The stage histories (streams of their own): which property's versions each reads, for which
+# object. Search cannot return history, so each page of ids the search finds is batch read again.
+CONTACT_LIFECYCLE_HISTORY = "contact_lifecycle_history"
+DEAL_STAGE_HISTORY = "deal_stage_history"
+CONTACT_HISTORY_PROPERTIES: tuple[str, ...] = ("lifecyclestage",)
+DEAL_HISTORY_PROPERTIES: tuple[str, ...] = ("dealstage",)
 
 # Client-side limits, a little under the documented ones so clock skew never trips them.
 GENERAL_LIMIT = (98, 10.0)  # requests per seconds, every endpoint

@@ -85,3 +85,65 @@
         "json_array_field_elements has no implementation for the " ~ adapter.type() ~ " adapter: add "
         ~ adapter.type() ~ "__json_array_field_elements to macros/json.sql") }}
 {%- endmacro %}
+
+
+{#- One row per element of the JSON array at `array_path`: two set-returning expressions for one
+    select list, in lockstep (DuckDB zips unnests of equal length; PostgreSQL runs set-returning
+    functions of one select list in lockstep), so each element comes with its position in the
+    array, from 0. A missing, null or non-array value gives no row. The element is JSON; read its
+    fields with json_text(element, 'field').
+    select record_id,
+        {{ json_array_elements('payload', ['propertiesWithHistory', 'lifecyclestage']) }} as version,
+        {{ json_array_positions('payload', ['propertiesWithHistory', 'lifecyclestage']) }} as position -#}
+{% macro json_array_elements(column, array_path) -%}
+    {{ return(adapter.dispatch('json_array_elements', 'leadflow')(column, leadflow._json_path_parts(array_path))) }}
+{%- endmacro %}
+
+{% macro json_array_positions(column, array_path) -%}
+    {{ return(adapter.dispatch('json_array_positions', 'leadflow')(column, leadflow._json_path_parts(array_path))) }}
+{%- endmacro %}
+
+{% macro _duckdb_json_array(column, array_path) -%}
+    case when json_type({{ column }}, '$
+    {%- for part in array_path -%}
+        {%- if part is number -%}[{{ part }}]{%- else -%}."{{ part }}"{%- endif -%}
+    {%- endfor -%}
+    ') = 'ARRAY' then json_extract({{ column }}, '$
+    {%- for part in array_path -%}
+        {%- if part is number -%}[{{ part }}]{%- else -%}."{{ part }}"{%- endif -%}
+    {%- endfor -%}
+    ') end
+{%- endmacro %}
+
+{% macro duckdb__json_array_elements(column, array_path) -%}
+    unnest(json_extract({{ leadflow._duckdb_json_array(column, array_path) }}, '$[*]'))
+{%- endmacro %}
+
+{% macro duckdb__json_array_positions(column, array_path) -%}
+    unnest(range(cast(coalesce(json_array_length({{ leadflow._duckdb_json_array(column, array_path) }}), 0) as bigint)))
+{%- endmacro %}
+
+{% macro _postgres_json_array(column, array_path) -%}
+    (case when jsonb_typeof(cast({{ column }} as jsonb) #> '{ {{- array_path | join(',') -}} }') = 'array'
+        then cast({{ column }} as jsonb) #> '{ {{- array_path | join(',') -}} }' end)
+{%- endmacro %}
+
+{% macro postgres__json_array_elements(column, array_path) -%}
+    jsonb_array_elements({{ leadflow._postgres_json_array(column, array_path) }})
+{%- endmacro %}
+
+{% macro postgres__json_array_positions(column, array_path) -%}
+    generate_series(0, coalesce(jsonb_array_length({{ leadflow._postgres_json_array(column, array_path) }}), 0) - 1)
+{%- endmacro %}
+
+{% macro default__json_array_elements(column, array_path) -%}
+    {{ exceptions.raise_compiler_error(
+        "json_array_elements has no implementation for the " ~ adapter.type() ~ " adapter: add "
+        ~ adapter.type() ~ "__json_array_elements to macros/json.sql") }}
+{%- endmacro %}
+
+{% macro default__json_array_positions(column, array_path) -%}
+    {{ exceptions.raise_compiler_error(
+        "json_array_positions has no implementation for the " ~ adapter.type() ~ " adapter: add "
+        ~ adapter.type() ~ "__json_array_positions to macros/json.sql") }}
+{%- endmacro %}

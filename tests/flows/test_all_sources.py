@@ -170,6 +170,12 @@ def test_every_source_and_crm_end_to_end_then_under_chaos(world: tuple[Sandbox, 
             "google_ads",
         ),
     )
+    # AND HubSpot's batch writes down for longer than the client retries: at 10 % of the few
+    # write requests a run makes, the chaos alone may reject none, and the rejected rows must be
+    # seen going through on the next run
+    sandbox.inject_faults(
+        "hubspot", 503, FAST_HTTP["max_attempts"], "/crm/v3/objects/contacts/batch/up"
+    )
     chaotic = run(config, AS_OF + timedelta(hours=2))
     served = dict(sandbox.chaos.counts)
     sandbox.set_chaos(0)
