@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,6 +112,10 @@ _LEGAL_SUFFIX = re.compile(
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _DIGITS = re.compile(r"\d+")
 _TRAILING_DIGITS = re.compile(r"\d+$")
+
+
+class IdentityMemoryError(ConfigError):
+    """The probabilistic stage ran out of the memory `identity.memory_limit_mb` allows it."""
 
 
 class ModelFileError(ConfigError):
@@ -750,6 +755,16 @@ join identity_records as r on r.rid = pairs.b
 """
 
 
+def connect(config: IdentityConfig, spill_dir: str) -> duckdb.DuckDBPyConnection:
+    """The stage's own in-memory DuckDB, capped at `identity.memory_limit_mb` when set: past it,
+    joins and aggregates spill to `spill_dir` (a million records: peak RSS 5.6 -> 3.8 GB at
+    1,500 MB, about a fifth slower; bench/README.md)."""
+    settings = {"temp_directory": spill_dir}
+    if config.memory_limit_mb is not None:
+        settings["memory_limit"] = f"{config.memory_limit_mb}MB"
+    return duckdb.connect(":memory:", config=settings)
+
+
 def score(
     records: pd.DataFrame | pa.Table,
     is_new: Sequence[bool],
@@ -769,7 +784,8 @@ def score(
     new_count = sum(bool(x) for x in is_new)
     if not new_count:
         return empty
-    mem = duckdb.connect(":memory:")
+    spill = tempfile.TemporaryDirectory(prefix="leadflow-identity-")
+    mem = connect(config, spill.name)
     try:
         load_features(mem, records, is_new=is_new)
         mem.execute("create table identity_new as select * from identity_records where is_new")
@@ -796,8 +812,14 @@ def score(
             left join identity_new as n on n.unique_id = p.unique_id_l
             """
         ).df()
+    except duckdb.OutOfMemoryException as exc:
+        raise IdentityMemoryError(
+            f"identity.memory_limit_mb ({config.memory_limit_mb}) is too small to match"
+            f" {new_count:,} new records against {len(is_new):,}: raise it, or unset it"
+        ) from exc
     finally:
         mem.close()
+        spill.cleanup()
     if pairs.empty:
         return empty
     return pairs.astype({"new_key": object, "other_key": object, "match_probability": float})

@@ -1491,6 +1491,9 @@ class IdentityConfig(_Model):
     threshold: float = Field(0.8, ge=0.5, lt=1)
     # m/u parameters (JSON written by `python -m dedupe.train`); unset: the ones shipped in dedupe/.
     model: Path | None = None
+    # A cap on the probabilistic stage's own DuckDB (MB): past it, its joins spill to a temporary
+    # directory instead of growing. Unset: DuckDB's default, 80 % of the machine's memory.
+    memory_limit_mb: int | None = Field(None, ge=256)
     blocking_rules: list[str] = list(DEFAULT_BLOCKING_RULES)
     comparisons: IdentityComparisons = IdentityComparisons()
     # The golden record's survivorship (dbt's int_leads_unified).

@@ -16,12 +16,14 @@ from dedupe.deterministic import resolve
 from dedupe.generator import generate
 from dedupe.probabilistic import (
     RECORD_COLUMNS,
+    IdentityMemoryError,
     ModelFileError,
     Params,
     blocked_pairs_sql,
     blocking_rules,
     company_key,
     comparisons,
+    connect,
     domain_company_key,
     email_local,
     emails_conflict,
@@ -711,3 +713,47 @@ def test_on_generated_records_family_members_and_colleagues_on_one_phone_stay_ap
     assert counts["family"][0] > 50 and counts["colleagues"][0] > 1000
     assert counts["family"][1] <= 0.02 * counts["family"][0]
     assert counts["colleagues"][1] <= 0.001 * counts["colleagues"][0]
+
+
+def test_a_memory_cap_reaches_the_stages_duckdb_and_changes_no_link(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # GIVEN the stage capped at 256 MB (DuckDB spills past it)
+    capped = IdentityConfig(memory_limit_mb=256)
+    mem = connect(capped, str(tmp_path))
+    try:
+        assert mem.execute("select current_setting('memory_limit')").fetchone()[0] == "244.1 MiB"
+    finally:
+        mem.close()
+    # WHEN 2,000 generated records are resolved with and without the cap
+    frame = generate(2000, seed=5, difficulty="hard")
+    con.register("g", frame.drop(columns=["person_id"]))
+    columns = ", ".join(c for c in frame.columns if c not in ("person_id", "country_code"))
+    con.execute(f"insert into ops.lead_records ({columns}) select {columns} from g")
+    resolve(con, run_id="r1", as_of=T0, identity=capped)
+    with_cap = con.execute(
+        "select record_key, lead_id, rule from ops.lead_identity order by record_key"
+    ).fetchall()
+    con.execute("delete from ops.lead_identity")
+    resolve(con, run_id="r2", as_of=T0)
+    without = con.execute(
+        "select record_key, lead_id, rule from ops.lead_identity order by record_key"
+    ).fetchall()
+    # THEN the same records are linked the same way
+    assert with_cap == without and len(with_cap) == len(frame)
+    # AND a cap too small to work with is a named config mistake
+    with pytest.raises(ConfigError, match="memory_limit_mb"):
+        parse_settings({"identity": {"memory_limit_mb": 100}})
+
+
+def test_a_cap_the_batch_cannot_fit_in_is_one_clear_error(con: duckdb.DuckDBPyConnection) -> None:
+    # GIVEN a cap far below what 2,000 records need (past the config's floor, as an old file or a
+    # bigger batch would make it)
+    tiny = IdentityConfig.model_construct(**{**IdentityConfig().__dict__, "memory_limit_mb": 8})
+    frame = generate(2000, seed=5, difficulty="hard")
+    con.register("g", frame.drop(columns=["person_id"]))
+    columns = ", ".join(c for c in frame.columns if c not in ("person_id", "country_code"))
+    con.execute(f"insert into ops.lead_records ({columns}) select {columns} from g")
+    # WHEN they are resolved THEN the error names the setting and what to do, in one line
+    with pytest.raises(IdentityMemoryError, match=r"identity\.memory_limit_mb \(8\) is too small"):
+        resolve(con, run_id="r1", as_of=T0, identity=tiny)
