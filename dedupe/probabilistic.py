@@ -759,7 +759,7 @@ def connect(config: IdentityConfig, spill_dir: str) -> duckdb.DuckDBPyConnection
     """The stage's own in-memory DuckDB, capped at `identity.memory_limit_mb` when set: past it,
     joins and aggregates spill to `spill_dir` (a million records: peak RSS 5.6 -> 3.8 GB at
     1,500 MB, about a fifth slower; bench/README.md)."""
-    settings = {"temp_directory": spill_dir}
+    settings: dict[str, str | bool | int | float | list[str]] = {"temp_directory": spill_dir}
     if config.memory_limit_mb is not None:
         settings["memory_limit"] = f"{config.memory_limit_mb}MB"
     return duckdb.connect(":memory:", config=settings)
