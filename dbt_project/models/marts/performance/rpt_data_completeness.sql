@@ -63,9 +63,12 @@ captured as (
     from records
     left join identity
         on identity.record_key = records.record_key
+    -- one equality (a free-mail record's key is null and matches nothing): a hash join, where the
+    -- condition on records alone made DuckDB compare every record with every company
     left join companies
-        on companies.domain = lower(records.email_domain)
-        and not coalesce(records.is_free_email, false)
+        on companies.domain = case
+            when not coalesce(records.is_free_email, false) then lower(records.email_domain)
+        end
     where coalesce(identity.match_rule, '') <> 'crm_echo'
 
 ),
