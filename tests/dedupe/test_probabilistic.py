@@ -38,6 +38,16 @@ T0 = datetime(2026, 5, 1)
 BACKGROUND = 300  # generated people around the ones a test is about, so frequencies are realistic
 
 
+def store_labelled(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """2,000 labelled records of the hard generator (seed 5) stored as lead records, without the
+    label (person_id) and the country; the frame keeps both."""
+    frame = generate(2000, seed=5, difficulty="hard")
+    con.register("g", frame.drop(columns=["person_id"]))
+    columns = ", ".join(c for c in frame.columns if c not in ("person_id", "country_code"))
+    con.execute(f"insert into ops.lead_records ({columns}) select {columns} from g")
+    return frame
+
+
 def add(con: duckdb.DuckDBPyConnection, key: str, seen: int, **fields: Any) -> None:
     source, stream, record_id = key.split(":")
     email = fields.get("email")
@@ -283,10 +293,7 @@ def test_on_generated_duplicates_precision_and_recall_beat_exact_email(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     # GIVEN 2,000 labelled records of the hard setting
-    frame = generate(2000, seed=5, difficulty="hard")
-    con.register("g", frame.drop(columns=["person_id"]))
-    columns = ", ".join(c for c in frame.columns if c not in ("person_id", "country_code"))
-    con.execute(f"insert into ops.lead_records ({columns}) select {columns} from g")
+    frame = store_labelled(con)
     # WHEN they are resolved
     resolve(con, run_id="r1", as_of=T0)
     rows = con.execute(
@@ -726,10 +733,7 @@ def test_a_memory_cap_reaches_the_stages_duckdb_and_changes_no_link(
     finally:
         mem.close()
     # WHEN 2,000 generated records are resolved with and without the cap
-    frame = generate(2000, seed=5, difficulty="hard")
-    con.register("g", frame.drop(columns=["person_id"]))
-    columns = ", ".join(c for c in frame.columns if c not in ("person_id", "country_code"))
-    con.execute(f"insert into ops.lead_records ({columns}) select {columns} from g")
+    frame = store_labelled(con)
     resolve(con, run_id="r1", as_of=T0, identity=capped)
     with_cap = con.execute(
         "select record_key, lead_id, rule from ops.lead_identity order by record_key"
@@ -750,10 +754,7 @@ def test_a_cap_the_batch_cannot_fit_in_is_one_clear_error(con: duckdb.DuckDBPyCo
     # GIVEN a cap far below what 2,000 records need (past the config's floor, as an old file or a
     # bigger batch would make it)
     tiny = IdentityConfig.model_construct(**{**IdentityConfig().__dict__, "memory_limit_mb": 8})
-    frame = generate(2000, seed=5, difficulty="hard")
-    con.register("g", frame.drop(columns=["person_id"]))
-    columns = ", ".join(c for c in frame.columns if c not in ("person_id", "country_code"))
-    con.execute(f"insert into ops.lead_records ({columns}) select {columns} from g")
+    store_labelled(con)
     # WHEN they are resolved THEN the error names the setting and what to do, in one line
     with pytest.raises(IdentityMemoryError, match=r"identity\.memory_limit_mb \(8\) is too small"):
         resolve(con, run_id="r1", as_of=T0, identity=tiny)
