@@ -139,12 +139,12 @@ def one_run(
             "enrich_firmographics", pipeline.enrich_firmographics, settings, run_id, as_of
         )
     hook("before_prepare")
-    timed("dbt_prepare", pipeline.build_models, settings, "prepare")
+    prepared = timed("dbt_prepare", pipeline.build_models, settings, "prepare")
     hook("after_prepare")
     scores = timed("score", pipeline.score_leads, settings, run_id, as_of)
     routes = timed("route", pipeline.route_leads, settings, run_id, as_of)
     hook("before_publish")
-    timed("dbt_publish", pipeline.build_models, settings, "publish")
+    published = timed("dbt_publish", pipeline.build_models, settings, "publish")
     hook("after_publish")
     pushed = timed("push", pipeline.push_crms, settings, run_id, as_of)
     hook("start:summarize")
@@ -159,6 +159,7 @@ def one_run(
         routes,
         pushed,
         firmographics=enriched,
+        dbt_builds=(prepared, published),
     )
     pipeline.finish_run(settings, run_id, "completed", summary)
     return {

@@ -52,6 +52,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import yaml
 from harness import REPO, TOKENS, export_tokens, machine, peak_rss_mb, write_config
 
 HERE = Path(__file__).resolve().parent
@@ -699,6 +700,24 @@ def main() -> None:
                 run.update(served_429s(sb.request_log))
                 run["by_stage_s"] = by_stage(run)
                 runs[name] = run
+            if time.time() < budget_end and runs["noop"].get("stages_s"):
+                # The baseline of the no-op: the same hour again with every dbt node built and
+                # tested (warehouse.skip_unchanged_models: false), as plain `dbt build` does.
+                every_node = yaml.safe_load(config.read_text(encoding="utf-8"))
+                every_node["warehouse"]["skip_unchanged_models"] = False
+                every_node_config = workdir / "leadflow-every-node.yml"
+                every_node_config.write_text(yaml.safe_dump(every_node), encoding="utf-8")
+                sb.clear_request_log()
+                runs["noop_every_node"] = start_run(
+                    workdir,
+                    every_node_config,
+                    "noop_every_node",
+                    as_of + timedelta(hours=len(plan) - 1),
+                    len(plan),
+                    budget_end,
+                    args.max_rss_mb,
+                )
+                runs["noop_every_node"]["by_stage_s"] = by_stage(runs["noop_every_node"])
             naive = None
             if time.time() < budget_end and runs["full"].get("push_requests"):
                 naive = naive_push(sb, workdir, args.baseline)
@@ -804,6 +823,7 @@ def record(
                 "note": "the full run builds every model from nothing (as --full-refresh would) "
                 "over all but 1 % of the same data",
             },
+            "dbt_every_node_vs_unchanged_skipped": every_node_baseline(runs),
             "naive_push_one_per_request": naive,
             "batched_vs_naive_leads_per_s": round(batched_per_s / naive_per_s, 1)
             if batched_per_s and naive_per_s
@@ -813,6 +833,23 @@ def record(
     }
     result["targets"] = judge(result)
     return result
+
+
+def every_node_baseline(runs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The no-op run's dbt against the same hour built with every node (the baseline run)."""
+    baseline = runs.get("noop_every_node")
+    if not baseline or not baseline.get("stages_s"):
+        return None
+    skipping = (by_stage(runs["noop"]) or {}).get("dbt")
+    every = (by_stage(baseline) or {}).get("dbt")
+    return {
+        "noop_dbt_s": skipping,
+        "every_node_dbt_s": every,
+        "ratio": round(every / skipping, 2) if every and skipping else None,
+        "noop_s": runs["noop"].get("total_s"),
+        "every_node_s": baseline.get("total_s"),
+        "note": "the no-op hour run again with warehouse.skip_unchanged_models: false",
+    }
 
 
 if __name__ == "__main__":

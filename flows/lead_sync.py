@@ -142,7 +142,7 @@ def _sync(
             crash_point("resolve:done")
             # A provider down or a spent budget leaves leads unenriched until a later run.
             firmographics = firmographics_task(settings, run_id, run_as_of)
-            dbt_task(settings, "prepare", full_refresh)
+            prepared = dbt_task(settings, "prepare", full_refresh)
             crash_point("dbt-prepare:done")
             scores = score_task(settings, run_id, run_as_of)
             crash_point("score:done")
@@ -152,7 +152,7 @@ def _sync(
             crash_point("sla:done")
             routes = route_task(settings, run_id, run_as_of)
             crash_point("route:done")
-            dbt_task(settings, "publish", full_refresh)
+            published = dbt_task(settings, "publish", full_refresh)
             crash_point("dbt-publish:done")
             pushed = push_task(settings, run_id, run_as_of)
             crash_point("push:done")
@@ -173,6 +173,7 @@ def _sync(
             notified=notified,
             intake=intake,
             firmographics=firmographics,
+            dbt_builds=(prepared, published),
         )
         crash_point("run:summarized")
     except BaseException as exc:

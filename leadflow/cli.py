@@ -207,6 +207,11 @@ def render_summary(summary: dict[str, Any]) -> str:
         )
         for reason, count in summary["nurture_exits_by_reason"].items():
             lines.append(f"  {count:>5}  exited: {reason}")
+    if summary.get("dbt_nodes_run") is not None:
+        lines.append(
+            f"dbt models and tests {summary['dbt_nodes_run']:>7}   run "
+            f"({summary['dbt_nodes_unchanged']} unchanged since their last build, left as they were)"
+        )
     lines.append(f"Pushed to the CRM    {summary['records_pushed']:>7}")
     by_destination = summary.get("push_by_destination", {})
     if len(by_destination) > 1:

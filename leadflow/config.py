@@ -56,6 +56,10 @@ class WarehouseConfig(_Model):
     # A run waits this long for another LeadFlow run on the same warehouse to finish, then exits
     # cleanly without touching anything (leadflow/run_lock.py). The hourly sync takes minutes.
     lock_wait_seconds: float = Field(600.0, ge=0)
+    # dbt leaves a model (and its tests) as it is when nothing it reads changed since its last
+    # passing build: the hourly run's dbt cost follows what changed (leadflow/dbt_state.py).
+    # false: every run builds and tests every node, as plain `dbt build` does.
+    skip_unchanged_models: bool = True
 
 
 class SandboxPorts(_Model):

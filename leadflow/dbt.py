@@ -144,12 +144,14 @@ def run_dbt(
     target_path: Path | None = None,
     quiet: bool = True,
     manifest: Any = None,
+    label: str | None = None,
 ) -> DbtRunResult:
     """Run one dbt command (e.g. ["build", "--select", "dim_leads"]) against the warehouse.
 
     `dbt_vars` overrides vars of dbt_project.yml (e.g. score_grades when leadflow.yml changes the
     grade bands). `target_path` moves dbt's artifacts and logs (default: dbt_project/target).
-    Returns the run's summary; raises DbtError when dbt fails or any node fails.
+    Returns the run's summary; raises DbtError when dbt fails or any node fails, whose message
+    names the command as `label` when given (a command listing hundreds of nodes reads badly).
     """
     if not args:
         raise ValueError("run_dbt needs a dbt command, e.g. ['build']")
@@ -176,7 +178,9 @@ def run_dbt(
         elapsed_s=round(elapsed, 3),
     )
     if not result.success:
-        raise DbtError(_failure_message(command, result, outcome.exception), result)
+        raise DbtError(
+            _failure_message(label or " ".join(command), result, outcome.exception), result
+        )
     return result
 
 
@@ -298,10 +302,8 @@ def _failed_node(result: Any) -> FailedNode:
     )
 
 
-def _failure_message(
-    command: tuple[str, ...], result: DbtRunResult, exception: BaseException | None
-) -> str:
-    head = f"dbt {' '.join(command)} failed"
+def _failure_message(command: str, result: DbtRunResult, exception: BaseException | None) -> str:
+    head = f"dbt {command} failed"
     if exception is not None:
         detail = " ".join(str(exception).split())
         if "Could not set lock" in detail:

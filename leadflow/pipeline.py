@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -244,19 +244,33 @@ def build_models(
     settings: Settings, selector: str, *, full_refresh: bool = False
 ) -> dict[str, Any]:
     """dbt build for one selector; a failed model or test raises and stops the run.
-    `full_refresh` rebuilds the incremental models from scratch."""
+    `full_refresh` rebuilds the incremental models from scratch. With
+    `warehouse.skip_unchanged_models` (the default) the models whose inputs did not change since
+    their last passing build, and their tests, are left as they are (leadflow/dbt_state.py)."""
     from leadflow.dbt import build
+    from leadflow.dbt_state import build_changed
 
-    result = build(
-        selector,
-        settings.warehouse_path,
-        dbt_vars=dbt_vars(settings),
-        unit_tests=False,  # logic tests belong to the test suite; the data tests still run
-        extra_args=["--full-refresh"] if full_refresh else (),
-    )
+    skipped = 0
+    if settings.warehouse.skip_unchanged_models:
+        result, plan = build_changed(
+            selector,
+            settings.warehouse_path,
+            dbt_vars=dbt_vars(settings),
+            full_refresh=full_refresh,
+        )
+        skipped = len(plan.skipped)
+    else:
+        result = build(
+            selector,
+            settings.warehouse_path,
+            dbt_vars=dbt_vars(settings),
+            unit_tests=False,  # logic tests belong to the test suite; the data tests still run
+            extra_args=["--full-refresh"] if full_refresh else (),
+        )
     return {
         "selector": selector,
         "nodes": result.count_nodes,
+        "skipped_unchanged": skipped,
         "elapsed_s": round(result.elapsed_s, 2),
         "status_counts": dict(result.status_counts),
     }
@@ -512,8 +526,10 @@ def summarize(
     notified: NotifyResult | None = None,
     intake: IntakeLandResult | None = None,
     firmographics: FirmographicsResult | None = None,
+    dbt_builds: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The run's numbers, as `leadflow run --json` prints them and ops.sync_runs keeps them."""
+    """The run's numbers, as `leadflow run --json` prints them and ops.sync_runs keeps them.
+    `dbt_builds`: what build_models returned for each dbt step."""
     pulled_by_source: Counter[str] = Counter()
     for land_result in pulls:
         pulled_by_source[f"{land_result.source}.{land_result.stream}"] += land_result.pulled
@@ -540,6 +556,8 @@ def summarize(
         "lead_merges": identity.merges,
         "records_matched_probabilistic": identity.probabilistic,
         **(firmographics or FirmographicsResult()).as_summary(),
+        "dbt_nodes_run": sum(int(build["nodes"]) for build in dbt_builds),
+        "dbt_nodes_unchanged": sum(int(build["skipped_unchanged"]) for build in dbt_builds),
         "leads_scored": scores.scored,
         "leads_rescored": scores.rescored,  # scored this run: the others' inputs had not changed
         "scores_changed": scores.changed,

@@ -341,15 +341,16 @@ def test_a_failing_dbt_test_stops_the_run_before_anything_is_pushed(
     # GIVEN a run whose publish build has a real failing dbt test: the accepted grades given to dbt
     # (var score_grades) do not include the grades scoring writes
     from leadflow import dbt as leadflow_dbt
+    from leadflow import dbt_state
 
-    real_build = leadflow_dbt.build
+    real_build = dbt_state.build_changed
 
     def build_with_wrong_grades(selector: str, warehouse_path: Path, **kwargs: Any) -> Any:
         if selector == "publish":
-            kwargs["dbt_vars"] = {**kwargs.get("dbt_vars", {}), "score_grades": ["Z"]}
+            kwargs["dbt_vars"] = {**(kwargs.get("dbt_vars") or {}), "score_grades": ["Z"]}
         return real_build(selector, warehouse_path, **kwargs)
 
-    monkeypatch.setattr(leadflow_dbt, "build", build_with_wrong_grades)
+    monkeypatch.setattr(dbt_state, "build_changed", build_with_wrong_grades)
     for vendor, env in TOKEN_ENV.items():
         monkeypatch.setenv(env, TOKENS[vendor])
     with Sandbox(seed=5, leads=25, tokens=TOKENS) as sandbox:
