@@ -1,6 +1,7 @@
 {#
-    Incremental lead-grain facts (fct_lead_stage_history, fct_lead_funnel_events). Each row keeps
-    the funnel_state_hash of its lead (dim_leads) from when it was derived; an hourly build
+    Incremental lead-grain facts (fct_lead_stage_history, fct_lead_funnel_events, and
+    fct_lead_first_touch with its own touch_state_hash). Each row keeps the funnel_state_hash of
+    its lead (dim_leads) from when it was derived; an hourly build
     re-derives exactly the leads whose hash is new or different, and delete+insert on lead_id
     replaces every stored row of theirs. No watermark and no lookback window: a lead that arrives
     late with old dates (a backfill, a new source) is new to the table and built; an unchanged lead
@@ -18,26 +19,26 @@
     {{ dbt.hash(dbt.concat(parts)) }}
 {%- endmacro %}
 
-{#- The lead_ids of `leads` (a relation or CTE with lead_id and funnel_state_hash) that the
-    incremental model being built must re-derive: those it holds no rows for, or rows derived from
-    another state of the lead. A table built before it kept funnel_state_hash (an upgrade) has
-    every lead derived again; on_schema_change then adds the column. -#}
-{% macro leads_to_rebuild(leads) -%}
-    {%- if execute and not is_hash_stored_in_this() %}
+{#- The lead_ids of `leads` (a relation or CTE with lead_id and the fingerprint `hash_column`)
+    that the incremental model being built must re-derive: those it holds no rows for, or rows
+    derived from another state of the lead. A table built before it kept the fingerprint (an
+    upgrade) has every lead derived again; on_schema_change then adds the column. -#}
+{% macro leads_to_rebuild(leads, hash_column='funnel_state_hash') -%}
+    {%- if execute and not is_hash_stored_in_this(hash_column) %}
     select lead_id from {{ leads }}
     {%- else %}
     select leads.lead_id
     from {{ leads }} as leads
-    left join (select distinct lead_id, funnel_state_hash from {{ this }}) as built
+    left join (select distinct lead_id, {{ hash_column }} from {{ this }}) as built
         on built.lead_id = leads.lead_id
-    where built.funnel_state_hash is distinct from leads.funnel_state_hash
+    where built.{{ hash_column }} is distinct from leads.{{ hash_column }}
     {%- endif %}
 {%- endmacro %}
 
 {#- The `where` that limits an incremental build to leads_to_rebuild(leads); nothing on a full one. -#}
-{% macro where_lead_to_rebuild(leads) -%}
+{% macro where_lead_to_rebuild(leads, hash_column='funnel_state_hash') -%}
     {%- if is_incremental() %}
-    where lead_id in ({{ leads_to_rebuild(leads) }})
+    where lead_id in ({{ leads_to_rebuild(leads, hash_column) }})
     {%- endif %}
 {%- endmacro %}
 

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from leadflow.dbt import DbtRunResult, build
+from leadflow.dbt import DbtRunResult, build, run_dbt
 from leadflow.warehouse import Warehouse
 from tests.dbt_project.querying import rows
 from tests.dbt_project.test_dbt_build import LOADED, RAW_HUBSPOT_CONTACTS, RUN, load_fixture, ts
@@ -141,6 +141,53 @@ def test_publish_builds_and_tests_the_performance_marts(built: Built) -> None:
         "test_rpt_rep_leaderboard",
         "test_rpt_data_completeness",
     } <= passed
+
+
+def test_first_touch_is_incremental_by_lead_and_equals_a_full_refresh(
+    built: Built, tmp_path: Path
+) -> None:
+    import shutil
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(built.path, path)
+    with duckdb.connect(str(path)) as con:
+        # GIVEN a mark on ann's stored row that no derivation would write
+        con.execute(
+            "update marts.fct_lead_first_touch set campaign = 'kept' where lead_id = 'lead-ann'"
+        )
+        # AND the SLA check saw eve's owner miss her first touch
+        con.execute(
+            """
+            insert into ops.sla_breaches (lead_id, owner_id, owner_email, policy, assigned_at,
+                due_at, touched_at, breached_at, action, new_owner, run_id)
+            values ('lead-eve', '51000002', 'sam@ourco.com', 'late', ?, ?, null, ?, 'record',
+                null, 'run-2')
+            """,
+            [ts("2026-05-07 08:01:00"), ts("2026-05-07 08:06:00"), ts("2026-05-07 08:07:00")],
+        )
+    # WHEN publish builds incrementally
+    build("publish", path, target_path=tmp_path / "target", unit_tests=False)
+    query = "select * from marts.fct_lead_first_touch order by lead_id"
+    incremental = {r["lead_id"]: r for r in rows(path, query)}
+    # THEN eve's row is derived again with the breach
+    assert (
+        incremental["lead-eve"]["sla_breached"],
+        incremental["lead-eve"]["count_sla_breaches"],
+    ) == (
+        True,
+        1,
+    )
+    # AND ann's inputs did not change: her row was not read again (the mark stayed)
+    assert incremental["lead-ann"]["campaign"] == "kept"
+    # AND apart from the mark, the table equals a full refresh of the same warehouse
+    run_dbt(
+        ["build", "--select", "fct_lead_first_touch", "--full-refresh"],
+        warehouse_path=path,
+        target_path=tmp_path / "target",
+    )
+    full = {r["lead_id"]: r for r in rows(path, query)}
+    incremental["lead-ann"]["campaign"] = full["lead-ann"]["campaign"]
+    assert incremental == full
 
 
 def test_first_touch_per_lead(query: Any) -> None:
