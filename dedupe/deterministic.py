@@ -550,13 +550,8 @@ def _crm_merge_partners(col: dict[str, list[Any]]) -> dict[int, set[int]]:
     a record lists in crm_merged_ids (merged into it) or names in crm_merged_into (it was merged
     into that one), looked up among the CRM ids of its own source and stream. An id LeadFlow never
     saw (merged away before any pull) links nothing."""
-    listed = [
-        ";".join(x for x in (merged_ids, merged_into) if x) or None
-        for merged_ids, merged_into in zip(
-            col["crm_merged_ids"], col["crm_merged_into"], strict=True
-        )
-    ]
-    if not any(listed):
+    merged_ids, merged_into = col["crm_merged_ids"], col["crm_merged_into"]
+    if not any(merged_ids) and not any(merged_into):
         return {}
     sources, streams = col["source"], col["stream"]
     by_crm_id: dict[tuple[str, str, str], int] = {}
@@ -564,8 +559,8 @@ def _crm_merge_partners(col: dict[str, list[Any]]) -> dict[int, set[int]]:
         if crm_id:
             by_crm_id.setdefault((sources[i], streams[i], crm_id), i)
     partners: dict[int, set[int]] = defaultdict(set)
-    for i, value in enumerate(listed):
-        for merged in (value or "").split(";"):
+    for i, (ids, into) in enumerate(zip(merged_ids, merged_into, strict=True)):
+        for merged in [*(ids or "").split(";"), into or ""]:
             other = by_crm_id.get((sources[i], streams[i], merged.strip()))
             if other is not None and other != i:
                 partners[i].add(other)
