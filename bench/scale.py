@@ -29,8 +29,9 @@ incremental run pays it instead), `incremental` (an hour later, after the 1 % ch
 incremental run pushed and the sources' lookback windows).
 
 Baselines in the same process: the full run's dbt (every model built from nothing) against the
-incremental run's; and the naive push, one lead per request (bench/push.py's), against the full
-run's batched push, at the same enforced limit. When the budget (`--budget-min`) runs out the run in
+incremental run's; the naive push, one lead per request (bench/push.py's), against the full run's
+batched push, at the same enforced limit; and `noop_every_node`, the no-op hour run again with
+every dbt node built and tested (`warehouse.skip_unchanged_models: false`), against the no-op. When the budget (`--budget-min`) runs out the run in
 flight is stopped (so is a run whose RSS passes `--max-rss-mb`: the machine is shared) and the
 stage it reached, the seconds of the steps it finished and its memory are recorded; the runs after
 it are not started.
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import subprocess
@@ -48,6 +50,7 @@ import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -666,8 +669,11 @@ def main() -> None:
             config = write_config(
                 workdir, sb.urls, sb.ready["smtp_port"], sb.ready["slack_webhook_url"], edit
             )
-            as_of = datetime.now(UTC).replace(tzinfo=None)
             plan = ["full"] + ([] if args.no_settle else ["settle"]) + ["incremental", "noop"]
+            as_of, shift = one_utc_date(datetime.now(UTC).replace(tzinfo=None), len(plan))
+            if shift:
+                sb.advance_clock(shift)
+                print(f"[scale] runs start {shift} h ahead, on one UTC date", flush=True)
             runs: dict[str, dict[str, Any]] = {}
             change: dict[str, Any] | None = None
             for hour, name in enumerate(plan):
@@ -693,7 +699,7 @@ def main() -> None:
                     config,
                     name,
                     as_of + timedelta(hours=hour),
-                    hour,
+                    shift + hour,
                     budget_end,
                     args.max_rss_mb,
                 )
@@ -713,7 +719,7 @@ def main() -> None:
                     every_node_config,
                     "noop_every_node",
                     as_of + timedelta(hours=len(plan) - 1),
-                    len(plan),
+                    shift + len(plan),
                     budget_end,
                     args.max_rss_mb,
                 )
@@ -833,6 +839,17 @@ def record(
     }
     result["targets"] = judge(result)
     return result
+
+
+def one_utc_date(now: datetime, count_runs: int) -> tuple[datetime, int]:
+    """The first run's clock and how many hours it is ahead of `now`: the runs, an hour apart, all
+    fall on one UTC date. Scoring re-scores every lead on a new day (its decay) and the enrichment
+    budget is daily, so a run past midnight would measure a new day, not what changed."""
+    last = now + timedelta(hours=count_runs - 1)
+    if last.date() == now.date():
+        return now, 0
+    shift = math.ceil((datetime.combine(last.date(), dt_time()) - now).total_seconds() / 3600)
+    return now + timedelta(hours=shift), shift
 
 
 def every_node_baseline(runs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:

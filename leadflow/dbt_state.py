@@ -352,8 +352,11 @@ class _Graph:
 
 
 def _table_digest(con: Any, source: Any) -> str:
-    """Row count and the sum of every row's hash: equal only for the same contents."""
-    relation = f'"{source.schema}"."{source.identifier}"'
+    """Row count and the sum of every row's 64-bit hash: the same for the same contents, and
+    different for any other short of a hash collision."""
+    relation = ".".join(
+        '"' + part.replace('"', '""') + '"' for part in (source.schema, source.identifier)
+    )
     try:
         count, total = con.execute(
             f"select count(*), coalesce(sum(hash(_row)::hugeint), 0) from {relation} as _row"

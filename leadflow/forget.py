@@ -101,6 +101,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "account_match_keys": "CRM accounts' (companies') normalized domains, names and phones",
     "file_drop_files": "which dropped files were loaded: names, content hashes and row counts (the"
     " rows themselves are raw records, erased with their person)",
+    "dbt_node_state": "dbt node ids and sha256 digests of what each was built from (the project"
+    " and per-table sums of row hashes): nothing a person can be found by",
 }
 
 # Columns by which a dbt-built table (schemas other than raw, ops, staging views) names a lead.

@@ -4,6 +4,7 @@ issue's stages summed from the harness's steps. (The timings themselves live in 
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,21 @@ def test_stages_sum_the_harness_steps() -> None:
         "push": 9.0,
     }
     assert scale.by_stage({"completed": False}) is None
+
+
+@pytest.mark.parametrize(
+    ("now", "expected", "shift"),
+    [
+        # four runs an hour apart from 10:40 end at 13:40: as they are
+        (datetime(2026, 12, 4, 10, 40), datetime(2026, 12, 4, 10, 40), 0),
+        (datetime(2026, 12, 4, 20, 59), datetime(2026, 12, 4, 20, 59), 0),
+        # from 21:40 the no-op run would fall at 00:40 on a new day (every lead re-scored): all
+        # four start 3 h later, on the next date
+        (datetime(2026, 12, 4, 21, 40), datetime(2026, 12, 5, 0, 40), 3),
+        (datetime(2026, 12, 4, 23, 59), datetime(2026, 12, 5, 0, 59), 1),
+    ],
+)
+def test_the_runs_fall_on_one_utc_date(now: datetime, expected: datetime, shift: int) -> None:
+    first, hours = scale.one_utc_date(now, 4)
+    assert (first, hours) == (expected, shift)
+    assert first.date() == (first + timedelta(hours=3)).date()

@@ -73,6 +73,10 @@ REVIEWED: dict[tuple[str, str], str] = {
         " names; the person's keys are bound through registered frames (forget_records)"
     ),
     ("leadflow/forget.py", "_delete"): "the same targets as _count",
+    ("leadflow/dbt_state.py", "_table_digest"): (
+        "the schema and identifier of a dbt source declared in dbt_project/models (the"
+        " manifest's), each double-quoted; no record value is in it"
+    ),
     ("dedupe/probabilistic.py", "score"): (
         "blocked_pairs_sql joins the blocking rules, SQL conditions the operator writes in"
         " leadflow.yml (validated to name only IDENTITY_FEATURES columns, as Splink itself runs"
