@@ -1,16 +1,7 @@
-{#- Incremental by lead (macros/incremental.sql): an hourly build re-derives the events of the leads
-    whose dim_leads.funnel_state_hash changed (their stages, outcomes or recyclings), deleting every
-    stored event of theirs first, so an entry that moved to another day (a CRM date rewritten)
-    leaves nothing behind; the events of leads merged away are deleted. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='lead_id',
-        on_schema_change='sync_all_columns',
-        post_hook="{{ delete_rows_of_gone_leads() }}",
-    )
-}}
+{#- Incremental by lead (dbt_project.yml, macros/incremental.sql): an hourly build re-derives the
+    events of the leads whose dim_leads.funnel_state_hash changed (their stages, outcomes or
+    recyclings), deleting every stored event of theirs first, so an entry that moved to another day
+    (a CRM date rewritten) leaves nothing behind; the events of leads merged away are deleted. -#}
 
 with
 

@@ -1,17 +1,8 @@
-{#- Incremental by lead (macros/incremental.sql): an hourly build re-derives the rows of the leads
-    whose dim_leads.funnel_state_hash changed, and deletes the rows of leads merged away. Every
-    column is a function of the lead's stage dates and outcomes alone, so a lead's rows change only
-    when its hash does; how long an open stay has lasted so far depends on "now" and is left to
-    the reports (rpt_stale_leads, dim_leads.current_stage_entered_at). -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='lead_id',
-        on_schema_change='sync_all_columns',
-        post_hook="{{ delete_rows_of_gone_leads() }}",
-    )
-}}
+{#- Incremental by lead (dbt_project.yml, macros/incremental.sql): an hourly build re-derives the
+    rows of the leads whose dim_leads.funnel_state_hash changed, and deletes the rows of leads
+    merged away. Every column is a function of the lead's stage dates and outcomes alone, so a
+    lead's rows change only when its hash does; how long an open stay has lasted so far depends on
+    "now" and is left to the reports (rpt_stale_leads, dim_leads.current_stage_entered_at). -#}
 {%- set terminal = terminal_stages() -%}
 
 with

@@ -4,19 +4,10 @@
     passing as an instant answer. The same goes for the rep's response from assignment: a touch
     before LeadFlow's assignment (the CRM owner was already on it) has no response time.
 
-    Incremental by lead (macros/incremental.sql), like the funnel facts: touch_state_hash
-    fingerprints every input of a lead's row (its dim_leads columns read here, its SLA breaches,
-    the target minutes), and a build re-derives the leads whose fingerprint is new or changed; the
-    rows of leads merged away go. Nothing here depends on "now". -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='lead_id',
-        on_schema_change='sync_all_columns',
-        post_hook="{{ delete_rows_of_gone_leads() }}",
-    )
-}}
+    Incremental by lead (dbt_project.yml, macros/incremental.sql), like the funnel facts:
+    touch_state_hash fingerprints every input of a lead's row (its dim_leads columns read here, its
+    SLA breaches, the target minutes), and a build re-derives the leads whose fingerprint is new or
+    changed; the rows of leads merged away go. Nothing here depends on "now". -#}
 {%- set target_minutes = var('speed_to_lead_target_minutes') -%}
 
 with
