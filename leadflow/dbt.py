@@ -1,8 +1,9 @@
 """Run LeadFlow's dbt project (dbt_project/) in-process.
 
-The sync flow calls `build("prepare", path)` before scoring and routing (seeds, staging,
-intermediate) and `build("publish", path)` after them (marts, reverse-ETL payloads); `run_dbt` runs
-any other dbt command the same way.
+`build("prepare", path)` builds what scoring and routing read (seeds, staging, intermediate) and
+`build("publish", path)` what comes after them (marts, reverse-ETL payloads); the sync flow runs the
+two steps through leadflow/dbt_state.py, which leaves out the nodes whose inputs did not change.
+`run_dbt` runs any other dbt command the same way.
 
 Why it looks like this:
 - dbt runs in this process through `dbtRunner`, which is faster than a subprocess and returns
