@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from leadflow.dbt import PROJECT_DIR, DbtError, DbtRunResult, run_dbt
-from leadflow.warehouse import Warehouse
+from leadflow.warehouse import Warehouse, has_table
 
 STATE_TABLE = "ops.dbt_node_state"
 STATE_DDL = f"""
@@ -278,11 +278,7 @@ def plan_build(
 
 def load_state(con: Any) -> dict[str, str]:
     """node_id -> input key of the last passing build; empty before the first."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'ops' and table_name = 'dbt_node_state'"
-    ).fetchone()[0]
-    if not exists:
+    if not has_table(con, "ops", "dbt_node_state"):
         return {}
     return dict(con.execute(f"select node_id, input_key from {STATE_TABLE}").fetchall())
 
