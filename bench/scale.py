@@ -617,6 +617,12 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.01, help="share of leads changed")
     parser.add_argument("--no-settle", action="store_true", help="no run between full and 1 %%")
     parser.add_argument("--budget-min", type=float, default=75.0, help="wall-clock budget")
+    parser.add_argument(
+        "--identity-memory-mb",
+        type=int,
+        default=1500,
+        help="identity.memory_limit_mb in the runs' leadflow.yml (0: unset, DuckDB's default)",
+    )
     parser.add_argument("--baseline", type=int, default=300, help="leads pushed one per request")
     parser.add_argument(
         "--max-rss-mb", type=float, default=12_000, help="stop a run whose memory passes this"
@@ -665,6 +671,10 @@ def main() -> None:
             def edit(config: dict[str, Any]) -> None:
                 # Apollo's pace is a vendor's: the budget (500 lookups a day) stays.
                 config["enrichment"]["firmographics"]["requests_per_minute"] = 0
+                # The cap a million-lead deployment sets (docs/configuration.md): without it the
+                # identity stage's DuckDB takes up to 80 % of the machine.
+                if args.identity_memory_mb:
+                    config.setdefault("identity", {})["memory_limit_mb"] = args.identity_memory_mb
 
             config = write_config(
                 workdir, sb.urls, sb.ready["smtp_port"], sb.ready["slack_webhook_url"], edit
@@ -789,6 +799,7 @@ def record(
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
         "leads": args.leads,
+        "identity_memory_limit_mb": args.identity_memory_mb or None,
         "raw_records": raw,
         "raw_records_per_lead": round(raw / args.leads, 3),
         "world": counts,
