@@ -82,11 +82,12 @@ def test_open_client_reads_credentials_from_the_environment(
     sb: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host, port = sb.smtp_address
-    monkeypatch.setenv("SMTP_USER", "leadflow")
+    # not a word other tests' text contains: whatever read_secret reads is masked from then on
+    monkeypatch.setenv("SMTP_USER", "smtp-relay-7q4x")
     monkeypatch.setenv("SMTP_PASS", "pw-123456")
     config = EmailNotifyConfig(
         host=host, port=port, username_env="SMTP_USER", password_env="SMTP_PASS"
     )
     client = open_client(config)
-    assert client.username == "leadflow" and client.password is not None
+    assert client.username == "smtp-relay-7q4x" and client.password is not None
     assert "pw-123456" not in repr(client)
