@@ -72,6 +72,7 @@ OPS_TABLES: dict[str, str] = {
     "lead_assignments": _BY_LEAD,
     "routing_audit": _BY_LEAD,
     "routing_queue": _BY_LEAD,
+    "routing_not_eligible": _BY_LEAD,
     "push_state": _BY_LEAD,
     "push_log": _BY_LEAD,
     "dead_letter": _BY_LEAD,

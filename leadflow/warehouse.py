@@ -383,6 +383,16 @@ create table if not exists ops.routing_queue (
     run_id    varchar not null
 );
 
+-- The unrouted leads routing.eligible leaves to the nurture path, with the row (hash(...) of
+-- everything a condition reads) and the condition they were judged on: routing/roster.py
+-- load_unrouted reads such a lead again only once either changed.
+create table if not exists ops.routing_not_eligible (
+    lead_id          varchar primary key,
+    input_hash       ubigint not null,
+    condition_digest varchar not null,
+    judged_at        timestamp not null
+);
+
 create table if not exists ops.routing_lease (
     name        varchar primary key,         -- 'route': one router writes at a time
     holder      varchar not null,

@@ -25,11 +25,22 @@ import pandas as pd
 
 from leadflow.config import RoutingConfig
 from leadflow.faults import crash_point
-from leadflow.warehouse import registered, to_utc_naive, transaction, utcnow
+from leadflow.warehouse import registered, stable_hash, to_utc_naive, transaction, utcnow
 from routing.conditions import is_eligible
 from routing.engine import Decision, Engine, Owner, Roster, RoutingState
 from routing.lease import assert_holder, hold_lease, new_holder, retry_conflicts
-from routing.roster import check_config_against, lead_columns, load_leads, load_roster, load_state
+from routing.roster import (
+    check_config_against,
+    lead_columns,
+    load_leads,
+    load_roster,
+    load_state,
+    load_unrouted,
+)
+
+# Bump when what is_eligible makes of the same condition and row changes (routing/conditions.py):
+# every remembered not-eligible verdict is then reached again.
+_ELIGIBILITY_SEMANTICS = 1
 
 __all__ = [
     "Decision",
@@ -57,6 +68,46 @@ class RouteResult:
     by_rule: Counter[str] = field(default_factory=Counter)
     lease_busy: bool = False  # another router held the lease for the whole wait: nothing done
     decisions: list[Decision] = field(default_factory=list)
+    # of not_eligible: left out unread, judged so before on the same row and condition
+    not_eligible_unchanged: int = 0
+    # (lead_id, input hash) of the leads read and judged not eligible this time
+    judged_not_eligible: list[tuple[str, int]] = field(default_factory=list)
+
+
+def condition_digest(config: RoutingConfig) -> str:
+    """What a not-eligible verdict was reached under: routing.eligible, and the version of the code
+    that evaluates it (a change to either judges every unrouted lead again)."""
+    condition = None if config.eligible is None else config.eligible.model_dump(mode="json")
+    return stable_hash([_ELIGIBILITY_SEMANTICS, condition])
+
+
+def remember_not_eligible(
+    con: duckdb.DuckDBPyConnection,
+    judged: list[tuple[str, int]],
+    digest: str,
+    as_of: datetime,
+) -> None:
+    """Keep ops.routing_not_eligible to exactly the unrouted leads routing.eligible leaves out:
+    those load_unrouted left unread (still unrouted, row and condition unchanged) plus `judged`,
+    read and left out this time. A lead routed since, merged away or changed drops out of it."""
+    frame = pd.DataFrame(judged, columns=["lead_id", "input_hash"]).astype(
+        {"lead_id": "object", "input_hash": "uint64"}
+    )
+    with transaction(con):
+        con.execute(
+            """
+            delete from ops.routing_not_eligible e
+            where not exists (select 1 from routing_read r where r.lead_id = e.lead_id and r.unchanged)
+            """
+        )
+        with registered(con, "judged_not_eligible", frame):
+            con.execute(
+                """
+                insert into ops.routing_not_eligible (lead_id, input_hash, condition_digest, judged_at)
+                select lead_id, input_hash, ?, ? from judged_not_eligible
+                """,
+                [digest, to_utc_naive(as_of)],
+            )
 
 
 def _json(value: Any) -> str | None:
@@ -203,12 +254,23 @@ def plan(
     as_of = to_utc_naive(as_of)
     state = load_state(con, as_of)
     check_config_against(config, fields if fields is not None else lead_columns(con), state.roster)
-    rows = load_leads(con) if leads is None else leads
-    result = RouteResult(considered=len(rows))
+    unchanged = 0
+    if leads is None:
+        rows, unchanged = load_unrouted(con, condition_digest(config))
+    else:
+        rows = leads
+    result = RouteResult(
+        considered=len(rows) + unchanged,
+        not_eligible=unchanged,
+        not_eligible_unchanged=unchanged,
+    )
     engine = Engine(config)
     for lead in rows:
+        input_hash = lead.pop("_input_hash", None)
         if not is_eligible(lead, config):
             result.not_eligible += 1
+            if input_hash is not None:
+                result.judged_not_eligible.append((lead["lead_id"], int(input_hash)))
             continue
         result.decisions.append(engine.decide(lead, state, as_of))
     _tally(result, result.decisions)
@@ -226,6 +288,7 @@ def route_new_leads(
 
         def attempt() -> RouteResult:
             result, state = plan(con, config, as_of=as_of)
+            remember_not_eligible(con, result.judged_not_eligible, condition_digest(config), as_of)
             if result.decisions:
                 write_decisions(
                     con,

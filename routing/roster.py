@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from enrichment.firmographics import technology_lists
 from leadflow.config import ConfigError, RoutingConfig
@@ -35,6 +36,7 @@ __all__ = [
     "load_leads",
     "load_roster",
     "load_state",
+    "load_unrouted",
 ]
 
 SCORE_FIELDS = ("score", "grade", "temperature", "is_mql")
@@ -80,6 +82,71 @@ def load_leads(
     """
     if not table_columns(con, "intermediate", "int_leads_unified"):
         return []
+    select, order = _lead_select(con)
+    where = _UNROUTED if lead_ids is None else "l.lead_id in (select unnest(?::varchar[]))"
+    params = [] if lead_ids is None else [lead_ids]
+    return _records(
+        con.execute(
+            f"{select} where {where} order by {', '.join(f'l.{c}' for c in order)}", params
+        ).df()
+    )
+
+
+def load_unrouted(
+    con: duckdb.DuckDBPyConnection, condition_digest: str
+) -> tuple[list[dict[str, Any]], int]:
+    """The unrouted leads routing has to judge, oldest first, and how many it need not.
+
+    A lead routing.eligible left out before (ops.routing_not_eligible) is left out again without
+    being read while its row (the lead, its score, nurture exit and account: everything a condition
+    can see) and the condition (`condition_digest`) are what they were: the verdict is a function
+    of the two. Each row read carries `_input_hash`, the hash to remember it by. The temporary
+    table routing_read (lead_id, input_hash, unchanged) stays for remember_not_eligible.
+    """
+    if not table_columns(con, "intermediate", "int_leads_unified"):
+        con.execute(
+            "create or replace temp table routing_read "
+            "(lead_id varchar, input_hash ubigint, unchanged boolean)"
+        )
+        return [], 0
+    select, order = _lead_select(con)
+    judged = (
+        "ops.routing_not_eligible"
+        if table_columns(con, "ops", "routing_not_eligible")
+        else "(select null::varchar as lead_id, null::ubigint as input_hash, "
+        "null::varchar as condition_digest where false)"
+    )
+    con.execute(
+        f"""
+        create or replace temp table routing_read as
+        select q.lead_id, hash(q) as input_hash, e.lead_id is not null as unchanged
+        from ({select} where {_UNROUTED}) as q
+        left join {judged} e
+            on e.lead_id = q.lead_id and e.input_hash = hash(q) and e.condition_digest = ?
+        """,
+        [condition_digest],
+    )
+    unchanged = con.execute("select count(*) from routing_read where unchanged").fetchone()
+    rows = _records(
+        con.execute(
+            f"""
+            select q.*, r.input_hash as _input_hash
+            from ({select} where {_UNROUTED}) as q
+            inner join routing_read r on r.lead_id = q.lead_id and not r.unchanged
+            order by {", ".join(f"q.{c}" for c in order)}
+            """
+        ).df()
+    )
+    return rows, int(unchanged[0]) if unchanged else 0
+
+
+_UNROUTED = """not exists (select 1 from ops.lead_assignments a where a.lead_id = l.lead_id)
+    and not exists (select 1 from ops.routing_queue q where q.lead_id = l.lead_id)"""
+
+
+def _lead_select(con: duckdb.DuckDBPyConnection) -> tuple[str, tuple[str, ...]]:
+    """(select ... from the leads `l` and what joins them, without a where; the columns to order
+    by) of load_leads: one row per lead, every field a routing condition may read (lead_columns)."""
     nurture = (
         f"""(select m.lead_id, {NURTURE_EXIT_REASON.format(m="m")} as nurture_exit_reason
             from ({LATEST_MEMBERSHIP}) as m)"""
@@ -99,27 +166,18 @@ def load_leads(
         for f in ACCOUNT_FIELDS
         if f not in own
     )
-    if lead_ids is None:
-        where = """not exists (select 1 from ops.lead_assignments a where a.lead_id = l.lead_id)
-                   and not exists (select 1 from ops.routing_queue q where q.lead_id = l.lead_id)"""
-        params: list[Any] = []
-    else:
-        where = "l.lead_id in (select unnest(?::varchar[]))"
-        params = [lead_ids]
-    order = "l.created_at, l.lead_id" if "created_at" in own else "l.lead_id"
-    frame = con.execute(
-        f"""
+    order = ("created_at", "lead_id") if "created_at" in own else ("lead_id",)
+    select = f"""
         select l.*{", " + scores if scores else ""}, n.nurture_exit_reason
             {", " + account_fields if account_fields else ""}
         from intermediate.int_leads_unified l
         left join ops.lead_scores s on s.lead_id = l.lead_id
         left join {nurture} n on n.lead_id = l.lead_id
-        left join {accounts} la on la.lead_id = l.lead_id
-        where {where}
-        order by {order}
-        """,
-        params,
-    ).df()
+        left join {accounts} la on la.lead_id = l.lead_id"""
+    return select, order
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return list(nulls_to_none(technology_lists(frame)).to_dict("records"))
 
 

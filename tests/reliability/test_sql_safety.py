@@ -51,6 +51,7 @@ SAFE_CALLS = frozenset(
         "_duck_ident",  # leadflow/pg_mirror.py: double-quotes a catalog name, doubling any quote
         "warehouse_ddl",  # leadflow/pg_mirror.py: the DDL constants of leadflow/warehouse.py
         "_lead_columns",  # scoring/features.py: the columns of BASE/OPTIONAL_ATTRIBUTES present
+        "_lead_select",  # routing/roster.py: constants, and the field names of fixed tuples
     }
 )
 # String methods whose result is safe when the string and the arguments are.

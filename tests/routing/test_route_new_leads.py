@@ -111,6 +111,48 @@ def test_ineligible_leads_are_left_to_nurture(world: duckdb.DuckDBPyConnection) 
     ).fetchone() == (0,)
 
 
+def _score(con: duckdb.DuckDBPyConnection, lead_id: str, score: int) -> None:
+    con.execute(
+        """insert or replace into ops.lead_scores (lead_id, score, fit_score, intent_score,
+               negative_score, grade, temperature, is_mql, factors, reasons, model_version,
+               scored_as_of, scored_at, run_id)
+           values (?, ?, ?, 0, 0, 'C', 'cold', false, '[]', '', 'rules', ?, ?, 'r0')""",
+        [lead_id, score, score, T0, T0],
+    )
+
+
+def test_a_lead_left_to_nurture_is_read_again_only_when_its_row_or_the_condition_changes(
+    world: duckdb.DuckDBPyConnection,
+) -> None:
+    config = routing_config(eligible={"field": "score", "gte": 50})
+    # GIVEN two leads scored below the bar and one above it
+    add_leads(world, ["l1", "l2", "l3"])
+    for lead_id, score in (("l1", 10), ("l2", 20), ("l3", 80)):
+        _score(world, lead_id, score)
+    first = route_new_leads(world, config, run_id="r1", as_of=T0)
+    assert (first.considered, first.not_eligible, first.routed) == (3, 2, 1)
+    assert sorted(lead for lead, _ in first.judged_not_eligible) == ["l1", "l2"]
+    # WHEN nothing changed: both are still counted as left to nurture, and neither is read
+    again = route_new_leads(world, config, run_id="r2", as_of=T0)
+    assert (again.considered, again.not_eligible, again.not_eligible_unchanged) == (2, 2, 2)
+    assert again.judged_not_eligible == [] and again.routed == 0
+    # WHEN l1's score rises past the bar (ops.lead_scores, not the lead's own row) and l2's CRM
+    # record changes without making it eligible
+    _score(world, "l1", 60)
+    world.execute("update intermediate.int_leads_unified set region = 'EMEA' where lead_id = 'l2'")
+    third = route_new_leads(world, config, run_id="r3", as_of=T0)
+    # THEN both are read again: l1 is routed, l2 judged again
+    assert (third.considered, third.not_eligible_unchanged, third.routed) == (2, 0, 1)
+    assert [lead for lead, _ in third.judged_not_eligible] == ["l2"]
+    assert set(owners_by_lead(world)) == {"l1", "l3"}
+    assert world.execute("select lead_id from ops.routing_not_eligible").fetchall() == [("l2",)]
+    # WHEN the condition changes, every unrouted lead is judged under it
+    lower = routing_config(eligible={"field": "score", "gte": 15})
+    fourth = route_new_leads(world, lower, run_id="r4", as_of=T0)
+    assert (fourth.considered, fourth.not_eligible_unchanged, fourth.routed) == (1, 0, 1)
+    assert world.execute("select count(*) from ops.routing_not_eligible").fetchone() == (0,)
+
+
 def test_a_nurture_exit_makes_a_lead_eligible(world: duckdb.DuckDBPyConnection) -> None:
     config = routing_config(eligible={"field": "nurture_exit_reason", "exists": True})
     # GIVEN l1 left nurture as an MQL, l2 is still in a track, and l3 left as an MQL long ago but
