@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,7 +34,14 @@ import pandas as pd
 
 from connectors.sync import PushOutcome, SyncRow
 from leadflow.faults import crash_point
-from leadflow.warehouse import nulls_to_none, registered, stable_hash, transaction, utcnow
+from leadflow.warehouse import (
+    nulls_to_none,
+    registered,
+    stable_hash,
+    table_columns,
+    transaction,
+    utcnow,
+)
 
 log = logging.getLogger("leadflow.reverse_etl")
 
@@ -80,11 +87,54 @@ class PushResult:
         }
 
 
-def read_sync_rows(
-    con: duckdb.DuckDBPyConnection, model: str, identity_columns: Sequence[str]
-) -> list[SyncRow]:
-    """Rows of a sync_ model as SyncRow; null property columns are left out of the payload."""
-    frame = con.execute(f"select * from {model} order by lead_id").df()
+@dataclass
+class ChangedRows:
+    """What read_changed_sync_rows read: the rows that may have changed, the SQL row hash of each
+    (kept in ops.push_state.row_hash once acknowledged) and how many rows it left unread."""
+
+    rows: list[SyncRow]
+    row_hashes: dict[str, str]
+    unchanged_unread: int
+
+
+def read_changed_sync_rows(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    identity_columns: Sequence[str],
+    destination: str,
+    owned: Sequence[str],
+) -> ChangedRows:
+    """The sync_ model's rows whose owned columns may differ from what `destination` last
+    acknowledged, found in the warehouse: a row whose md5 over its owned columns equals the one
+    stored with its acknowledgement is left unread (so an hour with a handful of changes reads a
+    handful of rows, not the whole model). Every row read is still diffed by push_changed on
+    payload_hash, which decides; this only spares reading rows that cannot have changed."""
+    present = set(table_columns(con, *model.split(".")))
+    columns = [name for name in owned if name in present]
+    values = ", ".join(f'm."{name}"::varchar' for name in columns)
+    con.execute(
+        f"""
+        create or replace temp table push_read as
+        select q.lead_id, q.row_hash, coalesce(p.row_hash = q.row_hash, false) as unchanged
+        from (select m.lead_id, md5(to_json([{values}])) as row_hash from {model} as m) as q
+        left join ops.push_state as p on p.destination = ? and p.lead_id = q.lead_id
+        """,
+        [destination],
+    )
+    unread = con.execute("select count(*) from push_read where unchanged").fetchone()
+    frame = con.execute(
+        f"""
+        select m.*, r.row_hash as _row_hash
+        from {model} as m
+        inner join push_read as r on r.lead_id = m.lead_id and not r.unchanged
+        order by m.lead_id
+        """
+    ).df()
+    hashes = dict(zip(frame["lead_id"], frame.pop("_row_hash"), strict=True))
+    return ChangedRows(_sync_rows(frame, identity_columns), hashes, int(unread[0]) if unread else 0)
+
+
+def _sync_rows(frame: pd.DataFrame, identity_columns: Sequence[str]) -> list[SyncRow]:
     frame = nulls_to_none(frame)
     rows = []
     for record in frame.to_dict("records"):
@@ -122,11 +172,16 @@ def push_changed(
     mode: str = "upsert",
     max_attempts: int | None = None,
     dry_run: bool = False,
+    row_hashes: Mapping[str, str] | None = None,
+    unchanged_unread: int = 0,
 ) -> PushResult:
     """Send the rows whose owned properties changed since the destination acknowledged them, in
-    batches of `batch_size`; with `dry_run`, only count what would be sent."""
+    batches of `batch_size`; with `dry_run`, only count what would be sent.
+
+    `rows` may be all of the sync model's or those read_changed_sync_rows read: then `row_hashes`
+    are stored with the acknowledgements and `unchanged_unread` counts as candidates unchanged."""
     started = utcnow()
-    result = PushResult(candidates=len(rows))
+    result = PushResult(candidates=len(rows) + unchanged_unread)
     acknowledged = dict(
         con.execute(
             "select lead_id, payload_hash from ops.push_state where destination = ?", [destination]
@@ -139,9 +194,12 @@ def push_changed(
         ).fetchall()
     )
     pending: list[tuple[SyncRow, str]] = []
+    confirmed: list[tuple[str, str]] = []  # unchanged, read only for want of a row hash
     for row in rows:
         digest = payload_hash(row, owned_properties)
         if acknowledged.get(row.lead_id) == digest:
+            if row_hashes and row.lead_id in row_hashes:
+                confirmed.append((row.lead_id, row_hashes[row.lead_id]))
             continue
         result.changed += 1
         if permanent.get(row.lead_id) == digest:
@@ -157,12 +215,27 @@ def push_changed(
         pending.append((row, digest))
     if dry_run:
         return result
+    if confirmed:
+        # An acknowledgement from before row hashes (or of another form of the row): from now on
+        # the row is left unread while it stays as it is.
+        frame = pd.DataFrame(confirmed, columns=["lead_id", "row_hash"])
+        with transaction(con), registered(con, "confirmed_rows", frame):
+            con.execute(
+                """
+                update ops.push_state set row_hash = c.row_hash
+                from confirmed_rows c
+                where ops.push_state.destination = ? and ops.push_state.lead_id = c.lead_id
+                """,
+                [destination],
+            )
 
     for chunk in _batches(pending, batch_size):
         _log_sent(con, destination, chunk, run_id, as_of)
         outcomes = send([row for row, _ in chunk])
         crash_point("push:answered")
-        _record(con, destination, chunk, outcomes, run_id, as_of, result, max_attempts)
+        _record(
+            con, destination, chunk, outcomes, run_id, as_of, result, max_attempts, row_hashes or {}
+        )
         crash_point("push:recorded")
     _log_run(con, destination, mode, run_id, started, result)
     if result.failed:
@@ -250,6 +323,7 @@ def _record(
     as_of: datetime,
     result: PushResult,
     max_attempts: int | None,
+    row_hashes: Mapping[str, str],
 ) -> None:
     by_lead = {o.lead_id: o for o in outcomes}
     state, logs, dead, cleared = [], [], [], []
@@ -286,6 +360,7 @@ def _record(
                     "destination_record_id": outcome.object_id,
                     "acknowledged_at": as_of,
                     "run_id": run_id,
+                    "row_hash": row_hashes.get(row.lead_id),
                 }
             )
         else:

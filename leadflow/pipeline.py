@@ -18,7 +18,7 @@ from typing import Any
 from connectors import file_drop, fivetran, hubspot, source_module
 from connectors.http import ApiClient, ConnectorError
 from connectors.hubspot import settings as hubspot_settings
-from connectors.reverse_etl import PushResult, push_changed, read_sync_rows
+from connectors.reverse_etl import PushResult, push_changed, read_changed_sync_rows
 from connectors.streams import Page, PullWindow
 from connectors.sync import PushOutcome, SyncRow
 from dedupe.accounts import match_accounts
@@ -457,13 +457,18 @@ def _push_destination(
         schema, table = SYNC_MODELS[name].split(".")
         if not has_table(con, schema, table):
             return PushResult()  # no sync has built the payload yet
-        rows = read_sync_rows(con, SYNC_MODELS[name], SYNC_IDENTITY_COLUMNS)
+        read = read_changed_sync_rows(
+            con, SYNC_MODELS[name], SYNC_IDENTITY_COLUMNS, name, owned_fields(name)
+        )
+        rows = read.rows
         options: dict[str, Any] = {
             "owned_properties": owned_fields(name),
             "run_id": run_id,
             "as_of": as_of,
             "mode": config.mode,
             "max_attempts": config.max_attempts,
+            "row_hashes": read.row_hashes,
+            "unchanged_unread": read.unchanged_unread,
         }
         if dry_run:  # no client: a preview needs no token and sends nothing
             return push_changed(con, name, rows, _no_send, batch_size=1, dry_run=True, **options)

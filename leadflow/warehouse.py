@@ -219,6 +219,9 @@ create table if not exists ops.push_state (
     destination_record_id varchar,
     acknowledged_at       timestamp not null,
     run_id                varchar not null,
+    -- md5 in SQL of that row's owned columns (connectors/reverse_etl.py read_changed_sync_rows):
+    -- a sync row whose hash is this one is not read at all; null: read and compared by payload_hash
+    row_hash              varchar,
     primary key (destination, lead_id)
 );
 
@@ -338,6 +341,7 @@ SCORING_COLUMNS_DDL: tuple[str, ...] = (
     "alter table ops.lead_scores add column if not exists input_fingerprint varchar",
     "alter table ops.lead_score_history add column if not exists cause varchar",
     "alter table ops.lead_identity add column if not exists match_probability double precision",
+    "alter table ops.push_state add column if not exists row_hash varchar",
 )
 
 
