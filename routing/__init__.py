@@ -47,10 +47,12 @@ __all__ = [
     "Owner",
     "Roster",
     "RouteResult",
+    "condition_digest",
     "is_eligible",
     "load_roster",
     "plan",
     "reassign",
+    "remember_not_eligible",
     "route_new_leads",
     "write_decisions",
 ]
