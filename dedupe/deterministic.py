@@ -46,6 +46,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -56,7 +57,7 @@ import pyarrow as pa
 from dedupe.names import canonical_first, names_compatible, shared_lines
 from leadflow.config import IdentityConfig
 from leadflow.faults import crash_point
-from leadflow.warehouse import registered, transaction
+from leadflow.warehouse import registered, stable_hash, transaction
 
 log = logging.getLogger("leadflow.dedupe")
 
@@ -66,10 +67,15 @@ RECORDS_SQL = """
            r.first_name, r.last_name, r.company, r.email_domain, r.is_free_email, r.country_code,
            r.seniority,
            i.lead_id as current_lead_id, i.rule as current_rule,
-           i.matched_record_key as current_match, i.match_probability as current_probability
+           i.matched_record_key as current_match, i.match_probability as current_probability,
+           r.first_seen_at, r.record_created_at
     from ops.lead_records r left join ops.lead_identity i using (record_key)
     order by r.first_seen_at, r.record_created_at nulls last, r.record_key
 """
+
+# Bump when resolve() would make something else of the same input: every warehouse then resolves
+# once more instead of trusting ops.identity_state.
+_RESOLVE_SEMANTICS = 1
 
 
 def lead_id_for(record_key: str) -> str:
@@ -224,6 +230,7 @@ class ResolveResult:
     merges: int  # existing leads absorbed into another
     probabilistic: int = 0  # records newly linked by the probabilistic stage in this run
     seconds: dict[str, float] = field(default_factory=dict)  # where the time went, by step
+    unchanged: bool = False  # the input was the last resolution's output: nothing read
 
 
 def resolve(
@@ -235,6 +242,9 @@ def resolve(
 ) -> ResolveResult:
     identity = identity or IdentityConfig()
     clock = _Clock()
+    digest = input_digest(con, identity)
+    if digest == _stored_digest(con):
+        return _unchanged(con, clock)
     records = con.execute(RECORDS_SQL).fetch_arrow_table()
     if records.num_rows == 0:
         return ResolveResult(0, 0, 0, 0, 0, 0)
@@ -397,6 +407,10 @@ def resolve(
                     "insert or ignore into ops.lead_merges by name select * from merge_rows"
                 )
         crash_point("resolve:links-written")
+        # What the next run will read, now that the links are written: resolving it again would
+        # change nothing (resolve is a fixed point of its own output), so a run that finds the same
+        # digest leaves it at that.
+        _store_digest(con, input_digest(con, identity), run_id, as_of)
     clock.lap("write")
     return ResolveResult(
         records=n,
@@ -566,6 +580,78 @@ def _crm_merge_partners(col: dict[str, list[Any]]) -> dict[int, set[int]]:
                 partners[i].add(other)
                 partners[other].add(i)
     return dict(partners)
+
+
+def input_digest(con: duckdb.DuckDBPyConnection, identity: IdentityConfig) -> str:
+    """Everything resolve() reads, as one digest: every row RECORDS_SQL returns (the records'
+    identity fields and order, with their current links), the push log's upserts (LeadFlow's own
+    CRM copies, answered or not), the identity settings and the model file. Sums of DuckDB row
+    hashes: one scan of each table, no row leaves the database."""
+    from dedupe.probabilistic import PARAMS_PATH
+
+    records = con.execute(
+        f"select count(*), coalesce(sum(hash(q)::hugeint), 0) from ({RECORDS_SQL}) as q"
+    ).fetchone()
+    upserts = con.execute(
+        """
+        select count(*), coalesce(sum(hash(run_id, destination, lead_id, status,
+            destination_record_id)::hugeint), 0)
+        from ops.push_log where operation = 'upsert'
+        """
+    ).fetchone()
+    model = Path(identity.model) if identity.model is not None else PARAMS_PATH
+    model_text = model.read_text(encoding="utf-8") if model.is_file() else None
+    return stable_hash(
+        [
+            _RESOLVE_SEMANTICS,
+            [str(v) for v in records or ()],
+            [str(v) for v in upserts or ()],
+            identity.model_dump(mode="json"),
+            model_text,
+        ]
+    )
+
+
+def _stored_digest(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute("select input_digest from ops.identity_state where id = 1").fetchone()
+    return str(row[0]) if row else None
+
+
+def _store_digest(
+    con: duckdb.DuckDBPyConnection, digest: str, run_id: str, as_of: datetime
+) -> None:
+    con.execute(
+        """
+        insert or replace into ops.identity_state (id, input_digest, resolved_at, run_id)
+        values (1, ?, ?, ?)
+        """,
+        [digest, as_of, run_id],
+    )
+
+
+def _unchanged(con: duckdb.DuckDBPyConnection, clock: _Clock) -> ResolveResult:
+    """The result of a resolve whose input is the last one's output: the counts as they stand,
+    nothing new."""
+    row = con.execute(
+        """
+        select count(*), count(distinct lead_id),
+            count(*) filter (where rule not in ('new_lead', 'crm_echo'))
+        from ops.lead_identity
+        where record_key in (select record_key from ops.lead_records)
+        """
+    ).fetchone()
+    records, leads, linked = row if row else (0, 0, 0)
+    clock.lap("unchanged")
+    return ResolveResult(
+        records=records,
+        leads=leads,
+        new_leads=0,
+        linked_records=linked,
+        newly_linked=0,
+        merges=0,
+        seconds=clock.laps,
+        unchanged=True,
+    )
 
 
 def _unanswered_upserts(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -91,6 +91,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "push_runs": "per destination and run: counts of rows pushed, rejected and skipped",
     "routing_pools": "round-robin state per pool: rep ids and weights",
     "routing_lease": "which router holds the lease",
+    "identity_state": "one digest of what the last identity resolution read",
     "scoring_models": "coefficients and holdout metrics, aggregated over many leads",
     "erasure_log": "counts and a ticket reference, by design",
     "erasure_suppressions": "salted hashes, meaningless without the salt",

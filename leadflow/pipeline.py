@@ -560,6 +560,7 @@ def summarize(
         "leads_new": identity.new_leads,
         "lead_merges": identity.merges,
         "records_matched_probabilistic": identity.probabilistic,
+        "identity_unchanged": identity.unchanged,  # nothing resolve reads had changed
         **(firmographics or FirmographicsResult()).as_summary(),
         "dbt_nodes_run": sum(int(build["nodes"]) for build in dbt_builds),
         "dbt_nodes_unchanged": sum(int(build["skipped_unchanged"]) for build in dbt_builds),

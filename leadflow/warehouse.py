@@ -150,6 +150,15 @@ create table if not exists ops.lead_identity (
     match_probability  double precision       -- rule probabilistic: the model's match probability
 );
 
+-- The digest of everything the last identity resolution read, as it stood after its writes
+-- (dedupe/deterministic.py input_digest): a run that finds the same digest has nothing to resolve.
+create table if not exists ops.identity_state (
+    id           integer primary key,      -- 1: one row
+    input_digest varchar not null,
+    resolved_at  timestamp not null,
+    run_id       varchar not null
+);
+
 create table if not exists ops.lead_merges (
     from_lead_id varchar not null,
     into_lead_id varchar not null,

@@ -89,6 +89,40 @@ def test_same_email_or_phone_across_sources_is_one_lead(con: duckdb.DuckDBPyConn
     assert (result.leads, result.linked_records, result.newly_linked) == (2, 2, 2)
 
 
+def test_a_resolve_whose_input_is_the_last_ones_output_reads_no_record(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    add(con, "hubspot:contacts:1", email="ana@acme.io")
+    add(con, "meta:leads:2", email="ana@acme.io", seen=1)
+    add(con, "meta:leads:3", email="bob@acme.io", seen=2)
+    first = resolve(con, run_id="r1", as_of=T0)
+    settled = identity(con)
+    # WHEN nothing it reads changed (a new raw version that moved no identity field included)
+    con.execute("update ops.lead_records set _raw_id = 'raw-echo' where record_id = '1'")
+    again = resolve(con, run_id="r2", as_of=T0)
+    # THEN it reports the leads as they stand and reads no record
+    assert again.unchanged and "read" not in again.seconds
+    assert (again.records, again.leads, again.linked_records) == (3, 2, 1)
+    assert (again.new_leads, again.newly_linked, again.merges) == (0, 0, 0)
+    assert (first.leads, first.linked_records) == (again.leads, again.linked_records)
+    assert identity(con) == settled
+    # WHEN a record arrives, an upsert is logged, or the settings change, it resolves again
+    add(con, "typeform:responses:4", email="bob@acme.io", seen=3)
+    third = resolve(con, run_id="r3", as_of=T0)
+    assert not third.unchanged and third.newly_linked == 1
+    assert resolve(con, run_id="r4", as_of=T0).unchanged
+    push_log(con, identity(con)["meta:leads:3"][0], "sent")
+    assert not resolve(con, run_id="r5", as_of=T0).unchanged
+    assert not resolve(
+        con, run_id="r6", as_of=T0, identity=IdentityConfig(probabilistic=False)
+    ).unchanged
+    # AND a full resolve of the same input agrees with what was left
+    left = identity(con)
+    con.execute("delete from ops.identity_state")
+    resolve(con, run_id="r7", as_of=T0, identity=IdentityConfig(probabilistic=False))
+    assert identity(con) == left
+
+
 def test_a_shared_phone_does_not_merge_people_with_different_emails(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
