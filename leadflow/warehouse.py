@@ -401,7 +401,7 @@ create table if not exists ops.routing_queue (
 -- load_unrouted reads such a lead again only once either changed.
 create table if not exists ops.routing_not_eligible (
     lead_id          varchar primary key,
-    input_hash       ubigint not null,
+    input_hash       varchar not null,      -- DuckDB's hash(row), as text
     condition_digest varchar not null,
     judged_at        timestamp not null
 );

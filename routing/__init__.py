@@ -73,7 +73,7 @@ class RouteResult:
     # of not_eligible: left out unread, judged so before on the same row and condition
     not_eligible_unchanged: int = 0
     # (lead_id, input hash) of the leads read and judged not eligible this time
-    judged_not_eligible: list[tuple[str, int]] = field(default_factory=list)
+    judged_not_eligible: list[tuple[str, str]] = field(default_factory=list)
 
 
 def condition_digest(config: RoutingConfig) -> str:
@@ -85,16 +85,14 @@ def condition_digest(config: RoutingConfig) -> str:
 
 def remember_not_eligible(
     con: duckdb.DuckDBPyConnection,
-    judged: list[tuple[str, int]],
+    judged: list[tuple[str, str]],
     digest: str,
     as_of: datetime,
 ) -> None:
     """Keep ops.routing_not_eligible to exactly the unrouted leads routing.eligible leaves out:
     those load_unrouted left unread (still unrouted, row and condition unchanged) plus `judged`,
     read and left out this time. A lead routed since, merged away or changed drops out of it."""
-    frame = pd.DataFrame(judged, columns=["lead_id", "input_hash"]).astype(
-        {"lead_id": "object", "input_hash": "uint64"}
-    )
+    frame = pd.DataFrame(judged, columns=["lead_id", "input_hash"], dtype="object")
     with transaction(con):
         con.execute(
             """
@@ -272,7 +270,7 @@ def plan(
         if not is_eligible(lead, config):
             result.not_eligible += 1
             if input_hash is not None:
-                result.judged_not_eligible.append((lead["lead_id"], int(input_hash)))
+                result.judged_not_eligible.append((lead["lead_id"], str(input_hash)))
             continue
         result.decisions.append(engine.decide(lead, state, as_of))
     _tally(result, result.decisions)

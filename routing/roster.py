@@ -106,23 +106,24 @@ def load_unrouted(
     if not table_columns(con, "intermediate", "int_leads_unified"):
         con.execute(
             "create or replace temp table routing_read "
-            "(lead_id varchar, input_hash ubigint, unchanged boolean)"
+            "(lead_id varchar, input_hash varchar, unchanged boolean)"
         )
         return [], 0
     select, order = _lead_select(con)
     judged = (
         "ops.routing_not_eligible"
         if table_columns(con, "ops", "routing_not_eligible")
-        else "(select null::varchar as lead_id, null::ubigint as input_hash, "
+        else "(select null::varchar as lead_id, null::varchar as input_hash, "
         "null::varchar as condition_digest where false)"
     )
     con.execute(
         f"""
         create or replace temp table routing_read as
-        select q.lead_id, hash(q) as input_hash, e.lead_id is not null as unchanged
+        select q.lead_id, hash(q)::varchar as input_hash, e.lead_id is not null as unchanged
         from ({select} where {_UNROUTED}) as q
         left join {judged} e
-            on e.lead_id = q.lead_id and e.input_hash = hash(q) and e.condition_digest = ?
+            on e.lead_id = q.lead_id and e.input_hash = hash(q)::varchar
+            and e.condition_digest = ?
         """,
         [condition_digest],
     )

@@ -84,7 +84,7 @@ def assign(
 
 def ack(con: duckdb.DuckDBPyConnection, lead: str, contact: str, at: Any = T0) -> None:
     con.execute(
-        "insert or replace into ops.push_state values ('hubspot', ?, 'h', ?, ?, 'r1')",
+        "insert or replace into ops.push_state (destination, lead_id, payload_hash, destination_record_id, acknowledged_at, run_id) values ('hubspot', ?, 'h', ?, ?, 'r1')",
         [lead, contact, at],
     )
 

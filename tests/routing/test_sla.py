@@ -46,7 +46,10 @@ def world(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         [T0, T0],
     )
     route_new_leads(con, routing_config(), run_id="r1", as_of=T0)
-    con.execute("insert into ops.push_state values ('hubspot', 'l1', 'h', '901', ?, 'r1')", [T0])
+    con.execute(
+        "insert into ops.push_state (destination, lead_id, payload_hash, destination_record_id, acknowledged_at, run_id) values ('hubspot', 'l1', 'h', '901', ?, 'r1')",
+        [T0],
+    )
     crm(con, owner="1", assigned=T0 + timedelta(seconds=30))
     return con
 
