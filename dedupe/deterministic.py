@@ -73,6 +73,12 @@ RECORDS_SQL = """
     order by r.first_seen_at, r.record_created_at nulls last, r.record_key
 """
 
+_LINKING_COLUMNS = (
+    "record_key", "email", "phone_e164", "leadflow_lead_id", "crm_contact_id", "source", "stream",
+    "crm_merged_ids", "crm_merged_into", "first_name", "last_name", "is_free_email", "seniority",
+    "current_lead_id", "current_rule", "current_match", "current_probability",
+)  # fmt: skip
+
 # Bump when resolve() would make something else of the same input: every warehouse then resolves
 # once more instead of trusting ops.identity_state.
 _RESOLVE_SEMANTICS = 1
@@ -248,8 +254,10 @@ def resolve(
     records = con.execute(RECORDS_SQL).fetch_arrow_table()
     if records.num_rows == 0:
         return ResolveResult(0, 0, 0, 0, 0, 0)
-    keys: list[str] = records.column("record_key").to_pylist()
-    col = {name: records.column(name).to_pylist() for name in records.column_names}
+    # Only the columns the linking reads become Python lists (a million records are ~20 million
+    # objects); the rest stay in Arrow for the probabilistic stage.
+    col = {name: records.column(name).to_pylist() for name in _LINKING_COLUMNS}
+    keys: list[str] = col["record_key"]
     n = len(keys)
     position = {key: i for i, key in enumerate(keys)}  # anchor order: seen first wins
     emails, phones = col["email"], col["phone_e164"]
