@@ -47,6 +47,9 @@ __all__ = [
 
 log = logging.getLogger("leadflow.scoring")
 
+# Leads scored at a time: their rows, events and score dicts are what a run holds in Python
+SCORE_CHUNK = 50_000
+
 SCORE_COLUMNS = [
     "lead_id",
     "score",
@@ -242,8 +245,16 @@ def _fingerprints(
 
 
 def score_all(
-    con: duckdb.DuckDBPyConnection, config: ScoringConfig, *, run_id: str, as_of: datetime
+    con: duckdb.DuckDBPyConnection,
+    config: ScoringConfig,
+    *,
+    run_id: str,
+    as_of: datetime,
+    chunk_size: int = SCORE_CHUNK,
 ) -> ScoreResult:
+    """Score every lead whose inputs changed since its stored score, `chunk_size` leads at a time
+    (each chunk's leads, events and scores are in Python only while it is scored; the scores wait
+    in temporary tables), then write them all in one transaction."""
     moment = scoring_moment(as_of, config.decay_resolution)
     rules_version = model_version(config)
     predicted = model_scores(con, config, moment)
@@ -251,6 +262,80 @@ def score_all(
     if predicted is not None:  # a model's features read more than the lead's row: score all
         fingerprints["unchanged"] = False
     due = fingerprints.loc[~fingerprints["unchanged"], ["lead_id", "input_fingerprint"]]
+    version = (
+        rules_version
+        if predicted is None
+        else predicted.version
+        if config.mode == "model"
+        else f"blend({rules_version},{predicted.version})"
+    )
+    now = utcnow()
+    con.execute("create or replace temp table new_scores as from ops.lead_scores limit 0")
+    con.execute("create or replace temp table new_history as from ops.lead_score_history limit 0")
+    for start in range(0, len(due), chunk_size):
+        frame, history_frame = _score_chunk(
+            con,
+            due.iloc[start : start + chunk_size],
+            config,
+            predicted,
+            moment,
+            version,
+            now,
+            run_id,
+        )
+        with (
+            registered(con, "chunk_scores", frame),
+            registered(con, "chunk_history", history_frame),
+        ):
+            con.execute("insert into new_scores by name select * from chunk_scores")
+            con.execute("insert into new_history by name select * from chunk_history")
+    with transaction(con):
+        con.execute("insert into ops.lead_score_history by name select * from new_history")
+        crossings = {}
+        for event, flag in (("mql", "is_mql"), ("sql", "is_sql")):
+            # insert-or-ignore on (lead_id, event): only the first crossing is recorded.
+            crossings[event] = con.execute(
+                f"""
+                insert or ignore into ops.lead_lifecycle_events
+                    (lead_id, event, occurred_at, score, run_id)
+                select lead_id, '{event}', ?, score, run_id from new_scores where {flag}
+                returning lead_id
+                """,
+                [as_of],
+            ).fetchall()
+        # Leads absorbed by a merge no longer exist; their scores go with them.
+        con.execute(
+            "delete from ops.lead_scores s where not exists"
+            " (select 1 from intermediate.int_leads_unified l where l.lead_id = s.lead_id)"
+        )
+        con.execute("insert or replace into ops.lead_scores by name select * from new_scores")
+        crash_point("score:written")
+    counts = con.execute(
+        "select (select count(*) from new_scores), (select count(*) from new_history)"
+    ).fetchone()
+    rescored, changed = counts if counts else (0, 0)
+    con.execute("drop table new_scores")
+    con.execute("drop table new_history")
+    return ScoreResult(
+        scored=len(fingerprints),
+        changed=changed,
+        new_mqls=len(crossings["mql"]),
+        new_sqls=len(crossings["sql"]),
+        rescored=rescored,
+    )
+
+
+def _score_chunk(
+    con: duckdb.DuckDBPyConnection,
+    due: pd.DataFrame,
+    config: ScoringConfig,
+    predicted: Any,
+    moment: datetime,
+    version: str,
+    now: datetime,
+    run_id: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the scores, the history rows) of the leads in `due` (lead_id, input_fingerprint)."""
     with registered(con, "due_leads", due):
         leads = nulls_to_none(
             technology_lists(
@@ -275,14 +360,6 @@ def score_all(
             ).fetchall()
         )
     fingerprint_of = dict(zip(due["lead_id"], due["input_fingerprint"], strict=True))
-    version = (
-        rules_version
-        if predicted is None
-        else predicted.version
-        if config.mode == "model"
-        else f"blend({rules_version},{predicted.version})"
-    )
-    now = utcnow()
     rows = []
     history = []
     for lead in leads.to_dict("records"):
@@ -326,37 +403,7 @@ def score_all(
         )
         history.append({**{c: row[c] for c in HISTORY_COLUMNS if c != "cause"}, "cause": cause})
 
-    frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
-    history_frame = pd.DataFrame(history, columns=HISTORY_COLUMNS)
-    with (
-        transaction(con),
-        registered(con, "new_scores", frame),
-        registered(con, "new_history", history_frame),
-    ):
-        con.execute("insert into ops.lead_score_history by name select * from new_history")
-        crossings = {}
-        for event, flag in (("mql", "is_mql"), ("sql", "is_sql")):
-            # insert-or-ignore on (lead_id, event): only the first crossing is recorded.
-            crossings[event] = con.execute(
-                f"""
-                insert or ignore into ops.lead_lifecycle_events
-                    (lead_id, event, occurred_at, score, run_id)
-                select lead_id, '{event}', ?, score, run_id from new_scores where {flag}
-                returning lead_id
-                """,
-                [as_of],
-            ).fetchall()
-        # Leads absorbed by a merge no longer exist; their scores go with them.
-        con.execute(
-            "delete from ops.lead_scores s where not exists"
-            " (select 1 from intermediate.int_leads_unified l where l.lead_id = s.lead_id)"
-        )
-        con.execute("insert or replace into ops.lead_scores by name select * from new_scores")
-        crash_point("score:written")
-    return ScoreResult(
-        scored=len(fingerprints),
-        changed=len(history_frame),
-        new_mqls=len(crossings["mql"]),
-        new_sqls=len(crossings["sql"]),
-        rescored=len(frame),
+    return (
+        pd.DataFrame(rows, columns=SCORE_COLUMNS),
+        pd.DataFrame(history, columns=HISTORY_COLUMNS),
     )

@@ -204,3 +204,36 @@ def test_a_run_rescores_only_the_leads_whose_inputs_changed(
     merged = run(con, DAY1 + timedelta(days=1, hours=2), stricter)
     assert (merged.scored, merged.rescored) == (2, 0)
     assert sorted(scored_runs()) == ["L1", "L2"]
+
+
+def test_scoring_in_chunks_writes_what_one_chunk_writes(con: duckdb.DuckDBPyConnection) -> None:
+    # GIVEN five leads, two with a demo request, scored in chunks of two
+    leads = [
+        {**VP, "lead_id": f"L{n}", "seniority": ("vp", "intern")[n % 2], "created_at": DAY1}
+        for n in range(5)
+    ]
+    events = [("L1", "demo_request", DAY1, 1), ("L4", "demo_request", DAY1, 1)]
+    make_intermediate(con, leads, events=events)
+    chunked = score_all(con, CONFIG, run_id="r1", as_of=DAY1, chunk_size=2)
+    # THEN every lead is scored once, as a single pass writes it
+    columns = "lead_id, score, grade, is_mql, factors, reasons, input_fingerprint"
+    scores = con.execute(f"select {columns} from ops.lead_scores order by lead_id").fetchall()
+    crossings = con.execute("select lead_id, event from ops.lead_lifecycle_events order by all")
+    crossed = crossings.fetchall()
+    con.execute("delete from ops.lead_scores")
+    con.execute("delete from ops.lead_score_history")
+    con.execute("delete from ops.lead_lifecycle_events")
+    whole = score_all(con, CONFIG, run_id="r1", as_of=DAY1)
+    assert (chunked.rescored, chunked.changed, chunked.new_mqls) == (
+        whole.rescored,
+        whole.changed,
+        whole.new_mqls,
+    )
+    assert chunked.rescored == 5 and crossed
+    assert con.execute(f"select {columns} from ops.lead_scores order by lead_id").fetchall() == (
+        scores
+    )
+    assert (
+        con.execute("select lead_id, event from ops.lead_lifecycle_events order by all").fetchall()
+        == crossed
+    )
