@@ -1,0 +1,119 @@
+"""Scoring every lead of a scale run's warehouse (a first run's scoring) in chunks against in one
+pass: time and peak memory, each in its own process so that each peak is its own.
+
+On a copy of DIR/warehouse.duckdb (bench/scale.py --workdir DIR), with ops.lead_scores emptied so
+that every lead is due, `scoring.score_all` runs with DIR/leadflow.yml's scoring settings: once
+with chunk_size = every lead (the baseline: how score_all worked before SCORE_CHUNK) and once with
+the default SCORE_CHUNK. Both must write the same scores.
+
+    .venv/bin/python bench/score_memory.py --workdir /tmp/scale-1m-work
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import REPO, export_tokens, machine  # puts REPO first on sys.path
+
+RESULTS = REPO / "bench" / "results"
+
+
+def child(workdir: Path, copy: Path, one_pass: bool) -> None:
+    """Score every lead of `copy` and print one JSON line: seconds, CPU, peak RSS, a digest."""
+    from leadflow.config import load_settings
+    from leadflow.warehouse import Warehouse, utcnow
+    from scoring import SCORE_CHUNK, score_all
+
+    settings = load_settings(workdir / "leadflow.yml")
+    with Warehouse(copy).connect() as con:
+        leads = con.execute("select count(*) from intermediate.int_leads_unified").fetchone()
+        size = max(1, leads[0] if leads else 1) if one_pass else SCORE_CHUNK
+        con.execute("delete from ops.lead_scores")
+        started, cpu = time.perf_counter(), time.process_time()
+        result = score_all(
+            con,
+            settings.scoring,
+            run_id="score-memory",
+            as_of=utcnow().replace(hour=12, minute=0, second=0, microsecond=0),
+            chunk_size=size,
+        )
+        seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        digest = con.execute(
+            "select sum(hash(lead_id, score, grade, factors, reasons)::hugeint)::varchar"
+            " from ops.lead_scores"
+        ).fetchone()
+    print(
+        json.dumps(
+            {
+                "chunk_size": size,
+                "default_chunk": SCORE_CHUNK,
+                "rescored": result.rescored,
+                "seconds": round(seconds, 1),
+                "cpu_s": round(cpu_s, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "scores_digest": digest[0] if digest else None,
+            }
+        )
+    )
+
+
+def run(workdir: Path, one_pass: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="score-memory-") as tmp:
+        copy = Path(tmp) / "warehouse.duckdb"
+        shutil.copyfile(workdir / "warehouse.duckdb", copy)
+        wal = workdir / "warehouse.duckdb.wal"
+        if wal.exists():
+            shutil.copyfile(wal, Path(tmp) / "warehouse.duckdb.wal")
+        command = [sys.executable, __file__, "--child", "--workdir", str(workdir)]
+        command += ["--copy", str(copy)] + (["--one-pass"] if one_pass else [])
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
+        result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, required=True, help="a scale run's --workdir")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--copy", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--one-pass", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    export_tokens()
+    if args.child:
+        child(args.workdir, args.copy, args.one_pass)
+        return
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    one_pass = run(args.workdir, True)
+    chunked = run(args.workdir, False)
+    result = {
+        "benchmark": "score_memory",
+        "command": f"python bench/score_memory.py --workdir {args.workdir}",
+        "machine": {
+            **machine(),
+            "load_average_before": load_before,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "leads": one_pass["rescored"],
+        "one_pass": one_pass,
+        "chunked": chunked,
+        "same_scores": one_pass["scores_digest"] == chunked["scores_digest"],
+        "peak_rss_ratio": round(one_pass["peak_rss_mb"] / chunked["peak_rss_mb"], 2),
+    }
+    text = json.dumps(result, indent=2) + "\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"score_memory-{result['leads']}.json").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
