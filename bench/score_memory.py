@@ -4,7 +4,9 @@ pass: time and peak memory, each in its own process so that each peak is its own
 On a copy of DIR/warehouse.duckdb (bench/scale.py --workdir DIR), with ops.lead_scores emptied so
 that every lead is due, `scoring.score_all` runs with DIR/leadflow.yml's scoring settings: once
 with chunk_size = every lead (the baseline: how score_all worked before SCORE_CHUNK) and once with
-the default SCORE_CHUNK. Both must write the same scores.
+the default SCORE_CHUNK; with --duckdb-memory-limit, a third time chunked with the warehouse
+connection's DuckDB capped (SET memory_limit, spilling to a temporary directory), the setting a
+`warehouse.memory_limit_mb` would apply. All must write the same scores.
 
     .venv/bin/python bench/score_memory.py --workdir /tmp/scale-1m-work
 """
@@ -28,7 +30,7 @@ from harness import REPO, export_tokens, machine  # puts REPO first on sys.path
 RESULTS = REPO / "bench" / "results"
 
 
-def child(workdir: Path, copy: Path, one_pass: bool) -> None:
+def child(workdir: Path, copy: Path, one_pass: bool, memory_limit: str | None) -> None:
     """Score every lead of `copy` and print one JSON line: seconds, CPU, peak RSS, a digest."""
     from leadflow.config import load_settings
     from leadflow.warehouse import Warehouse, utcnow
@@ -38,6 +40,9 @@ def child(workdir: Path, copy: Path, one_pass: bool) -> None:
     with Warehouse(copy).connect() as con:
         leads = con.execute("select count(*) from intermediate.int_leads_unified").fetchone()
         size = max(1, leads[0] if leads else 1) if one_pass else SCORE_CHUNK
+        if memory_limit:
+            con.execute(f"set memory_limit = '{memory_limit}'")
+            con.execute(f"set temp_directory = '{copy.parent / 'spill'}'")
         con.execute("delete from ops.lead_scores")
         started, cpu = time.perf_counter(), time.process_time()
         result = score_all(
@@ -56,6 +61,7 @@ def child(workdir: Path, copy: Path, one_pass: bool) -> None:
         json.dumps(
             {
                 "chunk_size": size,
+                "duckdb_memory_limit": memory_limit,
                 "default_chunk": SCORE_CHUNK,
                 "rescored": result.rescored,
                 "seconds": round(seconds, 1),
@@ -67,7 +73,7 @@ def child(workdir: Path, copy: Path, one_pass: bool) -> None:
     )
 
 
-def run(workdir: Path, one_pass: bool) -> dict[str, Any]:
+def run(workdir: Path, one_pass: bool, memory_limit: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="score-memory-") as tmp:
         copy = Path(tmp) / "warehouse.duckdb"
         shutil.copyfile(workdir / "warehouse.duckdb", copy)
@@ -76,6 +82,7 @@ def run(workdir: Path, one_pass: bool) -> dict[str, Any]:
             shutil.copyfile(wal, Path(tmp) / "warehouse.duckdb.wal")
         command = [sys.executable, __file__, "--child", "--workdir", str(workdir)]
         command += ["--copy", str(copy)] + (["--one-pass"] if one_pass else [])
+        command += ["--duckdb-memory-limit", memory_limit] if memory_limit else []
         out = subprocess.run(command, capture_output=True, text=True, check=True)
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         return result
@@ -87,14 +94,18 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--copy", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--one-pass", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--duckdb-memory-limit", help="also: chunked with DuckDB capped (e.g. 2GB)")
     args = parser.parse_args()
     export_tokens()
     if args.child:
-        child(args.workdir, args.copy, args.one_pass)
+        child(args.workdir, args.copy, args.one_pass, args.duckdb_memory_limit)
         return
     load_before = [round(x, 2) for x in os.getloadavg()]
     one_pass = run(args.workdir, True)
     chunked = run(args.workdir, False)
+    capped = (
+        run(args.workdir, False, args.duckdb_memory_limit) if args.duckdb_memory_limit else None
+    )
     result = {
         "benchmark": "score_memory",
         "command": f"python bench/score_memory.py --workdir {args.workdir}",
@@ -106,7 +117,10 @@ def main() -> None:
         "leads": one_pass["rescored"],
         "one_pass": one_pass,
         "chunked": chunked,
-        "same_scores": one_pass["scores_digest"] == chunked["scores_digest"],
+        "chunked_duckdb_capped": capped,
+        "same_scores": one_pass["scores_digest"]
+        == chunked["scores_digest"]
+        == (capped or chunked)["scores_digest"],
         "peak_rss_ratio": round(one_pass["peak_rss_mb"] / chunked["peak_rss_mb"], 2),
     }
     text = json.dumps(result, indent=2) + "\n"
