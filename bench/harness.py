@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import shutil
 import sys
 import time
 from datetime import datetime
@@ -179,6 +180,26 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def machine_and_load(load_before: list[float]) -> dict[str, Any]:
+    """machine(), with the load average taken before a measurement and now, after it."""
+    return {
+        **machine(),
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def copy_warehouse(workdir: Path, into: Path) -> Path:
+    """A copy of a scale run's warehouse (DIR/warehouse.duckdb and its WAL) in `into`, to measure
+    on without touching the run's own."""
+    copy = into / "warehouse.duckdb"
+    shutil.copyfile(workdir / "warehouse.duckdb", copy)
+    wal = workdir / "warehouse.duckdb.wal"
+    if wal.exists():
+        shutil.copyfile(wal, into / "warehouse.duckdb.wal")
+    return copy
 
 
 def peak_rss_mb() -> float:

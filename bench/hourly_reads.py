@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -30,7 +29,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness import REPO, export_tokens, machine, peak_rss_mb  # puts REPO first on sys.path
+from harness import (  # puts REPO first on sys.path
+    REPO,
+    copy_warehouse,
+    export_tokens,
+    machine_and_load,
+    peak_rss_mb,
+)
 
 RESULTS = REPO / "bench" / "results"
 
@@ -51,11 +56,7 @@ def measure(workdir: Path, as_of: datetime) -> dict[str, Any]:
 
     settings = load_settings(workdir / "leadflow.yml")
     with tempfile.TemporaryDirectory(prefix="hourly-reads-") as tmp:
-        copy = Path(tmp) / "warehouse.duckdb"
-        shutil.copyfile(workdir / "warehouse.duckdb", copy)
-        wal = workdir / "warehouse.duckdb.wal"
-        if wal.exists():
-            shutil.copyfile(wal, Path(tmp) / "warehouse.duckdb.wal")
+        copy = copy_warehouse(workdir, Path(tmp))
         wh = Warehouse(copy)
         wh.ensure_schema()  # a warehouse from before ops.routing_not_eligible gains it
         with wh.connect() as con:
@@ -159,11 +160,7 @@ def main() -> None:
     result = {
         "benchmark": "hourly_reads",
         "command": f"python bench/hourly_reads.py --workdir {args.workdir}",
-        "machine": {
-            **machine(),
-            "load_average_before": load_before,
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine_and_load(load_before),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         **figures,
     }

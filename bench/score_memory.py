@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import REPO, export_tokens, machine  # puts REPO first on sys.path
+from harness import (  # puts REPO first on sys.path
+    REPO,
+    copy_warehouse,
+    export_tokens,
+    machine_and_load,
+)
 
 RESULTS = REPO / "bench" / "results"
 
@@ -75,11 +79,7 @@ def child(workdir: Path, copy: Path, one_pass: bool, memory_limit: str | None) -
 
 def run(workdir: Path, one_pass: bool, memory_limit: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="score-memory-") as tmp:
-        copy = Path(tmp) / "warehouse.duckdb"
-        shutil.copyfile(workdir / "warehouse.duckdb", copy)
-        wal = workdir / "warehouse.duckdb.wal"
-        if wal.exists():
-            shutil.copyfile(wal, Path(tmp) / "warehouse.duckdb.wal")
+        copy = copy_warehouse(workdir, Path(tmp))
         command = [sys.executable, __file__, "--child", "--workdir", str(workdir)]
         command += ["--copy", str(copy)] + (["--one-pass"] if one_pass else [])
         command += ["--duckdb-memory-limit", memory_limit] if memory_limit else []
@@ -109,11 +109,7 @@ def main() -> None:
     result = {
         "benchmark": "score_memory",
         "command": f"python bench/score_memory.py --workdir {args.workdir}",
-        "machine": {
-            **machine(),
-            "load_average_before": load_before,
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine_and_load(load_before),
         "leads": one_pass["rescored"],
         "one_pass": one_pass,
         "chunked": chunked,
