@@ -457,12 +457,11 @@ def _push_destination(
         schema, table = SYNC_MODELS[name].split(".")
         if not has_table(con, schema, table):
             return PushResult()  # no sync has built the payload yet
-        read = read_changed_sync_rows(
-            con, SYNC_MODELS[name], SYNC_IDENTITY_COLUMNS, name, owned_fields(name)
-        )
+        owned = owned_fields(name)
+        read = read_changed_sync_rows(con, SYNC_MODELS[name], SYNC_IDENTITY_COLUMNS, name, owned)
         rows = read.rows
         options: dict[str, Any] = {
-            "owned_properties": owned_fields(name),
+            "owned_properties": owned,
             "run_id": run_id,
             "as_of": as_of,
             "mode": config.mode,

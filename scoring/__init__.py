@@ -272,6 +272,7 @@ def score_all(
     now = utcnow()
     con.execute("create or replace temp table new_scores as from ops.lead_scores limit 0")
     con.execute("create or replace temp table new_history as from ops.lead_score_history limit 0")
+    rescored = changed = 0
     for start in range(0, len(due), chunk_size):
         frame, history_frame = _score_chunk(
             con,
@@ -289,6 +290,7 @@ def score_all(
         ):
             con.execute("insert into new_scores by name select * from chunk_scores")
             con.execute("insert into new_history by name select * from chunk_history")
+        rescored, changed = rescored + len(frame), changed + len(history_frame)
     with transaction(con):
         con.execute("insert into ops.lead_score_history by name select * from new_history")
         crossings = {}
@@ -310,10 +312,6 @@ def score_all(
         )
         con.execute("insert or replace into ops.lead_scores by name select * from new_scores")
         crash_point("score:written")
-    counts = con.execute(
-        "select (select count(*) from new_scores), (select count(*) from new_history)"
-    ).fetchone()
-    rescored, changed = counts if counts else (0, 0)
     con.execute("drop table new_scores")
     con.execute("drop table new_history")
     return ScoreResult(
